@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { Daemon } from './daemon.js';
+import { VERSION } from './version.js';
+import { MistSimulator } from './sources/mist/simulator.js';
+
+const USAGE = `ws2otel ${VERSION}: vendor WebSocket streams → OpenTelemetry metrics and logs
+
+Usage:
+  ws2otel run --config FILE          run the daemon
+  ws2otel validate --config FILE     check a config; exit 1 naming each bad key
+  ws2otel simulate mist [--port N] [--token T] [--devices N] [--interval-ms N] [--events-ms N]
+                                     serve a Mist stream simulator for testing pipelines
+  ws2otel demo                       run the daemon on config/demo.yaml against built-in simulators
+  ws2otel version
+`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function readConfig(file: string | undefined): Config {
+  if (!file) fail('--config FILE is required\n\n' + USAGE, 2);
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid config ${file}:\n  ${err.problems.join('\n  ')}`);
+    throw err;
+  }
+}
+
+async function runDaemon(config: Config, onStopped?: () => Promise<void>): Promise<void> {
+  const daemon = new Daemon(config);
+  let signals = 0;
+  const shutdown = (sig: string) => {
+    if (++signals > 1) {
+      daemon.log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    daemon.stop().then(
+      async () => {
+        await onStopped?.();
+        process.exit(0);
+      },
+      (err: Error) => {
+        daemon.log.error({ err: err.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('uncaughtException', (err) => {
+    // A bug, not bad input (bad input is counted where it enters): log it and keep the other sources going.
+    daemon.log.error({ err: err.stack ?? String(err) }, 'uncaught exception');
+  });
+  await daemon.start();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'version':
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case 'validate': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      const config = readConfig(values.config);
+      process.stdout.write(`config ${values.config} is valid: ${config.sources.length} source(s), ${config.sinks.length} sink(s)\n`);
+      return;
+    }
+    case 'run': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      await runDaemon(readConfig(values.config));
+      return;
+    }
+    case 'simulate': {
+      const [vendor, ...flags] = rest;
+      if (vendor !== 'mist') fail(`unknown simulator ${JSON.stringify(vendor)} (known: mist)`, 2);
+      const { values } = parseArgs({
+        args: flags,
+        options: {
+          port: { type: 'string', default: '8765' }, host: { type: 'string', default: '127.0.0.1' },
+          token: { type: 'string', default: 'demo-token' }, devices: { type: 'string', default: '3' },
+          'interval-ms': { type: 'string', default: '1000' }, 'events-ms': { type: 'string', default: '5000' },
+        },
+      });
+      const sim = new MistSimulator({
+        host: values.host, port: Number(values.port), token: values.token, devices: Number(values.devices),
+        intervalMs: Number(values['interval-ms']), eventsEveryMs: Number(values['events-ms']),
+      });
+      await sim.start();
+      process.stderr.write(`mist simulator on ${sim.url} (token ${values.token})\n`);
+      const stop = () => void sim.stop().then(() => process.exit(0));
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      return;
+    }
+    case 'demo': {
+      // The demo config reads the simulator's address from the environment, so start it first.
+      const sim = new MistSimulator({ token: 'demo-token', devices: 3, intervalMs: 2000, eventsEveryMs: 5000 });
+      await sim.start();
+      process.env.WS2OTEL_DEMO_MIST_URL = sim.url;
+      process.env.WS2OTEL_DEMO_MIST_TOKEN ??= 'demo-token';
+      const demo = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
+      await runDaemon(readConfig(demo), () => sim.stop());
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      fail(`unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: Error) => fail(err.stack ?? String(err)));

@@ -1,0 +1,113 @@
+import convict from 'convict';
+import { readFileSync } from 'node:fs';
+import { OPAQUE_CHECKS, registerFormats } from './formats.js';
+import { registerSecret } from '../telemetry/logger.js';
+
+/**
+ * What every source and sink type declares beside its code, as a Collector factory does: its name,
+ * a convict schema (with defaults and doc strings), and which keys are secrets. A secret key `x` can
+ * also be given as `x_file` (a path whose content is the secret) or through `${ENV}` substitution.
+ */
+export interface ComponentSpec<C> {
+  type: string;
+  schema: () => convict.Schema<C>;
+  /** Cross-field checks convict cannot express; return problems as `key: message`. */
+  check?: (config: C) => string[];
+}
+
+/** Keys whose schema entry is `sensitive: true`, found by walking the schema. */
+export function secretKeys(schema: Record<string, unknown>, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(schema)) {
+    if (typeof v !== 'object' || v === null) continue;
+    const node = v as Record<string, unknown>;
+    if ('default' in node || 'format' in node) {
+      if (node.sensitive === true) out.push(prefix + k);
+    } else {
+      out.push(...secretKeys(node, `${prefix}${k}.`));
+    }
+  }
+  return out;
+}
+
+const OPAQUE_FORMATS = new Set(Object.keys(OPAQUE_CHECKS));
+
+function getParent(obj: Record<string, unknown>, dotted: string): [Record<string, unknown> | undefined, string] {
+  const parts = dotted.split('.');
+  let cur: unknown = obj;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof cur !== 'object' || cur === null) return [undefined, ''];
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return [typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>) : undefined, parts[parts.length - 1]!];
+}
+
+/** Replaces `secret_file: /path` by `secret: <content>` for every secret key, in place. */
+function resolveSecretFiles(raw: Record<string, unknown>, keys: string[], path: string, problems: string[]): void {
+  for (const key of keys) {
+    const [parent, leaf] = getParent(raw, key);
+    if (!parent) continue;
+    const fileKey = `${leaf}_file`;
+    if (parent[fileKey] === undefined) continue;
+    if (parent[leaf] !== undefined && parent[leaf] !== '') {
+      problems.push(`${path}.${key}: give either ${leaf} or ${fileKey}, not both`);
+      continue;
+    }
+    try {
+      // Trailing newlines are an artefact of `echo > file` and of Kubernetes secrets, never part of a token.
+      parent[leaf] = readFileSync(String(parent[fileKey]), 'utf8').replace(/[\r\n]+$/, '');
+    } catch (err) {
+      problems.push(`${path}.${key}_file: cannot read ${String(parent[fileKey])}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    delete parent[fileKey];
+  }
+}
+
+// convict reports `key: message: value was X` per problem and `configuration param 'k' not declared`
+// for unknown keys; rewrite both to carry the full path from the top of the file.
+function rewriteConvictErrors(message: string, path: string): string[] {
+  return message.split('\n').filter(Boolean).map((line) => {
+    const undeclared = /configuration param '([^']+)' not declared in the schema/.exec(line);
+    if (undeclared) return `${path}.${undeclared[1]}: unknown key`;
+    return `${path}.${line.replace(/: value was .*$/, '')}`;
+  });
+}
+
+/** Validates one `sources[i]` / `sinks[i]` entry against its component's schema; returns problems. */
+export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string, unknown>, path: string): { config?: C; problems: string[] } {
+  registerFormats();
+  const problems: string[] = [];
+  const schema = spec.schema() as unknown as Record<string, unknown>;
+  const secrets = secretKeys(schema);
+  resolveSecretFiles(raw, secrets, path, problems);
+  if (problems.length) return { problems };
+  // Maps whose keys are data (resource attributes like `deployment.environment.name`, headers) must
+  // not reach convict, which reads dots in keys as nesting; they are checked by their format directly.
+  const opaque = new Map<string, unknown>();
+  for (const [k, node] of Object.entries(schema)) {
+    const fmt = (node as { format?: unknown }).format;
+    if (typeof fmt !== 'string' || !OPAQUE_FORMATS.has(fmt) || raw[k] === undefined) continue;
+    try {
+      OPAQUE_CHECKS[fmt]!(raw[k]);
+      opaque.set(k, raw[k]);
+    } catch (err) {
+      problems.push(`${path}.${k}: ${(err as Error).message}`);
+    }
+    delete raw[k];
+  }
+  if (problems.length) return { problems };
+  const conf = convict(spec.schema(), { env: {}, args: [] });
+  try {
+    conf.load(raw as Partial<C>);
+    conf.validate({ allowed: 'strict' });
+  } catch (err) {
+    return { problems: rewriteConvictErrors((err as Error).message, path) };
+  }
+  const config = { ...(conf.getProperties() as object), ...Object.fromEntries(opaque) } as C;
+  for (const key of secrets) {
+    const [parent, leaf] = getParent(config as Record<string, unknown>, key);
+    if (parent && typeof parent[leaf] === 'string') registerSecret(parent[leaf] as string);
+  }
+  for (const p of spec.check?.(config) ?? []) problems.push(`${path}.${p}`);
+  return { config, problems };
+}

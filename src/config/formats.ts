@@ -1,0 +1,116 @@
+import convict from 'convict';
+
+// Convict formats shared by every component schema. Each throws a message that reads well after the
+// key path: `sources[0].channels: must be a non-empty list`.
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "30s", "500ms", "2m", or a number of milliseconds. */
+export function parseDuration(v: unknown): number {
+  if (typeof v === 'number') return v;
+  const m = typeof v === 'string' ? DURATION_RE.exec(v.trim()) : null;
+  if (!m) return NaN;
+  return Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const METRIC_TYPES = ['gauge', 'counter', 'updown'];
+const RULE_KEYS = new Set(['path', 'metric', 'unit', 'type', 'description', 'scale', 'int', 'key_attribute', 'attributes', 'drop']);
+
+/** Checks one field → metric rule; used for the `metrics` override blocks of every source. */
+export function checkMetricRule(rule: unknown, where: string): void {
+  if (!isPlainObject(rule)) throw new Error(`${where}: must be an object with path and metric`);
+  for (const k of Object.keys(rule)) {
+    if (!RULE_KEYS.has(k)) throw new Error(`${where}.${k}: unknown key (allowed: ${[...RULE_KEYS].join(', ')})`);
+  }
+  if (typeof rule.path !== 'string' || rule.path === '') throw new Error(`${where}.path: must be a non-empty string`);
+  if (rule.drop === true) return;
+  if (typeof rule.metric !== 'string' || !/^[A-Za-z][\w.\-/]*$/.test(rule.metric)) {
+    throw new Error(`${where}.metric: must be a metric name (letters, digits, '.', '_', '-', '/')`);
+  }
+  if (rule.unit !== undefined && typeof rule.unit !== 'string') throw new Error(`${where}.unit: must be a UCUM unit string`);
+  if (rule.type !== undefined && !METRIC_TYPES.includes(rule.type as string)) {
+    throw new Error(`${where}.type: must be one of ${METRIC_TYPES.join(', ')}`);
+  }
+  if (rule.scale !== undefined && typeof rule.scale !== 'number') throw new Error(`${where}.scale: must be a number`);
+  if (rule.path.includes('*') && rule.key_attribute === undefined) {
+    throw new Error(`${where}.key_attribute: required when path has a '*' (names the attribute that gets the matched key)`);
+  }
+}
+
+function checkStringMap(v: unknown): void {
+  if (!isPlainObject(v)) throw new Error('must be a map of names to strings');
+  for (const [k, s] of Object.entries(v)) {
+    if (typeof s !== 'string' && typeof s !== 'number' && typeof s !== 'boolean') throw new Error(`${k}: must be a string, number or boolean`);
+  }
+}
+
+function checkMetricRules(v: unknown): void {
+  if (!Array.isArray(v)) throw new Error('must be a list of {path, metric, unit, type} rules');
+  v.forEach((r, i) => checkMetricRule(r, `[${i}]`));
+}
+
+/** Formats of values whose keys are data, checked outside convict (see validateComponent). */
+export const OPAQUE_CHECKS: Record<string, (v: unknown) => void> = {
+  'string-map': checkStringMap,
+  'metric-rules': checkMetricRules,
+};
+
+let registered = false;
+
+export function registerFormats(): void {
+  if (registered) return;
+  registered = true;
+  convict.addFormat({
+    name: 'duration',
+    validate(v: unknown) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('must be a duration such as 500ms, 30s or 2m');
+    },
+    coerce: parseDuration,
+  });
+  convict.addFormat({
+    name: 'nonempty-strings',
+    validate(v: unknown) {
+      if (!Array.isArray(v) || v.length === 0) throw new Error('must be a non-empty list');
+      v.forEach((s, i) => {
+        if (typeof s !== 'string' || s === '') throw new Error(`[${i}] must be a non-empty string`);
+      });
+    },
+  });
+  convict.addFormat({
+    name: 'required-string',
+    validate(v: unknown) {
+      if (typeof v !== 'string' || v === '') throw new Error('is required');
+    },
+  });
+  convict.addFormat({
+    name: 'ws-url',
+    validate(v: unknown) {
+      let u: URL;
+      try {
+        u = new URL(String(v));
+      } catch {
+        throw new Error('must be a ws:// or wss:// URL');
+      }
+      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error('must be a ws:// or wss:// URL');
+    },
+  });
+  convict.addFormat({
+    name: 'http-url',
+    validate(v: unknown) {
+      let u: URL;
+      try {
+        u = new URL(String(v));
+      } catch {
+        throw new Error('must be an http:// or https:// URL');
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http:// or https:// URL');
+    },
+  });
+  convict.addFormat({ name: 'string-map', validate: checkStringMap });
+  convict.addFormat({ name: 'metric-rules', validate: checkMetricRules });
+}

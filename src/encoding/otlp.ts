@@ -1,0 +1,117 @@
+import { ProtobufMetricsSerializer, JsonMetricsSerializer, ProtobufLogsSerializer, JsonLogsSerializer } from '@opentelemetry/otlp-transformer';
+import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { ValueType, type HrTime } from '@opentelemetry/api';
+import type { Attributes, Envelope, MetricPoint } from '../model.js';
+
+// Envelopes → OTLP export requests, through the official serializers of @opentelemetry/otlp-transformer.
+// The SDK's *data* types are only the serializers' input shape here: no MeterProvider aggregates
+// our samples, so every vendor sample reaches the wire as its own point with its own timestamp.
+
+export type OtlpFormat = 'proto' | 'json';
+
+export function hrTime(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  const ns = Math.round((ms - s * 1000) * 1e6);
+  return ns >= 1e9 ? [s + 1, ns - 1e9] : [s, ns];
+}
+
+function resourceKey(attrs: Attributes): string {
+  return JSON.stringify(attrs);
+}
+
+interface Grouped {
+  resource: Resource;
+  scopes: Map<string, { scope: { name: string; version: string }; metrics: Map<string, MetricData> }>;
+}
+
+function metricData(p: MetricPoint): MetricData {
+  const descriptor = { name: p.name, description: p.description, unit: p.unit, valueType: p.int ? ValueType.INT : ValueType.DOUBLE };
+  if (p.kind === 'gauge') {
+    return { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [] };
+  }
+  return {
+    descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM,
+    isMonotonic: p.kind === 'counter', dataPoints: [],
+  };
+}
+
+/** Groups a batch by resource, scope and metric: one ResourceMetrics per resource, points in arrival order. */
+export function toResourceMetrics(batch: readonly Envelope[]): ResourceMetrics[] {
+  const byResource = new Map<string, Grouped>();
+  for (const env of batch) {
+    if (env.metrics.length === 0) continue;
+    const rk = resourceKey(env.resource);
+    let g = byResource.get(rk);
+    if (!g) byResource.set(rk, (g = { resource: resourceFromAttributes(env.resource), scopes: new Map() }));
+    let s = g.scopes.get(env.scope.name);
+    if (!s) g.scopes.set(env.scope.name, (s = { scope: env.scope, metrics: new Map() }));
+    for (const p of env.metrics) {
+      const mk = `${p.name}\u0000${p.kind}\u0000${p.unit}\u0000${p.int ? 'i' : 'd'}`;
+      let md = s.metrics.get(mk);
+      if (!md) s.metrics.set(mk, (md = metricData(p)));
+      (md.dataPoints as unknown[]).push({
+        startTime: hrTime(p.kind === 'gauge' ? p.timeMs : p.startTimeMs),
+        endTime: hrTime(p.timeMs),
+        attributes: p.attributes,
+        value: p.value,
+      });
+    }
+  }
+  return [...byResource.values()].map((g) => ({
+    resource: g.resource,
+    scopeMetrics: [...g.scopes.values()].map((s) => ({ scope: s.scope, metrics: [...s.metrics.values()] })),
+  }));
+}
+
+export function toLogRecords(batch: readonly Envelope[]): ReadableLogRecord[] {
+  const resources = new Map<string, Resource>();
+  const out: ReadableLogRecord[] = [];
+  for (const env of batch) {
+    if (env.logs.length === 0) continue;
+    const rk = resourceKey(env.resource);
+    let resource = resources.get(rk);
+    if (!resource) resources.set(rk, (resource = resourceFromAttributes(env.resource)));
+    for (const r of env.logs) {
+      out.push({
+        hrTime: hrTime(r.timeMs),
+        hrTimeObserved: hrTime(r.observedMs),
+        severityNumber: r.severityNumber,
+        severityText: r.severityText,
+        body: r.body,
+        ...(r.eventName ? { eventName: r.eventName } : {}),
+        resource,
+        instrumentationScope: env.scope,
+        attributes: r.attributes,
+        droppedAttributesCount: 0,
+      });
+    }
+  }
+  return out;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** One ExportMetricsServiceRequest for the batch, or undefined when it holds no points. */
+export function encodeMetrics(batch: readonly Envelope[], format: OtlpFormat): Uint8Array | undefined {
+  const rms = toResourceMetrics(batch);
+  if (rms.length === 0) return undefined;
+  if (format === 'proto') {
+    // The serializer takes one resource; a request's only field is `repeated ResourceMetrics`, and
+    // concatenated protobuf messages merge by appending repeated fields, so the parts join as one request.
+    const parts = rms.map((rm) => ProtobufMetricsSerializer.serializeRequest(rm)!);
+    if (parts.length === 1) return parts[0];
+    return Buffer.concat(parts);
+  }
+  const resourceMetrics = rms.flatMap((rm) => (JSON.parse(dec.decode(JsonMetricsSerializer.serializeRequest(rm)!)) as { resourceMetrics: unknown[] }).resourceMetrics);
+  return enc.encode(JSON.stringify({ resourceMetrics }));
+}
+
+/** One ExportLogsServiceRequest for the batch, or undefined when it holds no records. */
+export function encodeLogs(batch: readonly Envelope[], format: OtlpFormat): Uint8Array | undefined {
+  const records = toLogRecords(batch);
+  if (records.length === 0) return undefined;
+  return (format === 'proto' ? ProtobufLogsSerializer : JsonLogsSerializer).serializeRequest(records);
+}

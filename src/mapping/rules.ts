@@ -1,0 +1,126 @@
+import type { Attributes, MetricKind, MetricPoint } from '../model.js';
+
+/**
+ * A field → metric rule, as written in the per-vendor default tables and in a source's `metrics`
+ * config block. `path` is a dotted path into the vendor payload; one `*` segment fans out over an
+ * object's keys (per radio, per port), the key going into the attribute named by `key_attribute`.
+ */
+export interface MetricRule {
+  path: string;
+  metric: string;
+  unit?: string;
+  type?: MetricKind;
+  description?: string;
+  /** Multiply the vendor's value (e.g. 1024 for a field in KiB, 0.01 for percent → ratio). */
+  scale?: number;
+  /** Integer encoding; defaults to true for counters, false for gauges. */
+  int?: boolean;
+  key_attribute?: string;
+  /** Constant attributes for this metric's points. */
+  attributes?: Attributes;
+  /** In an override block: remove the default rule for this path. */
+  drop?: boolean;
+}
+
+export interface CompiledRule {
+  segments: string[];
+  star: number;
+  metric: string;
+  unit: string;
+  kind: MetricKind;
+  description: string;
+  scale: number;
+  int: boolean;
+  keyAttribute: string;
+  attributes: Attributes;
+}
+
+/** Defaults first, then the user's rules: same path replaces, `drop: true` removes, new paths add. */
+export function mergeRules(defaults: readonly MetricRule[], overrides: readonly MetricRule[]): MetricRule[] {
+  const byPath = new Map<string, MetricRule>();
+  for (const r of defaults) byPath.set(r.path, r);
+  for (const r of overrides) {
+    if (r.drop) byPath.delete(r.path);
+    else byPath.set(r.path, r);
+  }
+  return [...byPath.values()];
+}
+
+export function compileRules(rules: readonly MetricRule[]): CompiledRule[] {
+  return rules.map((r) => {
+    const kind = r.type ?? 'gauge';
+    const segments = r.path.split('.');
+    return {
+      segments,
+      star: segments.indexOf('*'),
+      metric: r.metric,
+      unit: r.unit ?? '1',
+      kind,
+      description: r.description ?? '',
+      scale: r.scale ?? 1,
+      int: r.int ?? kind !== 'gauge',
+      keyAttribute: r.key_attribute ?? '',
+      attributes: r.attributes ?? {},
+    };
+  });
+}
+
+/** Vendor values arrive as numbers, numeric strings (NX-API, sysadm) or booleans (port up). */
+export function toNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function walk(obj: unknown, segments: string[], from: number, to: number): unknown {
+  let cur = obj;
+  for (let i = from; i < to; i++) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[segments[i]!];
+  }
+  return cur;
+}
+
+function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number, startTimeMs: number, attributes: Attributes): void {
+  const n = toNumber(raw);
+  if (n === undefined) return;
+  const value = r.scale === 1 ? n : n * r.scale;
+  out.push({
+    name: r.metric, unit: r.unit, description: r.description, kind: r.kind,
+    int: r.int && Number.isInteger(value), value, timeMs, startTimeMs, attributes,
+  });
+}
+
+/** Appends one point per rule whose path holds a number in `payload`. */
+export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: MetricPoint[]): void {
+  for (const r of rules) {
+    if (r.star < 0) {
+      push(out, r, walk(payload, r.segments, 0, r.segments.length), timeMs, startTimeMs, r.attributes);
+      continue;
+    }
+    const parent = walk(payload, r.segments, 0, r.star);
+    if (typeof parent !== 'object' || parent === null) continue;
+    for (const [key, child] of Object.entries(parent as Record<string, unknown>)) {
+      const raw = walk(child, r.segments, r.star + 1, r.segments.length);
+      push(out, r, raw, timeMs, startTimeMs, { ...r.attributes, [r.keyAttribute]: key });
+    }
+  }
+}
+
+/** A payload path → resource attribute rule. */
+export interface AttributeRule {
+  path: string;
+  attribute: string;
+}
+
+export function extractAttributes(payload: unknown, rules: readonly AttributeRule[], into: Attributes): Attributes {
+  for (const r of rules) {
+    const v = walk(payload, r.path.split('.'), 0, r.path.split('.').length);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') into[r.attribute] = v;
+  }
+  return into;
+}

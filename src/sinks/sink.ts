@@ -1,0 +1,75 @@
+import type convict from 'convict';
+import type { Envelope } from '../model.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { ComponentSpec } from '../config/component.js';
+
+/** A failure worth retrying (network, 429, 5xx); `retryAfterMs` carries the server's Retry-After. */
+export class RetryableError extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+    this.name = 'RetryableError';
+  }
+}
+
+/** The sink refused the batch for good (OTLP 400, a record too large): retrying cannot help. */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentError';
+  }
+}
+
+export interface SinkContext {
+  log: Logger;
+}
+
+/** Encodes and delivers one batch; resolves only when the peer confirmed it. Retries are the pipeline's. */
+export interface Sink {
+  readonly name: string;
+  send(batch: readonly Envelope[], signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+  /** True when this sink writes to the process's stdout (the logger then moves to stderr). */
+  readonly usesStdout?: boolean;
+}
+
+export interface SinkFactory<C extends CommonSinkConfig = CommonSinkConfig> extends ComponentSpec<C> {
+  create(config: C, ctx: SinkContext): Sink;
+}
+
+export type WhenFull = 'block' | 'drop_newest' | 'drop_oldest';
+
+/** Keys every sink entry has: what it reads, how it batches, buffers and retries (the pipeline's job). */
+export interface CommonSinkConfig {
+  name: string;
+  type: string;
+  inputs: string[];
+  batch: { max_events: number; timeout: number };
+  buffer: { type: 'memory'; max_events: number; when_full: WhenFull };
+  retry: { initial_interval: number; max_interval: number; max_elapsed_time: number };
+}
+
+export function commonSinkSchema(type: string): convict.Schema<CommonSinkConfig> {
+  return {
+    name: { doc: 'Unique name of this sink', format: 'required-string', default: '' },
+    type: { doc: 'Sink type', format: [type], default: type },
+    inputs: { doc: 'Names of the sources this sink receives; empty: all of them', format: Array, default: [] },
+    batch: {
+      max_events: { doc: 'Send when this many envelopes (frames) are waiting', format: 'nat', default: 1000 },
+      timeout: { doc: 'Send what is waiting after this long even if the batch is not full', format: 'duration', default: '200ms' as unknown as number },
+    },
+    buffer: {
+      type: { doc: 'Where unsent envelopes wait', format: ['memory'], default: 'memory' },
+      max_events: { doc: 'Capacity of the buffer in envelopes', format: 'nat', default: 10_000 },
+      when_full: {
+        doc: 'block: pause the sources feeding this sink (TCP backpressure to the vendor); drop_newest / drop_oldest: drop and count',
+        format: ['block', 'drop_newest', 'drop_oldest'],
+        default: 'block',
+      },
+    },
+    retry: {
+      initial_interval: { doc: 'First retry delay cap (full jitter below it)', format: 'duration', default: '500ms' as unknown as number },
+      max_interval: { doc: 'Largest retry delay cap', format: 'duration', default: '30s' as unknown as number },
+      max_elapsed_time: { doc: 'Give a batch up after retrying this long (0: never; the buffer holds it meanwhile)', format: 'duration', default: 0 },
+    },
+  };
+}

@@ -1,0 +1,263 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/**
+ * A Mist stream server that speaks the protocol as ../shared/protocols.md describes it: token auth at
+ * the upgrade (401 otherwise), `subscribe`/`unsubscribe` messages, `channel_subscribed` /
+ * `subscribe_failed` replies, `data` frames whose payload is a JSON string, pong replies to pings.
+ * It can be told to send malformed, unknown, NUL-padded or oversized frames. `ws2otel simulate mist`
+ * serves it; the tests and the bench drive it in-process.
+ */
+export interface MistSimulatorOptions {
+  host?: string;
+  port?: number;
+  token: string;
+  /** Devices per stats channel. */
+  devices?: number;
+  /** Each device's stats period in ms; 0 streams as fast as the socket takes them. */
+  intervalMs?: number;
+  /** Stop after this many stats frames per channel (default: never). */
+  count?: number;
+  /** Period of device events on event channels, ms (0: none). */
+  eventsEveryMs?: number;
+  /** Answer WebSocket pings (a dead server does not). */
+  autoPong?: boolean;
+  /** Every Nth stats frame is preceded by a bad frame of each kind given. */
+  faults?: { malformedEvery?: number; badDataEvery?: number; unknownEvery?: number; nulPadEvery?: number; oversizedEvery?: number; oversizedBytes?: number };
+  /** Keep what was sent (tests) or when (bench). */
+  record?: 'payloads' | 'times';
+}
+
+export interface SentStats {
+  channel: string;
+  payload: Record<string, unknown>;
+}
+
+const SITE_CHANNEL = /^\/sites\/[0-9a-fA-F-]{8,}\/(stats\/(devices|clients|mxedges)|devices|mxedges|pcaps|devices\/[^/]+\/cmd|stats\/maps\/[^/]+\/(clients|unconnected_clients|sdkclients|assets|discovered_assets))$/;
+const ORG_CHANNEL = /^\/orgs\/[0-9a-fA-F-]{8,}\/(insights\/summary|mxedges|stats\/mxedges)$/;
+
+export function deviceMac(i: number): string {
+  return `5c5b35${i.toString(16).padStart(6, '0')}`;
+}
+
+/** A device stats sample in the seed's shape, with an AP's radios and port added. */
+export function deviceStats(i: number, seq: number, siteId: string, nowMs: number): Record<string, unknown> {
+  const mac = deviceMac(i);
+  return {
+    mac,
+    name: `ap-${i}`,
+    model: 'AP43',
+    type: 'ap',
+    site_id: siteId,
+    last_seen: Math.floor(nowMs / 1000),
+    uptime: 6259614 + seq,
+    version: '0.9.22801',
+    _partition: 48,
+    _offset_apbasic: 4639768722 + seq,
+    ip_stat: { dns: ['10.10.12.11', '10.10.12.12'], gateway: '10.10.12.1', ip: '10.10.12.25', netmask: '255.255.255.128' },
+    ip: '10.10.12.25',
+    num_clients: (seq + i) % 40,
+    cpu_util: (seq * 7 + i) % 100,
+    mem_used_kb: 200_000 + (seq % 1000),
+    mem_total_kb: 1_000_000,
+    tx_bytes: 1_000_000 * (i + 1) + seq * 1500,
+    rx_bytes: 2_000_000 * (i + 1) + seq * 3000,
+    tx_pkts: 10_000 + seq * 10,
+    rx_pkts: 20_000 + seq * 20,
+    ble_stat: { tx_pkts: 9073 + seq, tx_bytes: 105431 + seq * 12, rx_pkts: 393432193 + seq, rx_bytes: 2772782221 + seq * 7, tx_resets: 0 },
+    radio_stat: {
+      band_24: { num_clients: seq % 10, channel: 6, power: 12, noise_floor: -92, util_all: 31, tx_bytes: 5000 + seq, rx_bytes: 7000 + seq },
+      band_5: { num_clients: seq % 30, channel: 36, power: 17, noise_floor: -95, util_all: 12, tx_bytes: 9000 + seq, rx_bytes: 11000 + seq },
+    },
+    port_stat: { eth0: { up: true, tx_bytes: 123456 + seq, rx_bytes: 654321 + seq, tx_pkts: 1000 + seq, rx_pkts: 2000 + seq, rx_errors: 0 } },
+    _time: nowMs / 1000,
+  };
+}
+
+const EVENT_TYPES = ['AP_CONFIGURED', 'AP_RESTARTED', 'AP_DISCONNECTED', 'AP_CONNECTED', 'AP_UPGRADE_FAILED'];
+
+export class MistSimulator {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly sent: SentStats[] = [];
+  readonly sentEvents: SentStats[] = [];
+  /** `<mac>/<uptime>` → send time (ms), when record is 'times'. */
+  readonly sentAt = new Map<string, number>();
+  readonly clientMessages: unknown[] = [];
+  statsFramesSent = 0;
+  connections = 0;
+  authFailures = 0;
+  port = 0;
+  private seq = 0;
+  private finished: (() => void) | undefined;
+  /** Resolves when every stats channel has sent `count` frames. */
+  readonly done: Promise<void>;
+
+  constructor(private readonly opts: MistSimulatorOptions) {
+    this.done = new Promise((resolve) => (this.finished = resolve));
+    this.http = createServer((_req, res) => res.writeHead(404).end());
+    this.wss = new WebSocketServer({ noServer: true, autoPong: opts.autoPong ?? true, perMessageDeflate: false });
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  get url(): string {
+    return `ws://${this.opts.host ?? '127.0.0.1'}:${this.port}/api-ws/v1/stream`;
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.http.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
+    const addr = this.http.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    return this.port;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/api-ws/v1/stream') {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const auth = /^token\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!auth || auth[1] !== this.opts.token) {
+      this.authFailures++;
+      const body = '{"detail":"Authentication credentials were not provided."}';
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws));
+  }
+
+  private session(ws: WebSocket): void {
+    this.connections++;
+    const channels = new Map<string, () => void>();
+    ws.on('message', (data: Buffer) => {
+      let msg: { subscribe?: unknown; unsubscribe?: unknown };
+      try {
+        msg = JSON.parse(data.toString());
+      } catch {
+        return; // Mist ignores what it cannot parse
+      }
+      this.clientMessages.push(msg);
+      if (typeof msg.subscribe === 'string') {
+        const ch = msg.subscribe;
+        if (!SITE_CHANNEL.test(ch) && !ORG_CHANNEL.test(ch)) {
+          ws.send(JSON.stringify({ event: 'subscribe_failed', channel: ch, detail: 'invalid channel' }));
+          return;
+        }
+        ws.send(JSON.stringify({ event: 'channel_subscribed', channel: ch }));
+        if (!channels.has(ch)) channels.set(ch, this.stream(ws, ch));
+      } else if (typeof msg.unsubscribe === 'string') {
+        channels.get(msg.unsubscribe)?.();
+        channels.delete(msg.unsubscribe);
+      }
+    });
+    ws.on('close', () => {
+      for (const stop of channels.values()) stop();
+    });
+  }
+
+  /** Starts the channel's stream; returns its stop function. */
+  private stream(ws: WebSocket, channel: string): () => void {
+    const site = /^\/sites\/([^/]+)\//.exec(channel)?.[1] ?? '';
+    let stopped = false;
+    if (/\/stats\/devices$/.test(channel)) {
+      const devices = this.opts.devices ?? 3;
+      const interval = this.opts.intervalMs ?? 1000;
+      let n = 0;
+      const one = (): boolean => {
+        if (this.opts.count !== undefined && n >= this.opts.count) return false;
+        this.faultsBefore(ws, channel, n);
+        const seq = ++this.seq;
+        const now = Date.now();
+        const payload = deviceStats(n % devices, seq, site, now);
+        const text = JSON.stringify(payload);
+        ws.send(JSON.stringify({ event: 'data', channel, data: this.nulPad(n) ? `${text}\u0000` : text }));
+        if (this.opts.record === 'payloads') this.sent.push({ channel, payload });
+        else if (this.opts.record === 'times') this.sentAt.set(`${payload.mac as string}/${payload.uptime as number}`, now);
+        n++;
+        this.statsFramesSent++;
+        if (this.opts.count !== undefined && n >= this.opts.count) this.finished?.();
+        return true;
+      };
+      if (interval === 0) {
+        // As fast as the client reads: a paused reader fills the kernel buffers, bufferedAmount grows, we wait.
+        const pump = (): void => {
+          if (stopped || ws.readyState !== ws.OPEN) return;
+          let more = true;
+          for (let i = 0; i < 200 && more; i++) more = one();
+          if (more) {
+            if (ws.bufferedAmount < 4 * 1024 * 1024) setImmediate(pump);
+            else {
+              const t = setInterval(() => {
+                if (ws.bufferedAmount < 1024 * 1024 || stopped) {
+                  clearInterval(t);
+                  setImmediate(pump);
+                }
+              }, 2);
+            }
+          }
+        };
+        setImmediate(pump);
+      } else {
+        const t = setInterval(() => {
+          if (!one()) clearInterval(t);
+        }, Math.max(1, Math.floor(interval / devices)));
+        this.timers.add(t);
+        return () => {
+          stopped = true;
+          clearInterval(t);
+          this.timers.delete(t);
+        };
+      }
+    } else if (/\/devices$/.test(channel) && (this.opts.eventsEveryMs ?? 0) > 0) {
+      let k = 0;
+      const t = setInterval(() => {
+        const i = k % (this.opts.devices ?? 3);
+        const payload = {
+          type: EVENT_TYPES[k % EVENT_TYPES.length], mac: deviceMac(i), device_name: `ap-${i}`, device_type: 'ap',
+          site_id: site, timestamp: Date.now() / 1000, text: `event ${k} on ap-${i}`,
+        };
+        k++;
+        ws.send(JSON.stringify({ event: 'data', channel, data: JSON.stringify(payload) }));
+        if (this.opts.record) this.sentEvents.push({ channel, payload });
+      }, this.opts.eventsEveryMs);
+      this.timers.add(t);
+      return () => {
+        clearInterval(t);
+        this.timers.delete(t);
+      };
+    }
+    return () => {
+      stopped = true;
+    };
+  }
+
+  private nulPad(n: number): boolean {
+    const every = this.opts.faults?.nulPadEvery;
+    return !!every && n % every === every - 1;
+  }
+
+  private faultsBefore(ws: WebSocket, channel: string, n: number): void {
+    const f = this.opts.faults;
+    if (!f) return;
+    const hit = (every?: number) => !!every && n % every === every - 1;
+    if (hit(f.malformedEvery)) ws.send('{"event": "data", "channel": ');
+    if (hit(f.badDataEvery)) ws.send(JSON.stringify({ event: 'data', channel, data: '{not json' }));
+    if (hit(f.unknownEvery)) ws.send(JSON.stringify({ event: 'server_maintenance', channel }));
+    if (hit(f.oversizedEvery)) ws.send(JSON.stringify({ event: 'data', channel, data: 'x'.repeat(f.oversizedBytes ?? 1024 * 1024) }));
+  }
+
+  /** Drops every client connection the way a restarting server does. */
+  closeAll(code = 1012, reason = 'service restart'): void {
+    for (const c of this.wss.clients) c.close(code, reason);
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.wss.clients) c.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+}

@@ -1,0 +1,114 @@
+import type WebSocket from 'ws';
+import type { Source, SourceContext, SourceFactory } from '../source.js';
+import { WsSession, type SessionHooks } from '../ws_session.js';
+import { selfMetrics } from '../../telemetry/metrics.js';
+import { VERSION } from '../../version.js';
+import { MistMapping, channelKind } from './mapping.js';
+import { checkMist, mistSchema, type MistConfig } from './config.js';
+
+/**
+ * Juniper Mist's stream API: token at the upgrade, `{"subscribe": channel}` per channel, and `data`
+ * frames whose payload is JSON inside a string.
+ */
+export class MistSource implements Source, SessionHooks {
+  readonly name: string;
+  private readonly session: WsSession;
+  private readonly mapping: MistMapping;
+  private readonly confirmed = new Set<string>();
+  private readonly subs;
+
+  constructor(private readonly cfg: MistConfig, ctx: SourceContext) {
+    this.name = cfg.name;
+    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
+    this.mapping = new MistMapping(cfg.name, cfg.metrics, cfg.resource, VERSION);
+    this.subs = {
+      active: selfMetrics.subscriptions.labels(cfg.name, 'active'),
+      failed: selfMetrics.subscriptions.labels(cfg.name, 'failed'),
+    };
+  }
+
+  start(): void {
+    this.session.start();
+  }
+
+  stop(): Promise<void> {
+    return this.session.stop();
+  }
+
+  status() {
+    return this.session.status();
+  }
+
+  async prepare() {
+    return { url: this.cfg.url, headers: { Authorization: `Token ${this.cfg.token}` } };
+  }
+
+  onOpen(ws: WebSocket): void {
+    for (const channel of this.cfg.channels) ws.send(JSON.stringify({ subscribe: channel }));
+  }
+
+  onClosed(): void {
+    this.confirmed.clear();
+    this.subs.active.set(0);
+  }
+
+  async onStop(ws: WebSocket | undefined): Promise<void> {
+    if (!ws) return;
+    for (const channel of this.confirmed) ws.send(JSON.stringify({ unsubscribe: channel }));
+  }
+
+  onFrame(data: Buffer): void {
+    const receivedMs = Date.now();
+    let msg: { event?: unknown; channel?: unknown; data?: unknown; detail?: unknown };
+    try {
+      msg = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.session.reject('malformed_json', { bytes: data.length });
+    }
+    if (typeof msg !== 'object' || msg === null) return this.session.reject('malformed_json', { bytes: data.length });
+    switch (msg.event) {
+      case 'data':
+        return this.onData(msg, receivedMs);
+      case 'channel_subscribed':
+        this.confirmed.add(String(msg.channel));
+        this.subs.active.set(this.confirmed.size);
+        this.session.setEstablished();
+        return;
+      case 'subscribe_failed':
+        this.subs.failed.inc();
+        this.session.warn.warn(`subfail:${String(msg.channel)}`, { channel: msg.channel, detail: msg.detail }, 'Mist refused a subscription');
+        return;
+      default:
+        return this.session.reject('unknown_type', { event: typeof msg.event === 'string' ? msg.event : typeof msg.event });
+    }
+  }
+
+  private onData(msg: { channel?: unknown; data?: unknown }, receivedMs: number): void {
+    const channel = typeof msg.channel === 'string' ? msg.channel : '';
+    if (typeof msg.data !== 'string' || channel === '') return this.session.reject('bad_data', { channel });
+    // Mist pads some payloads with NUL bytes, which JSON.parse refuses.
+    const text = msg.data.includes('\u0000') ? msg.data.replaceAll('\u0000', '') : msg.data;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      return this.session.reject('malformed_data', { channel });
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return this.session.reject('bad_data', { channel });
+    const p = payload as Record<string, unknown>;
+    if (channelKind(channel) === 'stats') {
+      const env = this.mapping.stats(channel, p, receivedMs);
+      if (env.metrics.length === 0) return this.session.reject('unmapped', { channel });
+      this.session.emit(env);
+    } else {
+      for (const env of this.mapping.events(channel, p, receivedMs)) this.session.emit(env);
+    }
+  }
+}
+
+export const mistSource: SourceFactory<MistConfig> = {
+  type: 'mist',
+  schema: mistSchema,
+  check: checkMist,
+  create: (config, ctx) => new MistSource(config, ctx),
+};

@@ -1,0 +1,62 @@
+import type convict from 'convict';
+import type { Attributes, Emitter } from '../model.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { ComponentSpec } from '../config/component.js';
+import type { MetricRule } from '../mapping/rules.js';
+
+export interface SourceContext {
+  emitter: Emitter;
+  log: Logger;
+}
+
+export interface SourceStatus {
+  /** Holds a live, authenticated, subscribed session. */
+  connected: boolean;
+  detail: string;
+}
+
+export interface Source {
+  readonly name: string;
+  start(): void;
+  /** Unsubscribe, log out where the vendor has it, close; resolves when the socket is closed. */
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}
+
+export interface SourceFactory<C extends CommonSourceConfig = CommonSourceConfig> extends ComponentSpec<C> {
+  create(config: C, ctx: SourceContext): Source;
+}
+
+/** Keys every source entry has, whatever its vendor. */
+export interface CommonSourceConfig {
+  name: string;
+  type: string;
+  resource: Attributes;
+  metrics: MetricRule[];
+  reconnect: { initial_interval: number; max_interval: number };
+  keepalive: { interval: number; timeout: number };
+  max_frame_bytes: number;
+  tls: { ca_file: string; insecure_skip_verify: boolean };
+}
+
+export function commonSourceSchema(type: string, keepalive: { interval: string; timeout: string }): convict.Schema<CommonSourceConfig> {
+  return {
+    name: { doc: 'Unique name of this source; sinks select their inputs by it', format: 'required-string', default: '' },
+    type: { doc: 'Source type', format: [type], default: type },
+    resource: { doc: 'Static resource attributes added to everything this source emits', format: 'string-map', default: {} },
+    metrics: { doc: 'Field → metric rules that add to or override the vendor defaults', format: 'metric-rules', default: [] },
+    reconnect: {
+      initial_interval: { doc: 'First reconnect delay cap (full jitter below it)', format: 'duration', default: '1s' as unknown as number },
+      max_interval: { doc: 'Largest reconnect delay cap', format: 'duration', default: '60s' as unknown as number },
+    },
+    keepalive: {
+      interval: { doc: 'How often to send a WebSocket ping', format: 'duration', default: keepalive.interval as unknown as number },
+      timeout: { doc: 'No pong within this long means the socket is dead: reconnect', format: 'duration', default: keepalive.timeout as unknown as number },
+    },
+    max_frame_bytes: { doc: 'A larger frame is counted as oversized and the connection is reset', format: 'nat', default: 16 * 1024 * 1024 },
+    tls: {
+      ca_file: { doc: 'PEM bundle of CAs to trust for wss:// (in addition to the system ones)', format: String, default: '' },
+      insecure_skip_verify: { doc: 'Accept any server certificate (self-signed appliances); off by default', format: Boolean, default: false },
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { pino, type Logger, type Level } from 'pino';
+
+export type { Logger };
+
+// Secret values registered by the config loader. Redaction by key path (pino's `redact`) catches
+// structured fields; scrubbing the serialized line catches a secret that slipped into a message,
+// an error text or a URL (NX-API puts its token in the socket path).
+const secrets = new Set<string>();
+
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) secrets.add(value);
+}
+
+export function scrub(line: string): string {
+  for (const s of secrets) {
+    if (line.includes(s)) line = line.split(s).join('[REDACTED]');
+  }
+  return line;
+}
+
+const REDACT_PATHS = [
+  'token', 'password', 'api_key', 'authenticationkey', 'authorization', 'cookie',
+  '*.token', '*.password', '*.api_key', '*.authenticationkey', '*.authorization', '*.Authorization', '*.cookie', '*.Cookie',
+  'headers.*', '*.headers.*',
+];
+
+let root: Logger | undefined;
+
+/** The daemon's root logger: JSON lines on stdout (or stderr when a sink owns stdout). */
+export function createLogger(level: Level | 'silent', toStderr = false): Logger {
+  const out = toStderr ? process.stderr : process.stdout;
+  root = pino(
+    {
+      level,
+      base: { service: 'ws2otel' },
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    { write: (line: string) => out.write(secrets.size ? scrub(line) : line) },
+  );
+  return root;
+}
+
+export function logger(): Logger {
+  return root ?? createLogger((process.env.WS2OTEL_LOG_LEVEL as Level | undefined) ?? 'info');
+}
+
+/**
+ * Rate-limited warnings: bad input arrives in floods, and one line per bad frame would drown the log
+ * and cost more than the frame. At most one line per key per interval, saying how many were suppressed.
+ */
+export class SampledWarn {
+  private last = new Map<string, { at: number; suppressed: number }>();
+  constructor(private readonly log: Logger, private readonly intervalMs = 10_000) {}
+
+  warn(key: string, fields: Record<string, unknown>, msg: string): void {
+    const now = Date.now();
+    const entry = this.last.get(key);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return;
+    }
+    this.log.warn({ ...fields, suppressed: entry?.suppressed ?? 0 }, msg);
+    this.last.set(key, { at: now, suppressed: 0 });
+  }
+}
