@@ -6,14 +6,16 @@ import { ConfigError } from './config/errors.js';
 import { Daemon } from './daemon.js';
 import { VERSION } from './version.js';
 import { MistSimulator } from './sources/mist/simulator.js';
+import { simulators } from './sources/simulators.js';
 
 const USAGE = `ws2otel ${VERSION}: vendor WebSocket streams → OpenTelemetry metrics and logs
 
 Usage:
   ws2otel run --config FILE          run the daemon
   ws2otel validate --config FILE     check a config; exit 1 naming each bad key
-  ws2otel simulate mist [--port N] [--token T] [--devices N] [--interval-ms N] [--events-ms N]
-                                     serve a Mist stream simulator for testing pipelines
+  ws2otel simulate VENDOR [--port N] [--token T] …
+                                     serve a vendor simulator for testing pipelines (mist: --devices N
+                                     --interval-ms N --events-ms N)
   ws2otel demo                       run the daemon on config/demo.yaml against built-in simulators
   ws2otel version
 `;
@@ -81,21 +83,11 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'simulate': {
       const [vendor, ...flags] = rest;
-      if (vendor !== 'mist') fail(`unknown simulator ${JSON.stringify(vendor)} (known: mist)`, 2);
-      const { values } = parseArgs({
-        args: flags,
-        options: {
-          port: { type: 'string', default: '8765' }, host: { type: 'string', default: '127.0.0.1' },
-          token: { type: 'string', default: 'demo-token' }, devices: { type: 'string', default: '3' },
-          'interval-ms': { type: 'string', default: '1000' }, 'events-ms': { type: 'string', default: '5000' },
-        },
-      });
-      const sim = new MistSimulator({
-        host: values.host, port: Number(values.port), token: values.token, devices: Number(values.devices),
-        intervalMs: Number(values['interval-ms']), eventsEveryMs: Number(values['events-ms']),
-      });
-      await sim.start();
-      process.stderr.write(`mist simulator on ${sim.url} (token ${values.token})\n`);
+      const spec = vendor ? simulators[vendor] : undefined;
+      if (!spec) fail(`unknown simulator ${JSON.stringify(vendor)} (known: ${Object.keys(simulators).join(', ')})`, 2);
+      const { values } = parseArgs({ args: flags, options: spec.options });
+      const sim = await spec.start(values);
+      process.stderr.write(`${spec.vendor} simulator on ${sim.url}\n`);
       const stop = () => void sim.stop().then(() => process.exit(0));
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);

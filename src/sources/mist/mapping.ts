@@ -49,6 +49,16 @@ export const DEVICE_RESOURCE: readonly AttributeRule[] = [
   { path: 'org_id', attribute: 'mist.org.id' },
 ];
 
+/** In a device event, `type` is the event's type: the device's identity comes from these fields. */
+export const EVENT_RESOURCE: readonly AttributeRule[] = [
+  { path: 'mac', attribute: 'device.id' },
+  { path: 'device_name', attribute: 'device.name' },
+  { path: 'model', attribute: 'device.model.identifier' },
+  { path: 'device_type', attribute: 'mist.device.type' },
+  { path: 'site_id', attribute: 'mist.site.id' },
+  { path: 'org_id', attribute: 'mist.org.id' },
+];
+
 /** Device event types → severity, first match wins (Mist names events, it does not grade them). */
 export const EVENT_SEVERITY: readonly SeverityRule[] = [
   { match: /FAIL|ERROR|CRASH|DOWN|DISCONNECT|LOST|OFFLINE|REJECT|UNREACHABLE|BAD/i, severity: 'WARN' },
@@ -82,13 +92,13 @@ export class MistMapping {
     this.scope = { name: 'ws2otel/mist', version };
   }
 
-  private resourceFor(channel: string, payload: unknown): Attributes {
+  private resourceFor(channel: string, payload: unknown, rules: readonly AttributeRule[] = DEVICE_RESOURCE): Attributes {
     const res: Attributes = { 'device.manufacturer': 'Juniper Mist', ...this.staticResource };
     const site = SITE_RE.exec(channel);
     if (site) res['mist.site.id'] = site[1]!;
     const org = ORG_RE.exec(channel);
     if (org) res['mist.org.id'] = org[1]!;
-    return extractAttributes(payload, DEVICE_RESOURCE, res);
+    return extractAttributes(payload, rules, res);
   }
 
   /** One stats sample → one envelope of points stamped with the sample's own `_time`. */
@@ -108,7 +118,7 @@ export class MistMapping {
     for (const ev of list) {
       if (typeof ev !== 'object' || ev === null) continue;
       const e = ev as Record<string, unknown>;
-      const resource = this.resourceFor(channel, e);
+      const resource = this.resourceFor(channel, e, EVENT_RESOURCE);
       const key = JSON.stringify(resource);
       let env = byDevice.get(key);
       if (!env) byDevice.set(key, (env = { source: this.source, resource, scope: this.scope, metrics: [], logs: [], receivedMs }));

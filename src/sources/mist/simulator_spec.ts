@@ -1,0 +1,22 @@
+import type { SimulatorSpec } from '../simulators.js';
+import { MistSimulator } from './simulator.js';
+
+export const mistSimulatorSpec: SimulatorSpec = {
+  vendor: 'mist',
+  options: {
+    port: { type: 'string', default: '8765' },
+    host: { type: 'string', default: '127.0.0.1' },
+    token: { type: 'string', default: 'demo-token' },
+    devices: { type: 'string', default: '3' },
+    'interval-ms': { type: 'string', default: '1000' },
+    'events-ms': { type: 'string', default: '5000' },
+  },
+  async start(v) {
+    const sim = new MistSimulator({
+      host: String(v.host), port: Number(v.port), token: String(v.token), devices: Number(v.devices),
+      intervalMs: Number(v['interval-ms']), eventsEveryMs: Number(v['events-ms']),
+    });
+    await sim.start();
+    return { url: sim.url, stop: () => sim.stop() };
+  },
+};

@@ -1,0 +1,15 @@
+import type { ParseArgsConfig } from 'node:util';
+import { mistSimulatorSpec } from './mist/simulator_spec.js';
+
+/** What `ws2otel simulate <vendor>` needs of each vendor's simulator: its flags and how to start it. */
+export interface SimulatorSpec {
+  vendor: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  /** Starts the simulator; returns its URL and a stop function. */
+  start(values: Record<string, string | boolean | undefined>): Promise<{ url: string; stop(): Promise<void> }>;
+}
+
+// The registry: a vendor folder's simulator_spec.ts and one line here.
+export const simulators: Record<string, SimulatorSpec> = {
+  [mistSimulatorSpec.vendor]: mistSimulatorSpec,
+};

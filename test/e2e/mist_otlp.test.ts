@@ -1,0 +1,109 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Collector } from '../helpers/collector.js';
+import { DaemonProcess } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/net.js';
+import { MistSimulator } from '../../src/sources/mist/simulator.js';
+
+// Mist simulator → ws2otel (child process) → the real OpenTelemetry Collector → its file exporter.
+// Every value the simulator sent must come out of the Collector with its name, unit, type and time.
+
+const SITE = 'c1947558-268d-4d31-9a4e-0123456789ab';
+const TOKEN = 'e2e-secret-token-1234';
+const FRAMES = 30;
+
+for (const encoding of ['proto', 'json'] as const) {
+  describe(`Mist → OTLP/HTTP (${encoding}) → Collector`, () => {
+    const collector = new Collector();
+    const sim = new MistSimulator({ token: TOKEN, devices: 3, intervalMs: 30, count: FRAMES, eventsEveryMs: 100, record: 'payloads' });
+    let daemon: DaemonProcess;
+
+    before(async () => {
+      await collector.start();
+      await sim.start();
+      daemon = new DaemonProcess({
+        log_level: 'debug',
+        sources: [{
+          name: 'mist-e2e', type: 'mist', url: sim.url, token: '${MIST_TOKEN}',
+          channels: [`/sites/${SITE}/stats/devices`, `/sites/${SITE}/devices`],
+          resource: { 'deployment.environment.name': 'e2e' },
+        }],
+        sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, encoding, batch: { max_events: 10, timeout: '100ms' } }],
+      }, { MIST_TOKEN: TOKEN });
+      await daemon.start();
+    });
+
+    after(async () => {
+      await daemon?.stop();
+      await sim.stop();
+      await collector.stop();
+    });
+
+    it('delivers every device stat as a point with its unit, type, value and sample time', async () => {
+      await sim.done;
+      // Per simulated AP frame: 10 device, 5 BLE, 7 per radio × 2 radios, 6 for port eth0 = 35 points.
+      const expectedPoints = FRAMES * 35;
+      await waitFor('all points at the Collector', () => collector.points().filter((p) => p.scope === 'ws2otel/mist').length >= expectedPoints, 30_000);
+      const points = collector.points();
+      assert.equal(points.length, expectedPoints);
+
+      for (const { payload } of sim.sent) {
+        const mac = payload.mac as string;
+        const t = BigInt(Math.round((payload._time as number) * 1e6)) * 1000n;
+        const mine = points.filter((p) => p.resource['device.id'] === mac && p.timeUnixNano / 1000n === t / 1000n);
+        const byName = (name: string, attrs: Record<string, unknown> = {}) =>
+          mine.find((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+
+        const uptime = byName('mist.device.uptime');
+        assert.ok(uptime, `uptime point for ${mac} at ${t}`);
+        assert.equal(uptime.value, payload.uptime);
+        assert.equal(uptime.unit, 's');
+        assert.equal(uptime.type, 'gauge');
+
+        const ble = payload.ble_stat as Record<string, number>;
+        const rx = byName('mist.device.ble.rx.bytes');
+        assert.ok(rx);
+        assert.equal(rx.value, ble.rx_bytes);
+        assert.equal(rx.unit, 'By');
+        assert.equal(rx.type, 'sum');
+        assert.equal(rx.monotonic, true);
+        assert.equal(rx.temporality, 2); // cumulative
+        // Device counters started at boot: start = sample time − uptime.
+        const startMs = (payload._time as number) * 1000 - (payload.uptime as number) * 1000;
+        assert.ok(Math.abs(Number(rx.startTimeUnixNano / 1_000_000n) - startMs) <= 1);
+
+        assert.equal(byName('mist.device.ble.tx.packets')?.unit, '{packet}');
+        assert.equal(byName('mist.device.memory.used')?.value, (payload.mem_used_kb as number) * 1024);
+        const radios = payload.radio_stat as Record<string, Record<string, number>>;
+        assert.equal(byName('mist.device.radio.clients', { radio: 'band_5' })?.value, radios.band_5!.num_clients);
+        assert.equal(byName('mist.device.port.up', { port: 'eth0' })?.value, 1);
+
+        assert.equal(uptime.resource['device.name'], payload.name);
+        assert.equal(uptime.resource['device.model.identifier'], 'AP43');
+        assert.equal(uptime.resource['mist.site.id'], SITE);
+        assert.equal(uptime.resource['deployment.environment.name'], 'e2e');
+      }
+    });
+
+    it('delivers device events as log records with severity and attributes', async () => {
+      await waitFor('events at the Collector', () => collector.records().length >= 5, 20_000);
+      const records = collector.records();
+      for (const r of records.slice(0, 5)) {
+        const sent = sim.sentEvents.find((e) => e.payload.text === r.body);
+        assert.ok(sent, `record ${String(r.body)} was sent by the simulator`);
+        assert.equal(r.attributes['mist.event.type'], sent.payload.type);
+        assert.equal(r.resource['device.id'], sent.payload.mac);
+        assert.equal(r.eventName, `mist.${sent.payload.type as string}`);
+        assert.equal(r.timeUnixNano / 1_000_000n, BigInt(Math.round((sent.payload.timestamp as number) * 1000)));
+        const warn = /DISCONNECTED|FAILED/.test(sent.payload.type as string);
+        assert.equal(r.severityText, warn ? 'WARN' : 'INFO');
+        assert.equal(r.severityNumber, warn ? 13 : 9);
+      }
+    });
+
+    it('exits 0 on SIGTERM and never logs the token', async () => {
+      assert.equal(await daemon.stop('SIGTERM'), 0);
+      assert.ok(!daemon.stdout.includes(TOKEN) && !daemon.stderr.includes(TOKEN), 'token leaked into a log line');
+    });
+  });
+}

@@ -1,0 +1,177 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './net.js';
+
+// The real OpenTelemetry Collector, built by scripts/collector-build.sh (cached outside the clone),
+// receiving OTLP/HTTP (and optionally reading Kafka) and writing what it got to JSON files.
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+let binary: string | undefined;
+export function collectorBinary(): string {
+  if (binary) return binary;
+  const fromEnv = process.env.WS2OTEL_OTELCOL;
+  if (fromEnv && existsSync(fromEnv)) return (binary = fromEnv);
+  const out = execFileSync('bash', [join(ROOT, 'scripts/collector-build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return (binary = out.trim().split('\n').pop()!);
+}
+
+export interface KafkaReceiverOptions {
+  brokers: string[];
+  metricsTopic: string;
+  logsTopic: string;
+  encoding?: string;
+}
+
+export interface FlatPoint {
+  resource: Record<string, unknown>;
+  scope: string;
+  name: string;
+  unit: string;
+  description: string;
+  type: 'gauge' | 'sum';
+  monotonic: boolean;
+  temporality: number;
+  value: number;
+  timeUnixNano: bigint;
+  startTimeUnixNano: bigint;
+  attributes: Record<string, unknown>;
+}
+
+export interface FlatRecord {
+  resource: Record<string, unknown>;
+  scope: string;
+  timeUnixNano: bigint;
+  severityNumber: number;
+  severityText: string;
+  body: unknown;
+  eventName: string;
+  attributes: Record<string, unknown>;
+}
+
+type AnyValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
+type KV = { key: string; value: AnyValue };
+
+function anyValue(v: AnyValue | undefined): unknown {
+  if (!v) return undefined;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  return v;
+}
+
+function attrs(list: KV[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
+  return out;
+}
+
+function lines(file: string): any[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+export class Collector {
+  private proc: ChildProcess | undefined;
+  readonly dir = mkdtempSync(join(tmpdir(), 'ws2otel-otelcol-'));
+  readonly metricsFile = join(this.dir, 'metrics.json');
+  readonly logsFile = join(this.dir, 'logs.json');
+  port = 0;
+  output = '';
+
+  constructor(private readonly opts: { kafka?: KafkaReceiverOptions; otlp?: boolean } = {}) {}
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    const receivers: string[] = [];
+    let recv = '';
+    if (this.opts.otlp !== false) {
+      receivers.push('otlp');
+      recv += `  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:${this.port}\n`;
+    }
+    if (this.opts.kafka) {
+      const k = this.opts.kafka;
+      receivers.push('kafka');
+      recv += `  kafka:\n    brokers: [${k.brokers.map((b) => JSON.stringify(b)).join(', ')}]\n` +
+        `    metrics:\n      topic: ${k.metricsTopic}\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
+        `    logs:\n      topic: ${k.logsTopic}\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
+        `    initial_offset: earliest\n    group_id: ws2otel-test-${process.pid}-${this.port}\n`;
+    }
+    const config = `receivers:\n${recv}exporters:\n` +
+      `  file/metrics:\n    path: ${this.metricsFile}\n    flush_interval: 10ms\n` +
+      `  file/logs:\n    path: ${this.logsFile}\n    flush_interval: 10ms\n` +
+      `service:\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: info\n` +
+      `  pipelines:\n    metrics:\n      receivers: [${receivers.join(', ')}]\n      exporters: [file/metrics]\n` +
+      `    logs:\n      receivers: [${receivers.join(', ')}]\n      exporters: [file/logs]\n`;
+    const configFile = join(this.dir, 'config.yaml');
+    writeFileSync(configFile, config);
+    const proc = spawn(collectorBinary(), ['--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    await waitFor('the Collector to start', () => /Everything is ready|Starting HTTP server/.test(this.output) || proc.exitCode !== null, 60_000);
+    if (proc.exitCode !== null) throw new Error(`otelcol exited ${proc.exitCode}:\n${this.output}`);
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(t);
+    this.proc = undefined;
+  }
+
+  points(): FlatPoint[] {
+    const out: FlatPoint[] = [];
+    for (const req of lines(this.metricsFile)) {
+      for (const rm of req.resourceMetrics ?? []) {
+        const resource = attrs(rm.resource?.attributes);
+        for (const sm of rm.scopeMetrics ?? []) {
+          for (const m of sm.metrics ?? []) {
+            const body = m.gauge ?? m.sum;
+            for (const dp of body?.dataPoints ?? []) {
+              out.push({
+                resource, scope: sm.scope?.name ?? '', name: m.name, unit: m.unit ?? '', description: m.description ?? '',
+                type: m.gauge ? 'gauge' : 'sum', monotonic: !!m.sum?.isMonotonic, temporality: m.sum?.aggregationTemporality ?? 0,
+                value: dp.asDouble !== undefined ? Number(dp.asDouble) : Number(dp.asInt),
+                timeUnixNano: BigInt(dp.timeUnixNano ?? 0), startTimeUnixNano: BigInt(dp.startTimeUnixNano ?? 0),
+                attributes: attrs(dp.attributes),
+              });
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  records(): FlatRecord[] {
+    const out: FlatRecord[] = [];
+    for (const req of lines(this.logsFile)) {
+      for (const rl of req.resourceLogs ?? []) {
+        const resource = attrs(rl.resource?.attributes);
+        for (const sl of rl.scopeLogs ?? []) {
+          for (const r of sl.logRecords ?? []) {
+            out.push({
+              resource, scope: sl.scope?.name ?? '', timeUnixNano: BigInt(r.timeUnixNano ?? 0),
+              severityNumber: r.severityNumber ?? 0, severityText: r.severityText ?? '', body: anyValue(r.body),
+              eventName: r.eventName ?? '', attributes: attrs(r.attributes),
+            });
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
