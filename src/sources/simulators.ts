@@ -6,7 +6,7 @@ export interface SimulatorSpec {
   vendor: string;
   options: NonNullable<ParseArgsConfig['options']>;
   /** Starts the simulator; returns its URL and a stop function. */
-  start(values: Record<string, string | boolean | undefined>): Promise<{ url: string; stop(): Promise<void> }>;
+  start(values: Record<string, string | boolean | (string | boolean)[] | undefined>): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
 // The registry: a vendor folder's simulator_spec.ts and one line here.
