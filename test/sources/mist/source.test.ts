@@ -1,0 +1,111 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MistSource } from '../../../src/sources/mist/source.js';
+import { MistSimulator, type MistSimulatorOptions } from '../../../src/sources/mist/simulator.js';
+import type { MistConfig } from '../../../src/sources/mist/config.js';
+import { CaptureEmitter, selfMetric, silentLog } from '../../helpers/capture.js';
+import { waitFor } from '../../helpers/net.js';
+
+const SITE = '0d1f2e3c-1111-2222-3333-444455556666';
+const STATS = `/sites/${SITE}/stats/devices`;
+const EVENTS = `/sites/${SITE}/devices`;
+let n = 0;
+
+function config(url: string, over: Partial<MistConfig> = {}): MistConfig {
+  return {
+    name: `mist-test-${++n}`, type: 'mist', url, token: 'good-token', channels: [STATS, EVENTS], resource: {}, metrics: [],
+    reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 45_000 },
+    max_frame_bytes: 16 * 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false }, ...over,
+  };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(simOpts: Partial<MistSimulatorOptions> = {}, over: Partial<MistConfig> = {}) {
+  const sim = new MistSimulator({ token: 'good-token', devices: 2, intervalMs: 20, ...simOpts });
+  await sim.start();
+  const emitter = new CaptureEmitter();
+  const cfg = config(sim.url, over);
+  const source = new MistSource(cfg, { emitter, log: silentLog });
+  cleanups.push(() => sim.stop(), () => source.stop());
+  source.start();
+  return { sim, emitter, source, cfg };
+}
+
+describe('Mist source against the simulator', () => {
+  it('authenticates with the token header, subscribes every channel and emits mapped samples', async () => {
+    const { sim, emitter, source } = await setup();
+    await waitFor('samples', () => emitter.envelopes.length >= 5);
+    assert.deepEqual(sim.clientMessages.slice(0, 2), [{ subscribe: STATS }, { subscribe: EVENTS }]);
+    assert.equal(sim.authFailures, 0);
+    assert.equal(source.status().connected, true);
+    assert.ok(emitter.envelopes[0]!.metrics.some((p) => p.name === 'mist.device.uptime'));
+  });
+
+  it('counts a refused token as an auth failure and keeps retrying with backoff', async () => {
+    const { sim, source, cfg } = await setup({}, { token: 'wrong-token' });
+    await waitFor('several refused upgrades', () => sim.authFailures >= 3);
+    assert.ok((await selfMetric('authFailures', { source: cfg.name })) >= 3);
+    assert.equal(source.status().connected, false);
+    assert.match(source.status().detail, /401/);
+  });
+
+  it('counts malformed, undecodable, NUL-padded and unknown frames without disturbing the stream', async () => {
+    const { sim, emitter, cfg } = await setup({ intervalMs: 5, count: 40, faults: { malformedEvery: 4, badDataEvery: 5, unknownEvery: 10, nulPadEvery: 3 } });
+    await sim.done;
+    await waitFor('all 40 samples', () => emitter.envelopes.length >= 40);
+    assert.equal(emitter.envelopes.length, 40, 'every good frame, NUL-padded ones included, came through');
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'malformed_json' }), 10);
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'malformed_data' }), 8);
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'unknown_type' }), 4);
+    assert.equal(sim.connections, 1, 'bad frames never cost the connection');
+  });
+
+  it('reconnects and re-subscribes every channel after the server closes with 1012', async () => {
+    const { sim, emitter, cfg } = await setup();
+    await waitFor('first samples', () => emitter.envelopes.length >= 2);
+    sim.closeAll(1012, 'service restart');
+    await waitFor('a second connection', () => sim.connections >= 2);
+    const before = emitter.envelopes.length;
+    await waitFor('samples after reconnect', () => emitter.envelopes.length > before + 2);
+    const subs = sim.clientMessages.filter((m) => (m as { subscribe?: string }).subscribe);
+    assert.equal(subs.length, 4, 'both channels subscribed on each connection');
+    assert.ok((await selfMetric('reconnects', { source: cfg.name })) >= 1);
+  });
+
+  it('declares the socket dead when pongs stop and reconnects', async () => {
+    const { sim } = await setup({ autoPong: false }, { keepalive: { interval: 50, timeout: 50 } });
+    await waitFor('a reconnect after missed pongs', () => sim.connections >= 2, 10_000);
+  });
+
+  it('counts an oversized frame and recovers with a new connection', async () => {
+    const { sim, emitter, cfg } = await setup({ faults: { oversizedEvery: 3, oversizedBytes: 4096 } }, { max_frame_bytes: 2048 });
+    await waitFor('an oversized frame counted', async () => (await selfMetric('framesRejected', { source: cfg.name, reason: 'oversized' })) >= 1);
+    await waitFor('a new connection', () => sim.connections >= 2);
+    assert.ok(emitter.envelopes.length >= 2);
+  });
+
+  it('stops reading while the pipeline is full and resumes when it drains', async () => {
+    const { emitter } = await setup({ intervalMs: 0 });
+    await waitFor('some samples', () => emitter.envelopes.length > 0);
+    emitter.accept = false;
+    // Frames already decoded by ws may still arrive; after that the socket stays paused.
+    await new Promise((r) => setTimeout(r, 200));
+    const paused = emitter.envelopes.length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(emitter.envelopes.length, paused, 'no frame read while paused');
+    emitter.release();
+    await waitFor('samples after resume', () => emitter.envelopes.length > paused + 100);
+  });
+
+  it('unsubscribes its channels and closes cleanly on stop', async () => {
+    const { sim, emitter, source } = await setup();
+    await waitFor('samples', () => emitter.envelopes.length >= 2);
+    await source.stop();
+    const unsubs = sim.clientMessages.filter((m) => (m as { unsubscribe?: string }).unsubscribe).map((m) => (m as { unsubscribe: string }).unsubscribe);
+    assert.deepEqual(unsubs.sort(), [EVENTS, STATS].sort());
+  });
+});
