@@ -19,7 +19,7 @@ START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 is_running() {
   local pid
   pid="$(cat "$WORK/kafka.pid" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka'
 }
 if is_running && [ -f "$WORK/bootstrap" ]; then cat "$WORK/bootstrap"; exit 0; fi
 
@@ -113,8 +113,11 @@ setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$WORK/kafka.pid" \
   </dev/null >>"$WORK/kafka.out" 2>&1 &
 
 fail() {
-  echo "kafka-start: $1; tail of $WORK/logs/server.log and kafka.out:" >&2
-  tail -n 40 "$WORK/logs/server.log" >&2 2>/dev/null || true
+  echo "kafka-start: $1; errors in and tail of $WORK/logs/server.log, then kafka.out:" >&2
+  # The first ERROR lines name the cause (e.g. a port in use); the tail is mostly the shutdown after it.
+  tail -c "+$((LOG_OFFSET + 1))" "$WORK/logs/server.log" 2>/dev/null | grep -E -A3 ' (ERROR|FATAL) ' | head -n 30 >&2 || true
+  echo "--- tail:" >&2
+  tail -n 30 "$WORK/logs/server.log" >&2 2>/dev/null || true
   tail -n 20 "$WORK/kafka.out" >&2 2>/dev/null || true
   "$HERE/kafka-stop.sh" "$WORK" >&2 || true
   exit 1

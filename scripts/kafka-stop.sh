@@ -11,7 +11,7 @@ TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
 pid="$(cat "$PIDFILE" 2>/dev/null || true)"
 # Our broker? After a crash or reboot the pid may belong to something else by now.
-is_broker() { tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'; }
+is_broker() { tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka'; }
 # Still holding its ports and files? Anything but gone or a zombie (a zombie has released everything,
 # and may never be reaped if its parent is a test runner that does not wait for it).
 running() {

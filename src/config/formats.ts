@@ -51,7 +51,15 @@ function checkStringMap(v: unknown): void {
 
 function checkMetricRules(v: unknown): void {
   if (!Array.isArray(v)) throw new Error('must be a list of {path, metric, unit, type} rules');
-  v.forEach((r, i) => checkMetricRule(r, `[${i}]`));
+  const errors: string[] = [];
+  v.forEach((r, i) => {
+    try {
+      checkMetricRule(r, `[${i}]`);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  });
+  if (errors.length) throw new Error(errors.join('; '));
 }
 
 /** Formats of values whose keys are data, checked outside convict (see validateComponent). */

@@ -93,6 +93,8 @@ export function buildConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env):
   const problems: string[] = [];
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(['(top level): must be a map with sources and sinks']);
   const substituted = substituteEnv(doc, '', env, problems) as Record<string, unknown>;
+  // A missing variable is the root cause of whatever else that key would report: say only that.
+  if (problems.length) throw new ConfigError(problems);
   const { sources, sinks, ...daemonRaw } = substituted;
 
   let daemon: DaemonSettings | undefined;

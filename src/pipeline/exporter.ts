@@ -159,10 +159,12 @@ export class SinkExporter {
     clearTimeout(this.timer);
     this.timer = undefined;
     const deadline = setTimeout(() => this.abort.abort(new Error('shutdown grace period over')), Math.max(0, deadlineMs - Date.now()));
+    // A sink that ignores the abort signal must not hold the process past its grace period.
+    const aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
       while (this.buffer.size > 0 && !this.abort.signal.aborted) {
         this.sending ??= this.sendNext();
-        await this.sending;
+        await Promise.race([this.sending, aborted]);
       }
     } finally {
       clearTimeout(deadline);
