@@ -32,8 +32,17 @@ export class DaemonProcess {
     proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? 128 : -1)))));
-    await waitFor('ws2otel to start', () => this.stdout.includes('ws2otel running') || this.exitCode !== null, 20_000);
+    // Ready when its listener answers: log lines depend on the configured level.
+    await waitFor('ws2otel to start', async () => this.exitCode !== null || (await this.healthy()), 20_000);
     if (this.exitCode !== null) throw new Error(`ws2otel exited ${this.exitCode}:\n${this.stdout}\n${this.stderr}`);
+  }
+
+  private async healthy(): Promise<boolean> {
+    try {
+      return (await fetch(`http://127.0.0.1:${this.httpPort}/healthz`)).ok;
+    } catch {
+      return false;
+    }
   }
 
   logLines(): Record<string, unknown>[] {

@@ -1,0 +1,142 @@
+// `npm run bench`: one JSON line. A Mist simulator (in this process) streams N device-stats frames as
+// fast as the socket takes them; ws2otel (a child process, as users run it) forwards them over
+// OTLP/HTTP to the real OpenTelemetry Collector, whose file exporter this process tails.
+//   events_per_s  frames whose points all reached the Collector, per second of the run
+//   limit_per_s   the same stream received and parsed (frame + inner data) by a bare `ws` client process
+//   p50/p99_ms    per frame: Collector file line seen − frame sent (includes the batch timeout and the
+//                 Collector's 10 ms file flush; tail polling adds up to 5 ms)
+//   rss_mb        ws2otel's peak resident set (VmHWM)
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { Collector } from './helpers/collector.js';
+import { DaemonProcess } from './helpers/daemon.js';
+import { waitFor } from './helpers/net.js';
+import { MistSimulator } from '../src/sources/mist/simulator.js';
+
+const FRAMES = Number(process.env.BENCH_FRAMES ?? 20_000);
+const POINTS_PER_FRAME = 35;
+const SITE = '/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The ceiling: a bare ws client in its own process that parses every frame and its data string. */
+async function limit(): Promise<number> {
+  const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 0, count: FRAMES });
+  await sim.start();
+  const client = `
+    const WebSocket = require(${JSON.stringify(new URL('../../node_modules/ws/index.js', import.meta.url).pathname)});
+    const ws = new WebSocket(${JSON.stringify(sim.url)}, { headers: { Authorization: 'Token t' }, perMessageDeflate: false });
+    let n = 0, t0 = 0;
+    ws.on('open', () => ws.send(JSON.stringify({ subscribe: ${JSON.stringify(SITE)} })));
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.event !== 'data') return;
+      if (n === 0) t0 = performance.now();
+      JSON.parse(m.data);
+      if (++n === ${FRAMES}) { process.stdout.write(String((n - 1) / ((performance.now() - t0) / 1000))); process.exit(0); }
+    });`;
+  const child = spawn(process.execPath, ['-e', client], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.once('exit', r));
+  await sim.stop();
+  return Number(out);
+}
+
+async function endToEnd() {
+  const collector = new Collector();
+  await collector.start();
+  const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 0, count: FRAMES, record: 'times' });
+  await sim.start();
+  const daemon = new DaemonProcess({
+    log_level: 'warn',
+    sources: [{ name: 'bench', type: 'mist', url: sim.url, token: 't', channels: [SITE] }],
+    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: 1000, timeout: '200ms' } }],
+  });
+  await daemon.start();
+
+  // Tail the Collector's file output; every mist.device.uptime point marks its frame as arrived.
+  const latencies: number[] = [];
+  let points = 0;
+  let lastArrival = 0;
+  let offset = 0;
+  let partial = '';
+  const buf = Buffer.alloc(8 * 1024 * 1024);
+  const poll = () => {
+    let fd: number;
+    try {
+      fd = openSync(collector.metricsFile, 'r');
+    } catch {
+      return;
+    }
+    try {
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, offset);
+        if (n <= 0) break;
+        offset += n;
+        partial += buf.toString('utf8', 0, n);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const now = Date.now();
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line) continue;
+      const req = JSON.parse(line);
+      for (const rm of req.resourceMetrics) {
+        const mac = rm.resource.attributes.find((a: { key: string }) => a.key === 'device.id')?.value.stringValue;
+        for (const sm of rm.scopeMetrics) {
+          for (const m of sm.metrics) {
+            const dps = (m.gauge ?? m.sum).dataPoints;
+            points += dps.length;
+            if (m.name !== 'mist.device.uptime') continue;
+            for (const dp of dps) {
+              const sent = sim.sentAt.get(`${mac}/${dp.asInt}`);
+              if (sent !== undefined) latencies.push(now - sent);
+            }
+          }
+        }
+      }
+      lastArrival = now;
+    }
+  };
+  const timer = setInterval(poll, 5);
+  await waitFor('every point at the Collector', () => points >= FRAMES * POINTS_PER_FRAME, 600_000, 100);
+  clearInterval(timer);
+  const firstSent = Math.min(...sim.sentAt.values());
+  const status = readFileSync(`/proc/${daemon.proc!.pid}/status`, 'utf8');
+  const rssKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  await daemon.stop();
+  await sim.stop();
+  await collector.stop();
+  latencies.sort((a, b) => a - b);
+  return {
+    events_per_s: FRAMES / ((lastArrival - firstSent) / 1000),
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    rss_mb: rssKb / 1024,
+    frames: FRAMES,
+    points,
+  };
+}
+
+const limitPerS = await limit();
+const e2e = await endToEnd();
+process.stdout.write(`${JSON.stringify({
+  events_per_s: round(e2e.events_per_s),
+  limit_per_s: round(limitPerS),
+  ratio: round(e2e.events_per_s / limitPerS, 3),
+  p50_ms: e2e.p50_ms,
+  p99_ms: e2e.p99_ms,
+  rss_mb: round(e2e.rss_mb),
+  frames: e2e.frames,
+  points_per_frame: POINTS_PER_FRAME,
+  batch_timeout_ms: 200,
+})}\n`);
