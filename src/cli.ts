@@ -56,6 +56,10 @@ async function runDaemon(config: Config, onStopped?: () => Promise<void>): Promi
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // A closed stdout (the reader went away) must neither kill the daemon nor turn into an error that is
+  // logged to that same stdout, again and again.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   process.on('uncaughtException', (err) => {
     // A bug, not bad input (bad input is counted where it enters): log it and keep the other sources going.
     daemon.log.error({ err: err.stack ?? String(err) }, 'uncaught exception');

@@ -11,7 +11,10 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Collector } from './helpers/collector.js';
 import { DaemonProcess } from './helpers/daemon.js';
 import { waitFor } from './helpers/net.js';
-import { MistSimulator } from '../src/sources/mist/simulator.js';
+import { MistSimulator, deviceStats } from '../src/sources/mist/simulator.js';
+import { MistMapping } from '../src/sources/mist/mapping.js';
+import { encodeMetrics } from '../src/encoding/otlp.js';
+import { gzipSync } from 'node:zlib';
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 20_000);
 const POINTS_PER_FRAME = 35;
@@ -127,12 +130,51 @@ async function endToEnd() {
   };
 }
 
+/**
+ * The Collector alone at the same load: the same frames, mapped and encoded beforehand, posted in the
+ * daemon's batch size with one request in flight; frames/s until its file holds every point.
+ */
+async function collectorAlone(): Promise<number> {
+  const collector = new Collector();
+  await collector.start();
+  const mapping = new MistMapping('bench', [], {}, '0');
+  const bodies: Buffer[] = [];
+  for (let start = 0; start < FRAMES; start += 1000) {
+    const batch = [];
+    for (let i = start; i < Math.min(FRAMES, start + 1000); i++) {
+      batch.push(mapping.stats(SITE, deviceStats(i % 50, i, 'c1947558-268d-4d31-9a4e-0123456789ab', Date.now()), Date.now()));
+    }
+    bodies.push(gzipSync(encodeMetrics(batch, 'proto')!));
+  }
+  const t0 = Date.now();
+  for (const body of bodies) {
+    const res = await fetch(`${collector.endpoint}/v1/metrics`, {
+      method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' },
+    });
+    await res.arrayBuffer();
+  }
+  let lines = 0;
+  await waitFor('the Collector to write every batch', () => {
+    try {
+      lines = readFileSync(collector.metricsFile, 'utf8').split('\n').filter(Boolean).length;
+    } catch {
+      return false;
+    }
+    return lines >= bodies.length;
+  }, 600_000, 5);
+  const rate = FRAMES / ((Date.now() - t0) / 1000);
+  await collector.stop();
+  return rate;
+}
+
 const limitPerS = await limit();
+const collectorPerS = await collectorAlone();
 const e2e = await endToEnd();
 process.stdout.write(`${JSON.stringify({
   events_per_s: round(e2e.events_per_s),
   limit_per_s: round(limitPerS),
   ratio: round(e2e.events_per_s / limitPerS, 3),
+  collector_alone_per_s: round(collectorPerS),
   p50_ms: e2e.p50_ms,
   p99_ms: e2e.p99_ms,
   rss_mb: round(e2e.rss_mb),

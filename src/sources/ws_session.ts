@@ -222,7 +222,7 @@ export class WsSession {
         if (this.abort.signal.aborted) return resolve();
         const why = failure ? failure.message : `closed by server (${code}${reason.length ? ` ${reason.toString()}` : ''})`;
         this.lastError = why;
-        this.log.warn({ code, established: wasEstablished }, `socket closed: ${why}`);
+        this.warn.warn('closed', { code, established: wasEstablished, why }, 'socket closed');
         if (openedAt && wasEstablished && Date.now() - openedAt >= HEALTHY_AFTER_MS) resolve();
         else reject(failure ?? new Error(why));
       });

@@ -115,6 +115,9 @@ export class Collector {
     writeFileSync(configFile, config);
     const proc = spawn(collectorBinary(), ['--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
+    const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
+    process.once('exit', reap);
+    proc.once('exit', () => process.off('exit', reap));
     proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     await waitFor('the Collector to start', () => /Everything is ready|Starting HTTP server/.test(this.output) || proc.exitCode !== null, 60_000);

@@ -24,11 +24,17 @@ export class DaemonProcess {
   async start(): Promise<void> {
     this.httpPort ||= await freePort();
     writeFileSync(this.configFile, stringify({ http: { address: `127.0.0.1:${this.httpPort}` }, ...this.config }));
-    const proc = spawn(process.execPath, [CLI, 'run', '--config', this.configFile], {
+    // WS2OTEL_DAEMON_NODE_ARGS lets the bench profile the daemon (e.g. --cpu-prof).
+    const nodeArgs = (process.env.WS2OTEL_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const proc = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', this.configFile], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
+    // Never leave a daemon behind when the test process ends early.
+    const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
+    process.once('exit', reap);
+    proc.once('exit', () => process.off('exit', reap));
     proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? 128 : -1)))));
