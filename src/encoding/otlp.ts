@@ -4,6 +4,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ValueType, type HrTime } from '@opentelemetry/api';
 import type { Attributes, Envelope, MetricPoint } from '../model.js';
+import { seriesKey } from '../mapping/rules.js';
 
 // Envelopes → OTLP export requests, through the official serializers of @opentelemetry/otlp-transformer.
 // The SDK's *data* types are only the serializers' input shape here: no MeterProvider aggregates
@@ -40,6 +41,13 @@ function metricData(p: MetricPoint): MetricData {
 /** Groups a batch by resource, scope and metric: one ResourceMetrics per resource, points in arrival order. */
 export function toResourceMetrics(batch: readonly Envelope[]): ResourceMetrics[] {
   const byResource = new Map<string, Grouped>();
+  // The points of one frame share their times: convert each distinct time once.
+  let lastMs = NaN;
+  let lastHr: HrTime = [0, 0];
+  const hr = (ms: number): HrTime => (ms === lastMs ? lastHr : ((lastMs = ms), (lastHr = hrTime(ms))));
+  let lastStartMs = NaN;
+  let lastStartHr: HrTime = [0, 0];
+  const hrStart = (ms: number): HrTime => (ms === lastStartMs ? lastStartHr : ((lastStartMs = ms), (lastStartHr = hrTime(ms))));
   for (const env of batch) {
     if (env.metrics.length === 0) continue;
     const rk = resourceKey(env.resource);
@@ -48,12 +56,12 @@ export function toResourceMetrics(batch: readonly Envelope[]): ResourceMetrics[]
     let s = g.scopes.get(env.scope.name);
     if (!s) g.scopes.set(env.scope.name, (s = { scope: env.scope, metrics: new Map() }));
     for (const p of env.metrics) {
-      const mk = `${p.name}\u0000${p.kind}\u0000${p.unit}\u0000${p.int ? 'i' : 'd'}`;
+      const mk = p.series ?? seriesKey(p.name, p.kind, p.unit, p.int);
       let md = s.metrics.get(mk);
       if (!md) s.metrics.set(mk, (md = metricData(p)));
       (md.dataPoints as unknown[]).push({
-        startTime: hrTime(p.kind === 'gauge' ? p.timeMs : p.startTimeMs),
-        endTime: hrTime(p.timeMs),
+        startTime: p.kind === 'gauge' ? hr(p.timeMs) : hrStart(p.startTimeMs),
+        endTime: hr(p.timeMs),
         attributes: p.attributes,
         value: p.value,
       });

@@ -59,7 +59,7 @@ export function commonSinkSchema(type: string): convict.Schema<CommonSinkConfig>
     },
     buffer: {
       type: { doc: 'Where unsent envelopes wait', format: ['memory'], default: 'memory' },
-      max_events: { doc: 'Capacity of the buffer in envelopes', format: 'nat', default: 10_000 },
+      max_events: { doc: 'Capacity of the buffer in envelopes (frames; one holds all points of a frame)', format: 'nat', default: 2000 },
       when_full: {
         doc: 'block: pause the sources feeding this sink (TCP backpressure to the vendor); drop_newest / drop_oldest: drop and count',
         format: ['block', 'drop_newest', 'drop_oldest'],
