@@ -1,0 +1,32 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildConfig, parseConfigText } from '../../src/config/load.js';
+import { readFileSync } from 'node:fs';
+
+// Every shipped example must stay valid as the schemas change. `*_file` secrets point at paths that do
+// not exist here, so they are swapped for inline values before validation.
+const DIR = fileURLToPath(new URL('../../../config/examples/', import.meta.url));
+
+function inlineSecretFiles(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(inlineSecretFiles);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (k.endsWith('_file') && typeof x === 'string' && x.startsWith('/run/')) out[k.slice(0, -5)] = k === 'headers_file' ? {} : 'example-secret';
+    else out[k] = inlineSecretFiles(x);
+  }
+  return out;
+}
+
+describe('config/examples', () => {
+  for (const file of readdirSync(DIR).filter((f) => /\.(ya?ml|json)$/.test(f))) {
+    it(`${file} is a valid config`, () => {
+      const doc = inlineSecretFiles(parseConfigText(readFileSync(join(DIR, file), 'utf8'), file));
+      const env = new Proxy({}, { get: () => 'example-value' }) as NodeJS.ProcessEnv;
+      assert.ok(buildConfig(doc, env).sources.length > 0);
+    });
+  }
+});
