@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Config } from './config/load.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { startHttpServer, type ReadinessReport } from './telemetry/http_server.js';
-import { SinkExporter } from './pipeline/exporter.js';
+import { SinkExporter, createBuffer } from './pipeline/exporter.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Source } from './sources/source.js';
 
@@ -20,7 +20,7 @@ export class Daemon {
     this.log = createLogger(config.log_level, stdoutTaken);
     for (const { factory, c } of sinks) {
       const log = this.log.child({ sink: c.name });
-      this.exporters.push(new SinkExporter(factory.create(c, { log }), c, log));
+      this.exporters.push(new SinkExporter(factory.create(c, { log }), c, log, createBuffer(c, config.data_dir, log), config.data_dir));
     }
     const pipeline = new Pipeline(this.exporters);
     for (const { factory, config: c } of config.sources) {

@@ -81,6 +81,13 @@ export function registerFormats(): void {
     coerce: parseDuration,
   });
   convict.addFormat({
+    name: 'fsync-policy',
+    validate(v: unknown) {
+      if (v !== 'always' && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw new Error('must be "always" or a period such as 1s');
+    },
+    coerce: (v: unknown) => (v === 'always' ? v : parseDuration(v)),
+  });
+  convict.addFormat({
     name: 'nonempty-strings',
     validate(v: unknown) {
       if (!Array.isArray(v) || v.length === 0) throw new Error('must be a non-empty list');

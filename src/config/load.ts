@@ -9,7 +9,7 @@ import { daemonSchema, type DaemonSettings } from './schema.js';
 import { sourceFactories } from '../sources/index.js';
 import { sinkFactories } from '../sinks/index.js';
 import type { CommonSourceConfig, SourceFactory } from '../sources/source.js';
-import type { CommonSinkConfig, SinkFactory } from '../sinks/sink.js';
+import { checkCommonSink, type CommonSinkConfig, type SinkFactory } from '../sinks/sink.js';
 
 export interface SourceEntry {
   factory: SourceFactory<CommonSourceConfig>;
@@ -114,6 +114,7 @@ export function buildConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env):
   const snk = entries(sinks, 'sinks', sinkFactories as Record<string, ComponentSpec<CommonSinkConfig>>, problems);
   const sourceNames = new Set(src.map((s) => s.config.name));
   snk.forEach(({ config }, i) => {
+    for (const p of checkCommonSink(config)) problems.push(`sinks[${i}].${p}`);
     config.inputs.forEach((input, j) => {
       if (!sourceNames.has(input)) problems.push(`sinks[${i}].inputs[${j}]: no source is named ${JSON.stringify(input)}`);
     });

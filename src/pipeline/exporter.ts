@@ -1,30 +1,60 @@
+import { join } from 'node:path';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
+import { SampledWarn } from '../telemetry/logger.js';
 import { selfMetrics } from '../telemetry/metrics.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../sinks/sink.js';
 import { retryWithBackoff } from './backoff.js';
+import { BufferFullError, type EnvelopeBuffer } from './buffer.js';
 import { MemoryBuffer } from './memory_buffer.js';
+import { DiskBuffer } from './disk_buffer.js';
+import { DeadLetter } from './dead_letter.js';
+
+export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger): EnvelopeBuffer {
+  const b = cfg.buffer;
+  if (b.type === 'memory') return new MemoryBuffer(b.max_events, b.max_bytes);
+  return new DiskBuffer({
+    dir: join(dataDir, 'buffer', cfg.name.replace(/[^\w.-]/g, '_')),
+    maxEvents: b.max_events,
+    maxBytes: b.max_bytes,
+    fsync: b.fsync,
+    log,
+    onTruncate: () => selfMetrics.bufferTruncations.labels(cfg.name).inc(),
+  });
+}
 
 /**
- * One sink's side of the pipeline, as the Collector's exporterhelper: a bounded buffer, batching by
- * count and time, one batch in flight, retries with backoff on retryable errors, counted drops.
+ * One sink's side of the pipeline, as the Collector's exporterhelper: a bounded buffer (memory or
+ * disk), batching by count and time, one batch in flight, retries with backoff on retryable errors,
+ * permanent rejections to the dead-letter file, every drop counted.
  */
 export class SinkExporter {
   readonly name: string;
-  private readonly buffer: MemoryBuffer;
   private readonly inputs: Set<string> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private drainListeners: (() => void)[] = [];
+  /** when_full: block — envelopes taken from a source after the buffer filled (at most a few frames). */
+  private overflow: Envelope[] = [];
   private closed = false;
-  private readonly m;
+  private flushing = false;
   private lastError = '';
+  private readonly warn: SampledWarn;
+  private readonly deadLetter: DeadLetter;
+  private readonly m;
 
-  constructor(private readonly sink: Sink, private readonly cfg: CommonSinkConfig, private readonly log: Logger) {
+  constructor(
+    private readonly sink: Sink,
+    private readonly cfg: CommonSinkConfig,
+    private readonly log: Logger,
+    private readonly buffer: EnvelopeBuffer,
+    dataDir: string,
+  ) {
     this.name = sink.name;
-    this.buffer = new MemoryBuffer(cfg.buffer.max_events);
     this.inputs = cfg.inputs.length ? new Set(cfg.inputs) : undefined;
+    this.warn = new SampledWarn(log);
+    this.deadLetter = new DeadLetter(dataDir, this.name, log);
     this.m = {
       sent: selfMetrics.eventsSent.labels(this.name),
       batches: selfMetrics.batchesSent.labels(this.name),
@@ -32,19 +62,33 @@ export class SinkExporter {
       permanent: selfMetrics.sendFailures.labels(this.name, 'permanent'),
       retries: selfMetrics.retries.labels(this.name),
       droppedFull: selfMetrics.dropped.labels(this.name, 'buffer_full'),
+      droppedDisk: selfMetrics.dropped.labels(this.name, 'disk_error'),
       droppedRejected: selfMetrics.dropped.labels(this.name, 'rejected'),
       droppedShutdown: selfMetrics.dropped.labels(this.name, 'shutdown'),
+      deadLettered: selfMetrics.deadLettered.labels(this.name),
       buffered: selfMetrics.bufferEvents.labels(this.name),
+      bufferedBytes: selfMetrics.bufferBytes.labels(this.name),
       duration: selfMetrics.exportDuration.labels(this.name),
     };
+    this.updateGauges();
+    if (buffer.size > 0) this.schedule(); // replay what a disk buffer kept across a restart
   }
 
   wants(source: string): boolean {
     return !this.inputs || this.inputs.has(source);
   }
 
-  /** Accepts an envelope; false asks the sources to stop reading (when_full: block and the buffer is full). */
+  private get blocking(): boolean {
+    return this.cfg.buffer.when_full === 'block';
+  }
+
+  /** Accepts an envelope; false asks the sources to stop reading (when_full: block and no room). */
   offer(env: Envelope): boolean {
+    if (this.overflow.length > 0) {
+      // Already blocked: keep order behind what waits; the source is pausing.
+      this.overflow.push(env);
+      return false;
+    }
     if (this.buffer.full) {
       switch (this.cfg.buffer.when_full) {
         case 'drop_newest':
@@ -52,16 +96,32 @@ export class SinkExporter {
           return true;
         case 'drop_oldest':
           if (this.buffer.dropOldest()) this.m.droppedFull.inc();
+          else {
+            this.m.droppedFull.inc();
+            return true;
+          }
           break;
         case 'block':
-          // Frames already decoded when the socket paused are still taken: the cap is soft by the
-          // few frames in flight, and nothing accepted from the vendor is ever dropped.
-          break;
+          // Frames decoded after the pause was asked are still taken: nothing accepted is dropped.
+          this.overflow.push(env);
+          return false;
       }
     }
-    this.buffer.push(env);
+    try {
+      this.buffer.push(env);
+    } catch (err) {
+      if (!(err instanceof BufferFullError)) throw err;
+      this.warn.warn(`buffer:${err.code}`, { err: err.message, when_full: this.cfg.buffer.when_full }, 'buffer refused an event');
+      if (this.blocking) {
+        this.overflow.push(env);
+        return false;
+      }
+      this.m.droppedDisk.inc();
+      return true;
+    }
+    this.updateGauges();
     this.schedule();
-    return !(this.cfg.buffer.when_full === 'block' && this.buffer.full);
+    return !(this.blocking && this.buffer.full);
   }
 
   onDrain(listener: () => void): void {
@@ -69,15 +129,22 @@ export class SinkExporter {
   }
 
   get blocked(): boolean {
-    return this.cfg.buffer.when_full === 'block' && this.buffer.full;
+    return this.blocking && (this.buffer.full || this.overflow.length > 0);
   }
 
   status(): { ready: boolean; buffered: number; detail: string } {
-    return {
-      ready: !this.buffer.full,
-      buffered: this.buffer.size,
-      detail: this.buffer.full ? `buffer full (${this.buffer.size})` : this.lastError || 'ok',
-    };
+    const full = this.buffer.full || this.overflow.length > 0;
+    return { ready: !full, buffered: this.buffer.size, detail: full ? `buffer full (${this.buffer.size})` : this.lastError || 'ok' };
+  }
+
+  /** Buffer occupancy (the bench reads it). */
+  get bufferBytes(): number {
+    return this.buffer.bytes;
+  }
+
+  private updateGauges(): void {
+    this.m.buffered.set(this.buffer.size + this.overflow.length);
+    this.m.bufferedBytes.set(this.buffer.bytes);
   }
 
   private schedule(): void {
@@ -98,14 +165,31 @@ export class SinkExporter {
     while (this.buffer.pending > 0 && !this.abort.signal.aborted) {
       const batch = this.buffer.take(this.cfg.batch.max_events);
       const ok = await this.deliver(batch);
-      if (!ok) break; // aborted during shutdown: the batch stays unacked
+      if (!ok) {
+        this.buffer.unTake(); // aborted during shutdown: the batch stays for the next start
+        break;
+      }
       this.buffer.ack();
-      this.m.buffered.set(this.buffer.size);
-      if (!this.buffer.full) this.notifyDrain();
+      this.admitOverflow();
+      this.updateGauges();
+      if (!this.blocked) this.notifyDrain();
       if (this.buffer.pending < this.cfg.batch.max_events && !this.flushing) break;
     }
     this.sending = undefined;
     if (this.buffer.pending > 0 && !this.abort.signal.aborted) this.schedule();
+  }
+
+  /** Moves envelopes that waited while the buffer was full into the room an ack made. */
+  private admitOverflow(): void {
+    while (this.overflow.length > 0 && !this.buffer.full) {
+      try {
+        this.buffer.push(this.overflow[0]!);
+      } catch (err) {
+        if (err instanceof BufferFullError) return;
+        throw err;
+      }
+      this.overflow.shift();
+    }
   }
 
   private notifyDrain(): void {
@@ -114,7 +198,7 @@ export class SinkExporter {
     for (const l of listeners) l();
   }
 
-  /** True when the batch left the buffer for good (delivered or permanently rejected). */
+  /** True when the batch left the buffer for good (delivered, or refused and dead-lettered). */
   private async deliver(batch: Envelope[]): Promise<boolean> {
     const { initial_interval, max_interval, max_elapsed_time } = this.cfg.retry;
     const started = performance.now();
@@ -130,9 +214,7 @@ export class SinkExporter {
           this.m.retryable.inc();
           this.m.retries.inc();
           this.lastError = (err as Error).message;
-          if (attempt === 1 || attempt % 10 === 0) {
-            this.log.warn({ attempt, delay_ms: Math.round(delayMs), err: this.lastError, events: batch.length }, 'send failed; retrying');
-          }
+          this.warn.warn('retry', { attempt, delay_ms: Math.round(delayMs), err: this.lastError, events: batch.length }, 'send failed; retrying');
         },
       });
       this.m.duration.observe((performance.now() - started) / 1000);
@@ -142,18 +224,20 @@ export class SinkExporter {
       return true;
     } catch (err) {
       if (this.abort.signal.aborted) return false;
-      // Permanent rejection, or max_elapsed_time ran out: count and log it, never silently.
+      // Refused for good, or max_elapsed_time ran out: dead-letter, count, log; never silently.
       this.m.permanent.inc();
       this.m.droppedRejected.inc(batch.length);
       this.lastError = (err as Error).message;
-      this.log.error({ err: this.lastError, events: batch.length }, 'batch rejected by the sink; dropped');
+      if (this.deadLetter.write(batch, this.lastError)) this.m.deadLettered.inc(batch.length);
+      this.log.error({ err: this.lastError, events: batch.length }, 'batch refused by the sink; written to the dead-letter file');
       return true;
     }
   }
 
-  private flushing = false;
-
-  /** Sends everything buffered, giving up at the deadline; returns how many envelopes were left. */
+  /**
+   * Sends what is buffered, giving up at the deadline. Returns how many envelopes were lost: what a
+   * disk buffer still holds is kept for the next start and is not lost.
+   */
   async flush(deadlineMs: number): Promise<number> {
     this.flushing = true;
     clearTimeout(this.timer);
@@ -162,20 +246,25 @@ export class SinkExporter {
     // A sink that ignores the abort signal must not hold the process past its grace period.
     const aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
-      while (this.buffer.size > 0 && !this.abort.signal.aborted) {
+      while ((this.buffer.size > 0 || this.overflow.length > 0) && !this.abort.signal.aborted) {
+        this.admitOverflow();
         this.sending ??= this.sendNext();
         await Promise.race([this.sending, aborted]);
       }
     } finally {
       clearTimeout(deadline);
     }
-    const left = this.buffer.size;
-    if (left > 0) {
-      this.m.droppedShutdown.inc(left);
-      this.log.error({ events: left }, 'shutdown grace period ended with events still buffered; they are lost (use a disk buffer to keep them)');
+    this.admitOverflow();
+    const kept = this.cfg.buffer.type === 'disk' ? this.buffer.size : 0;
+    const lost = (this.cfg.buffer.type === 'disk' ? 0 : this.buffer.size) + this.overflow.length;
+    if (kept > 0) this.log.warn({ events: kept }, 'grace period over: events stay in the disk buffer and are sent after the next start');
+    if (lost > 0) {
+      this.m.droppedShutdown.inc(lost);
+      this.log.error({ events: lost }, 'grace period over with events in memory; they are lost (a disk buffer keeps them)');
     }
     this.closed = true;
+    this.buffer.close();
     await this.sink.close();
-    return left;
+    return lost;
   }
 }

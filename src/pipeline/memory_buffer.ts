@@ -1,42 +1,44 @@
 import type { Envelope } from '../model.js';
+import { estimateBytes, type EnvelopeBuffer } from './buffer.js';
 
-/**
- * A bounded FIFO of envelopes waiting for one sink. Records leave it only when the sink confirmed
- * them (`ack`), so a batch that fails stays at the head and is retried: at-least-once.
- */
-export class MemoryBuffer {
+/** A bounded FIFO in memory: fast, and lost on a crash (use the disk buffer to keep it). */
+export class MemoryBuffer implements EnvelopeBuffer {
   private items: Envelope[] = [];
+  private sizes: number[] = [];
   private head = 0;
   /** How many at the head are taken by the batch in flight. */
   private inFlight = 0;
+  bytes = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly maxEvents: number, readonly maxBytes = 0) {}
 
   get size(): number {
     return this.items.length - this.head;
   }
 
   get full(): boolean {
-    return this.size >= this.capacity;
+    return this.size >= this.maxEvents || (this.maxBytes > 0 && this.bytes >= this.maxBytes);
   }
 
-  /** How many wait that are not yet in a batch. */
   get pending(): number {
     return this.size - this.inFlight;
   }
 
   push(env: Envelope): void {
+    const b = estimateBytes(env);
     this.items.push(env);
+    this.sizes.push(b);
+    this.bytes += b;
   }
 
-  /** Removes the oldest envelope not in flight (when_full: drop_oldest). */
-  dropOldest(): Envelope | undefined {
-    if (this.pending === 0) return undefined;
+  dropOldest(): boolean {
+    if (this.pending === 0) return false;
     const idx = this.head + this.inFlight;
-    return this.items.splice(idx, 1)[0];
+    this.items.splice(idx, 1);
+    this.bytes -= this.sizes.splice(idx, 1)[0]!;
+    return true;
   }
 
-  /** The next batch, at most `max` envelopes; stays in the buffer until acked. */
   take(max: number): Envelope[] {
     const n = Math.min(max, this.pending);
     const start = this.head + this.inFlight;
@@ -44,14 +46,21 @@ export class MemoryBuffer {
     return this.items.slice(start, start + n);
   }
 
-  /** The batch in flight was delivered (or given up): release it. */
   ack(): void {
+    for (let i = this.head; i < this.head + this.inFlight; i++) this.bytes -= this.sizes[i]!;
     this.head += this.inFlight;
     this.inFlight = 0;
     // Compact now and then rather than shifting on every ack.
     if (this.head > 4096 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
   }
+
+  unTake(): void {
+    this.inFlight = 0;
+  }
+
+  close(): void {}
 }

@@ -44,8 +44,18 @@ export interface CommonSinkConfig {
   type: string;
   inputs: string[];
   batch: { max_events: number; timeout: number };
-  buffer: { type: 'memory'; max_events: number; when_full: WhenFull };
+  buffer: { type: 'memory' | 'disk'; max_events: number; max_bytes: number; when_full: WhenFull; fsync: 'always' | number };
   retry: { initial_interval: number; max_interval: number; max_elapsed_time: number };
+}
+
+/** Checks every sink's common keys get, whatever its type. */
+export function checkCommonSink(c: CommonSinkConfig): string[] {
+  const problems: string[] = [];
+  if (c.buffer.type === 'disk' && c.buffer.when_full === 'drop_oldest') {
+    problems.push('buffer.when_full: a disk buffer is append-only: use block or drop_newest');
+  }
+  if (c.batch.max_events > c.buffer.max_events) problems.push('batch.max_events: must not exceed buffer.max_events');
+  return problems;
 }
 
 export function commonSinkSchema(type: string): convict.Schema<CommonSinkConfig> {
@@ -58,13 +68,15 @@ export function commonSinkSchema(type: string): convict.Schema<CommonSinkConfig>
       timeout: { doc: 'Send what is waiting after this long even if the batch is not full', format: 'duration', default: '200ms' as unknown as number },
     },
     buffer: {
-      type: { doc: 'Where unsent envelopes wait', format: ['memory'], default: 'memory' },
-      max_events: { doc: 'Capacity of the buffer in envelopes (frames; one holds all points of a frame)', format: 'nat', default: 2000 },
+      type: { doc: 'memory: fast, lost on a crash; disk: a segmented log in data_dir that survives restarts and crashes', format: ['memory', 'disk'], default: 'memory' },
+      max_events: { doc: 'Capacity in envelopes (one per vendor frame, with all its points)', format: 'nat', default: 2000 },
+      max_bytes: { doc: 'Capacity in bytes (disk: on disk; memory: estimated; 0 = no byte limit for memory)', format: 'nat', default: 256 * 1024 * 1024 },
       when_full: {
-        doc: 'block: pause the sources feeding this sink (TCP backpressure to the vendor); drop_newest / drop_oldest: drop and count',
+        doc: 'block: pause the sources feeding this sink (TCP backpressure to the vendor); drop_newest / drop_oldest (memory only): drop and count',
         format: ['block', 'drop_newest', 'drop_oldest'],
         default: 'block',
       },
+      fsync: { doc: 'Disk buffer: "always" (every write) or a period such as 1s (a crash of the process loses nothing either way; power loss up to this period)', format: 'fsync-policy', default: '1s' as unknown as number },
     },
     retry: {
       initial_interval: { doc: 'First retry delay cap (full jitter below it)', format: 'duration', default: '500ms' as unknown as number },

@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SinkExporter } from '../../src/pipeline/exporter.js';
+import { SinkExporter, createBuffer } from '../../src/pipeline/exporter.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../../src/sinks/sink.js';
 import type { Envelope } from '../../src/model.js';
@@ -30,10 +33,16 @@ class ScriptedSink implements Sink {
   async close(): Promise<void> {}
 }
 
+const DATA = mkdtempSync(join(tmpdir(), 'ws2otel-exporter-'));
+
+function exporter(sink: Sink, c: CommonSinkConfig): SinkExporter {
+  return new SinkExporter(sink, c, silentLog, createBuffer(c, DATA, silentLog), DATA);
+}
+
 function cfg(over: Partial<CommonSinkConfig> = {}): CommonSinkConfig {
   return {
     name: 'x', type: 'test', inputs: [], batch: { max_events: 3, timeout: 50 },
-    buffer: { type: 'memory', max_events: 10, when_full: 'block' },
+    buffer: { type: 'memory', max_events: 10, max_bytes: 0, when_full: 'block', fsync: 1000 },
     retry: { initial_interval: 1, max_interval: 5, max_elapsed_time: 0 }, ...over,
   };
 }
@@ -41,7 +50,7 @@ function cfg(over: Partial<CommonSinkConfig> = {}): CommonSinkConfig {
 describe('sink exporter', () => {
   it('sends full batches at once and the remainder after the batch timeout', async () => {
     const sink = new ScriptedSink();
-    const e = new SinkExporter(sink, cfg(), silentLog);
+    const e = exporter(sink, cfg());
     for (let i = 0; i < 7; i++) e.offer(env('s', i));
     await waitFor('three batches', () => sink.batches.length === 3);
     assert.deepEqual(sink.batches.map((b) => b.map((x) => x.resource.i)), [[0, 1, 2], [3, 4, 5], [6]]);
@@ -50,7 +59,7 @@ describe('sink exporter', () => {
   it('retries retryable failures and keeps order, counting retries', async () => {
     const sink = new ScriptedSink();
     sink.failures = [new RetryableError('503'), new RetryableError('503', 5)];
-    const e = new SinkExporter(sink, cfg(), silentLog);
+    const e = exporter(sink, cfg());
     for (let i = 0; i < 3; i++) e.offer(env('s', i));
     await waitFor('delivery after retries', () => sink.batches.length === 1);
     assert.deepEqual(sink.batches[0]!.map((x) => x.resource.i), [0, 1, 2]);
@@ -61,7 +70,7 @@ describe('sink exporter', () => {
   it('drops a permanently rejected batch, counted, and goes on with the next', async () => {
     const sink = new ScriptedSink();
     sink.failures = [new PermanentError('400 bad data')];
-    const e = new SinkExporter(sink, cfg(), silentLog);
+    const e = exporter(sink, cfg());
     for (let i = 0; i < 6; i++) e.offer(env('s', i));
     await waitFor('second batch', () => sink.batches.length === 1);
     assert.deepEqual(sink.batches[0]!.map((x) => x.resource.i), [3, 4, 5]);
@@ -72,7 +81,7 @@ describe('sink exporter', () => {
     const sink = new ScriptedSink();
     let open!: () => void;
     sink.gate = new Promise((r) => (open = r));
-    const e = new SinkExporter(sink, cfg({ buffer: { type: 'memory', max_events: 4, when_full: 'drop_newest' } }), silentLog);
+    const e = exporter(sink, cfg({ buffer: { type: 'memory', max_events: 4, max_bytes: 0, when_full: 'drop_newest', fsync: 1000 } }));
     for (let i = 0; i < 10; i++) assert.equal(e.offer(env('s', i)), true);
     assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'buffer_full' }), 6);
     open();
@@ -85,7 +94,7 @@ describe('sink exporter', () => {
     const sink = new ScriptedSink();
     let open!: () => void;
     sink.gate = new Promise((r) => (open = r));
-    const e = new SinkExporter(sink, cfg({ buffer: { type: 'memory', max_events: 4, when_full: 'block' } }), silentLog);
+    const e = exporter(sink, cfg({ buffer: { type: 'memory', max_events: 4, max_bytes: 0, when_full: 'block', fsync: 1000 } }));
     const pipeline = new Pipeline([e]);
     const emitter = pipeline.emitterFor('s');
     const answers = [0, 1, 2, 3].map((i) => emitter.emit(env('s', i)));
@@ -103,8 +112,8 @@ describe('sink exporter', () => {
     const slow = new ScriptedSink();
     slow.gate = new Promise(() => undefined);
     const fast = new ScriptedSink();
-    const a = new SinkExporter(slow, cfg({ inputs: ['a'], buffer: { type: 'memory', max_events: 1, when_full: 'block' } }), silentLog);
-    const b = new SinkExporter(fast, cfg({ inputs: ['b'] }), silentLog);
+    const a = exporter(slow, cfg({ inputs: ['a'], buffer: { type: 'memory', max_events: 1, max_bytes: 0, when_full: 'block', fsync: 1000 } }));
+    const b = exporter(fast, cfg({ inputs: ['b'] }));
     const pipeline = new Pipeline([a, b]);
     assert.equal(pipeline.emitterFor('a').emit(env('a')), false);
     assert.equal(pipeline.emitterFor('b').emit(env('b')), true);
@@ -115,7 +124,7 @@ describe('sink exporter', () => {
 
   it('flush delivers everything buffered before returning', async () => {
     const sink = new ScriptedSink();
-    const e = new SinkExporter(sink, cfg({ batch: { max_events: 100, timeout: 60_000 } }), silentLog);
+    const e = exporter(sink, cfg({ batch: { max_events: 100, timeout: 60_000 } }));
     for (let i = 0; i < 5; i++) e.offer(env('s', i));
     assert.equal(await e.flush(Date.now() + 5000), 0);
     assert.equal(sink.batches.flat().length, 5);
@@ -124,7 +133,7 @@ describe('sink exporter', () => {
   it('flush gives up at the deadline and reports what is left', async () => {
     const sink = new ScriptedSink();
     sink.gate = new Promise(() => undefined);
-    const e = new SinkExporter(sink, cfg(), silentLog);
+    const e = exporter(sink, cfg());
     for (let i = 0; i < 2; i++) e.offer(env('s', i));
     assert.equal(await e.flush(Date.now() + 100), 2);
     assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'shutdown' }), 2);
