@@ -130,10 +130,13 @@ function parseTime(v: unknown): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
+const STAMP_RE = /^(?=.*\b(?:19|20)\d\d\b)(?=.*\b\d{1,2}:\d\d).{0,40}$/;
+
 /** life-preserver's "<timestamp>: <text>": the time and the text, when the prefix is a time. */
 export function splitStampedMessage(message: string): { timeMs?: number; text: string } {
   const i = message.indexOf(': ');
-  if (i > 0) {
+  // Date.parse reads almost anything ("tank 5" is May 2001): only a prefix with a year and a time is one.
+  if (i > 0 && STAMP_RE.test(message.slice(0, i))) {
     const t = parseTime(message.slice(0, i));
     if (t !== undefined) return { timeMs: t, text: message.slice(i + 2) };
   }
