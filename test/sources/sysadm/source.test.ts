@@ -1,0 +1,221 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SysadmSource } from '../../../src/sources/sysadm/source.js';
+import { SysadmSimulator, type SysadmSimulatorOptions } from '../../../src/sources/sysadm/simulator.js';
+import type { SysadmConfig } from '../../../src/sources/sysadm/config.js';
+import { CaptureEmitter, RawClient, selfMetric, silentLog } from './capture.js';
+import { waitFor } from '../../helpers/net.js';
+import { readFileSync } from 'node:fs';
+
+const USER = 'monitor';
+const PASS = 'correct horse battery';
+let n = 0;
+
+function config(url: string, over: Partial<SysadmConfig> = {}): SysadmConfig {
+  return {
+    name: `sysadm-test-${++n}`, type: 'sysadm', url, username: USER, password: PASS, token: '',
+    events: ['dispatcher', 'life-preserver', 'system-state'], identify_interval: 5 * 60_000, poll: { interval: 0, actions: ['memorystats', 'cpupercentage', 'cputemps'] },
+    resource: {}, metrics: [], reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 30_000 },
+    max_frame_bytes: 16 * 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false }, ...over,
+  };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function simulator(opts: Partial<SysadmSimulatorOptions> = {}) {
+  const sim = new SysadmSimulator({ users: { [USER]: PASS }, hostname: 'nas-under-test', ...opts });
+  await sim.start();
+  cleanups.push(() => sim.stop());
+  return sim;
+}
+
+async function setup(simOpts: Partial<SysadmSimulatorOptions> = {}, over: (sim: SysadmSimulator) => Partial<SysadmConfig> = () => ({})) {
+  const sim = await simulator(simOpts);
+  const emitter = new CaptureEmitter();
+  const cfg = config(sim.url, { tls: { ca_file: sim.certFile, insecure_skip_verify: false }, ...over(sim) });
+  const source = new SysadmSource(cfg, { emitter, log: silentLog });
+  cleanups.push(() => source.stop());
+  source.start();
+  return { sim, emitter, source, cfg };
+}
+
+const names = (sim: SysadmSimulator) => sim.clientMessages.map((m) => `${m.namespace} ${m.name}`);
+const count = (sim: SysadmSimulator, what: string) => names(sim).filter((x) => x === what).length;
+
+describe('sysadm source against the simulator', () => {
+  it('identifies, authenticates with rpc auth, subscribes the configured classes and maps the cached events', async () => {
+    const { sim, emitter, source } = await setup();
+    await waitFor('established', () => source.status().connected);
+    await waitFor('three cached events', () => emitter.envelopes.length >= 3);
+    assert.deepEqual(names(sim).slice(0, 3), ['rpc identify', 'rpc auth', 'events subscribe']);
+    assert.deepEqual(sim.clientMessages[1]!.args, { username: USER, password: PASS });
+    assert.deepEqual(sim.clientMessages[2]!.args, ['dispatcher', 'life-preserver', 'system-state']);
+    const byEvent = new Map(emitter.envelopes.map((e) => [e.logs[0]?.eventName, e]));
+    assert.deepEqual([...byEvent.keys()].sort(), ['sysadm.dispatcher', 'sysadm.life-preserver', 'sysadm.system-state']);
+    const state = byEvent.get('sysadm.system-state')!;
+    assert.ok(state.metrics.some((p) => p.name === 'sysadm.zpool.size' && p.attributes['sysadm.zpool.name'] === 'zroot' && p.value === 107 * 1024 ** 3));
+    assert.equal(state.resource['host.name'], 'nas-under-test');
+    assert.equal(byEvent.get('sysadm.life-preserver')!.resource['host.name'], 'nas-under-test', 'host name learnt from rpc identify');
+    assert.equal(sim.authFailures, 0);
+  });
+
+  it('counts a wrong password (401 error envelope) as an auth failure, never subscribes, and retries with backoff', async () => {
+    const { sim, source, cfg, emitter } = await setup({}, () => ({ password: 'wrong' }));
+    await waitFor('several refused logins', () => sim.authFailures >= 3);
+    assert.ok((await selfMetric('authFailures', { source: cfg.name })) >= 3);
+    assert.equal(source.status().connected, false);
+    // Between attempts the detail says why the last one failed (while connecting it says so instead).
+    await waitFor('the reason in the status', () => /refused auth as "monitor" with 401/.test(source.status().detail));
+    assert.equal(count(sim, 'events subscribe'), 0);
+    assert.equal(emitter.envelopes.length, 0);
+    assert.ok(sim.connections >= 3, 'each attempt is a new connection');
+  });
+
+  it('authenticates with rpc auth_token when given a token', async () => {
+    const sim = await simulator();
+    const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
+    cleanups.push(() => raw.close());
+    const reply = await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS });
+    const [token, lifetime] = reply.args as [string, number];
+    assert.equal(lifetime, 900);
+    const emitter = new CaptureEmitter();
+    const source = new SysadmSource(config(sim.url, { username: '', password: '', token, tls: { ca_file: sim.certFile, insecure_skip_verify: false } }), { emitter, log: silentLog });
+    cleanups.push(() => source.stop());
+    source.start();
+    await waitFor('established', () => source.status().connected);
+    assert.deepEqual(sim.clientMessages.filter((m) => m.name === 'auth_token').map((m) => m.args), [{ token }]);
+  });
+
+  it('keeps the socket open past the idle limit by sending rpc identify (pings alone do not count)', async () => {
+    // Scaled time: the server's 30 minutes are 600 ms here, ws2otel identifies every 150 ms and pings every 50 ms.
+    const { sim, source } = await setup({ idleTimeoutMs: 600 }, () => ({ identify_interval: 150, keepalive: { interval: 50, timeout: 1000 } }));
+    await waitFor('established', () => source.status().connected);
+    await waitFor('identify well past five idle limits', () => count(sim, 'rpc identify') >= 20, 15_000);
+    assert.equal(sim.idleCloses, 0);
+    assert.equal(sim.connections, 1);
+    assert.equal(source.status().connected, true);
+  });
+
+  it('is closed by the server at the idle limit when it identifies too rarely, then reconnects and re-subscribes', async () => {
+    // The control for the test above: the same pings, but identify slower than the idle limit.
+    const { sim, source } = await setup({ idleTimeoutMs: 400 }, () => ({ identify_interval: 60_000, keepalive: { interval: 50, timeout: 1000 } }));
+    await waitFor('an idle close', () => sim.idleCloses >= 1, 10_000);
+    await waitFor('a second subscription', () => count(sim, 'events subscribe') >= 2, 10_000);
+    await waitFor('established again', () => source.status().connected);
+    assert.ok(sim.connections >= 2);
+  });
+
+  it('reconnects, authenticates again and re-subscribes after the server closes', async () => {
+    const { sim, emitter, source, cfg } = await setup({ lifePreserverEveryMs: 50 });
+    await waitFor('established', () => source.status().connected);
+    await waitFor('events', () => emitter.envelopes.length >= 5);
+    sim.closeAll(1001, 'server shutting down');
+    await waitFor('a second connection subscribed', () => count(sim, 'events subscribe') >= 2);
+    assert.equal(count(sim, 'rpc auth'), 2);
+    assert.equal(sim.connections, 2);
+    const before = emitter.envelopes.length;
+    await waitFor('events after the reconnect', () => emitter.envelopes.length > before + 3);
+    assert.ok((await selfMetric('reconnects', { source: cfg.name })) >= 1);
+  });
+
+  it('verifies the certificate by default: the self-signed one is refused without ca_file', async () => {
+    const { sim, source, emitter } = await setup({}, () => ({ tls: { ca_file: '', insecure_skip_verify: false } }));
+    await waitFor('a certificate error', () => /self[- ]signed|certificate/i.test(source.status().detail));
+    assert.equal(source.status().connected, false);
+    assert.equal(sim.clientMessages.length, 0, 'no request reached the server');
+    assert.equal(emitter.envelopes.length, 0);
+  });
+
+  it('accepts the self-signed certificate when insecure_skip_verify is set', async () => {
+    const { sim, source } = await setup({}, () => ({ tls: { ca_file: '', insecure_skip_verify: true } }));
+    await waitFor('established', () => source.status().connected);
+    assert.equal(count(sim, 'events subscribe'), 1);
+  });
+
+  it('counts malformed and unknown frames, handles the unasked bridge message, and keeps the stream going', async () => {
+    const { sim, emitter, source, cfg } = await setup();
+    await waitFor('established', () => source.status().connected);
+    await waitFor('cached events', () => emitter.envelopes.length >= 3);
+    sim.sendMalformed();
+    sim.sendUnknown();
+    sim.sendBridge();
+    sim.sendMalformed();
+    sim.push('life-preserver', { message: '2024-05-01T10:00:00Z: after the bad frames', priority: '4 - Warning', class: 'replication' });
+    await waitFor('the event after the bad frames', () => emitter.envelopes.some((e) => e.logs[0]?.body === 'after the bad frames'));
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'malformed_json' }), 2);
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'unknown_type' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name }), 3, 'the bridge message is not a bad frame');
+    assert.equal(sim.connections, 1, 'bad frames never cost the connection');
+    const warn = emitter.envelopes.find((e) => e.logs[0]?.body === 'after the bad frames')!.logs[0]!;
+    assert.equal(warn.severityText, 'WARN');
+  });
+
+  it('counts an oversized frame, resets the connection and resumes after re-auth and re-subscribe', async () => {
+    const { sim, emitter, source, cfg } = await setup({}, () => ({ max_frame_bytes: 64 * 1024 }));
+    await waitFor('established', () => source.status().connected);
+    sim.sendOversized(200 * 1024);
+    await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: cfg.name, reason: 'oversized' })) >= 1);
+    await waitFor('re-subscribed', () => count(sim, 'events subscribe') >= 2);
+    const before = emitter.envelopes.length;
+    sim.push('dispatcher');
+    await waitFor('events after the reset', () => emitter.envelopes.length > before);
+    assert.equal(count(sim, 'rpc auth'), 2);
+  });
+
+  it('polls systemmanager on the interval and emits memory, CPU and temperature metrics', async () => {
+    const { emitter } = await setup({}, () => ({ poll: { interval: 100, actions: ['memorystats', 'cpupercentage', 'cputemps'] } }));
+    await waitFor('two rounds of polls', () => emitter.envelopes.filter((e) => e.metrics.some((p) => p.name === 'sysadm.cpu.temperature')).length >= 2);
+    const points = emitter.envelopes.flatMap((e) => e.metrics);
+    const free = points.find((p) => p.name === 'sysadm.memory.free');
+    assert.ok(free && free.value % (1 << 20) === 0 && free.value >= 1024 * (1 << 20));
+    assert.ok(points.some((p) => p.name === 'sysadm.cpu.busy' && p.attributes.cpu === 'total'));
+    assert.ok(points.some((p) => p.name === 'sysadm.cpu.temperature' && p.unit === 'Cel' && p.attributes.cpu === 'cpu1'));
+    const env = emitter.envelopes.find((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free'))!;
+    assert.equal(env.resource['host.name'], 'nas-under-test');
+  });
+
+  it('authenticates again on the same socket when the token expired, and keeps polling', async () => {
+    const { sim, emitter, source } = await setup({}, () => ({ poll: { interval: 100, actions: ['memorystats'] } }));
+    await waitFor('established', () => source.status().connected);
+    await waitFor('a poll result', () => emitter.envelopes.some((e) => e.metrics.length && !e.logs.length));
+    sim.expireTokens();
+    await waitFor('a second login', () => count(sim, 'rpc auth') >= 2);
+    const before = emitter.envelopes.length;
+    await waitFor('polls after the new login', () => emitter.envelopes.slice(before).some((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free')));
+    assert.equal(sim.connections, 1, 'no reconnect needed');
+    assert.equal(sim.authFailures, 0);
+  });
+
+  it('survives a 403 on polls (no full access) with events still flowing', async () => {
+    const { sim, emitter, source, cfg } = await setup({ restrictedUsers: [USER] }, () => ({ poll: { interval: 50, actions: ['cputemps'] } }));
+    await waitFor('established', () => source.status().connected);
+    await waitFor('several refused polls', () => count(sim, 'sysadm systemmanager') >= 3);
+    sim.push('life-preserver');
+    await waitFor('the pushed event', () => emitter.envelopes.filter((e) => e.logs[0]?.eventName === 'sysadm.life-preserver').length >= 2);
+    assert.equal(sim.connections, 1);
+    assert.equal(await selfMetric('authFailures', { source: cfg.name }), 0, 'a 403 on a call is not a failed login');
+  });
+
+  it('treats the empty cache ("") sent on subscribe as no event', async () => {
+    const { sim, emitter, source, cfg } = await setup({ emptyCache: true });
+    // The server sends the cached events before the subscribe reply: once established, the "" are read.
+    await waitFor('established', () => source.status().connected);
+    assert.equal(sim.sent.filter((e) => e.args === '').length, 3);
+    assert.equal(emitter.envelopes.length, 0);
+    sim.push('system-state');
+    await waitFor('the first real event', () => emitter.envelopes.length === 1);
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name }), 0);
+  });
+
+  it('unsubscribes and clears its token on stop', async () => {
+    const { sim, source } = await setup();
+    await waitFor('established', () => source.status().connected);
+    await source.stop();
+    await waitFor('auth_clear', () => count(sim, 'rpc auth_clear') === 1);
+    const unsub = sim.clientMessages.find((m) => m.name === 'unsubscribe');
+    assert.deepEqual(unsub?.args, ['dispatcher', 'life-preserver', 'system-state']);
+  });
+});
