@@ -1,0 +1,147 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiskBuffer, type DiskBufferOptions } from '../../src/pipeline/disk_buffer.js';
+import { BufferFullError } from '../../src/pipeline/buffer.js';
+import type { Envelope } from '../../src/model.js';
+import { silentLog } from '../helpers/capture.js';
+
+function env(i: number): Envelope {
+  return {
+    source: 's', resource: { 'device.id': `d${i}` }, scope: { name: 't', version: '0' }, receivedMs: i, logs: [],
+    metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000 + i, startTimeMs: 1000 + i, attributes: {} }],
+  };
+}
+
+function open(dir: string, over: Partial<DiskBufferOptions> = {}): DiskBuffer {
+  return new DiskBuffer({ dir, maxEvents: 1000, maxBytes: 64 * 1024 * 1024, fsync: 'always', log: silentLog, ...over });
+}
+
+const ids = (batch: Envelope[]) => batch.map((e) => e.metrics[0]!.value);
+const fresh = () => mkdtempSync(join(tmpdir(), 'ws2otel-disk-'));
+
+describe('disk buffer', () => {
+  it('replays, in order, everything not acknowledged after a reopen', () => {
+    const dir = fresh();
+    const a = open(dir);
+    for (let i = 0; i < 10; i++) a.push(env(i));
+    assert.deepEqual(ids(a.take(4)), [0, 1, 2, 3]);
+    a.ack();
+    assert.deepEqual(ids(a.take(3)), [4, 5, 6]); // in flight, never acked: must come back
+    a.close();
+    const b = open(dir);
+    assert.equal(b.replayed, 6);
+    assert.equal(b.size, 6);
+    assert.deepEqual(ids(b.take(100)), [4, 5, 6, 7, 8, 9]);
+    b.close();
+  });
+
+  it('deletes segments once every record in them is acknowledged', () => {
+    const dir = fresh();
+    const a = open(dir, { segmentBytes: 600 });
+    for (let i = 0; i < 30; i++) a.push(env(i));
+    const segsBefore = readdirSync(dir).filter((f) => f.endsWith('.log')).length;
+    assert.ok(segsBefore > 3, `${segsBefore} segments`);
+    assert.equal(a.take(25).length, 25);
+    a.ack();
+    const segsAfter = readdirSync(dir).filter((f) => f.endsWith('.log')).length;
+    assert.ok(segsAfter < segsBefore && segsAfter >= 1);
+    assert.deepEqual(ids(a.take(100)), [25, 26, 27, 28, 29]);
+    a.ack();
+    assert.equal(a.size, 0);
+    assert.equal(a.bytes, 0);
+    a.close();
+    assert.equal(open(dir).size, 0);
+  });
+
+  it('cuts off a torn tail left by a crash, counts it, and keeps every whole record', () => {
+    const dir = fresh();
+    const a = open(dir);
+    for (let i = 0; i < 5; i++) a.push(env(i));
+    a.close();
+    const seg = readdirSync(dir).find((f) => f.endsWith('.log'))!;
+    const whole = readFileSync(join(dir, seg)).length;
+    appendFileSync(join(dir, seg), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 123, 34])); // header promises 200 bytes, 2 follow
+    let cut = 0;
+    const b = open(dir, { onTruncate: (bytes) => (cut += bytes) });
+    assert.equal(cut, 10);
+    assert.equal(readFileSync(join(dir, seg)).length, whole);
+    assert.deepEqual(ids(b.take(100)), [0, 1, 2, 3, 4]);
+    b.push(env(5)); // appends after the cut, not after the garbage
+    b.close();
+    assert.deepEqual(ids(open(dir).take(100)), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('detects a corrupt record by its CRC and truncates there', () => {
+    const dir = fresh();
+    const a = open(dir);
+    for (let i = 0; i < 4; i++) a.push(env(i));
+    a.close();
+    const seg = join(dir, readdirSync(dir).find((f) => f.endsWith('.log'))!);
+    const data = readFileSync(seg);
+    const secondStart = 8 + data.readUInt32LE(0);
+    data[secondStart + 8 + 5] ^= 0xff; // flip a byte inside the second record's payload
+    writeFileSync(seg, data);
+    let truncations = 0;
+    const b = open(dir, { onTruncate: () => truncations++ });
+    assert.equal(truncations, 1);
+    assert.deepEqual(ids(b.take(100)), [0]);
+    b.close();
+  });
+
+  it('is full at max_events or max_bytes', () => {
+    const byCount = open(fresh(), { maxEvents: 3 });
+    for (let i = 0; i < 3; i++) byCount.push(env(i));
+    assert.equal(byCount.full, true);
+    byCount.take(1);
+    byCount.ack();
+    assert.equal(byCount.full, false);
+    const byBytes = open(fresh(), { maxBytes: 500 });
+    while (!byBytes.full) byBytes.push(env(1));
+    assert.ok(byBytes.bytes >= 500 && byBytes.size >= 2);
+  });
+
+  it('gives an abandoned batch back on the next take', () => {
+    const a = open(fresh());
+    for (let i = 0; i < 3; i++) a.push(env(i));
+    assert.deepEqual(ids(a.take(2)), [0, 1]);
+    a.unTake();
+    assert.deepEqual(ids(a.take(5)), [0, 1, 2]);
+  });
+
+  it('refuses with a clear error when the disk is full, leaving no half record behind', (t) => {
+    const mnt = fresh();
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      t.skip('mounting a small tmpfs needs root (CI runs as root)');
+      return;
+    }
+    try {
+      const dir = join(mnt, 'buf');
+      mkdirSync(dir);
+      const a = open(dir);
+      let accepted = 0;
+      let error: unknown;
+      for (let i = 0; i < 10_000 && !error; i++) {
+        try {
+          a.push(env(i));
+          accepted++;
+        } catch (err) {
+          error = err;
+        }
+      }
+      assert.ok(error instanceof BufferFullError, String(error));
+      assert.equal(error.code, 'ENOSPC');
+      a.close();
+      const b = open(dir);
+      assert.equal(b.size, accepted, 'every accepted record is whole on disk');
+      b.close();
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+});
