@@ -164,7 +164,11 @@ export class SmcSimulator {
   readonly clientMessages: ClientMessage[] = [];
   readonly sent: SentFrame[] = [];
   /** Upgrade request headers, per connection attempt (tests check for Origin and Cookie). */
-  readonly upgrades: { kind: string; status: number; headers: IncomingMessage['headers'] }[] = [];
+  readonly upgrades: { kind: string; path: string; status: number; headers: IncomingMessage['headers'] }[] = [];
+  /** Answer WebSocket pings (a dead server does not); switchable at run time. */
+  autoPong: boolean;
+  /** Called on every ping a client sends (tests). */
+  onPing: (() => void) | undefined;
   logins = 0;
   loginFailures = 0;
   logouts = 0;
@@ -174,7 +178,8 @@ export class SmcSimulator {
 
   constructor(private readonly opts: SmcSimulatorOptions) {
     this.http = createServer((req, res) => this.rest(req, res));
-    this.wss = new WebSocketServer({ noServer: true, autoPong: opts.autoPong ?? true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    this.autoPong = opts.autoPong ?? true;
+    this.wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.elements = [SEED_VPN_ENDPOINT, SEED_ENGINE_NODE];
     for (let i = 0; i < (opts.nodes ?? 2); i++) this.elements.push(`elements/single_fw/${1700 + i}/firewall_node/${1800 + i}`);
@@ -307,20 +312,20 @@ export class SmcSimulator {
     const m = /^\/([^/]+)\/(notification|status)\/socket$/.exec(path);
     const kind = (m?.[2] ?? '') as SocketKind;
     if (!m || !this.versions.includes(m[1]!)) {
-      this.upgrades.push({ kind, status: 404, headers: req.headers });
+      this.upgrades.push({ kind, path, status: 404, headers: req.headers });
       return this.refuse(socket, 404, 'Not Found');
     }
     if (req.headers.origin !== undefined) {
       this.originRejected++;
-      this.upgrades.push({ kind, status: 403, headers: req.headers });
+      this.upgrades.push({ kind, path, status: 403, headers: req.headers });
       return this.refuse(socket, 403, 'Forbidden');
     }
     const sess = this.sessionOf(req.headers.cookie);
     if (!sess) {
-      this.upgrades.push({ kind, status: 401, headers: req.headers });
+      this.upgrades.push({ kind, path, status: 401, headers: req.headers });
       return this.refuse(socket, 401, 'Unauthorized');
     }
-    this.upgrades.push({ kind, status: 101, headers: req.headers });
+    this.upgrades.push({ kind, path, status: 101, headers: req.headers });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, kind, m[1]!, sess));
   }
 
@@ -337,6 +342,10 @@ export class SmcSimulator {
         return;
       }
       this.command(ws, conn, text);
+    });
+    ws.on('ping', (data: Buffer) => {
+      this.onPing?.();
+      if (this.autoPong) ws.pong(data);
     });
     ws.on('close', () => {
       for (const ch of conn.channels.values()) ch.stop?.();
