@@ -11,6 +11,7 @@ export interface SmcConfig extends CommonSourceConfig {
   elements: string[];
   notification_path: string;
   status_path: string;
+  status_repeat_interval: number;
 }
 
 export function smcSchema(): convict.Schema<SmcConfig> {
@@ -37,6 +38,11 @@ export function smcSchema(): convict.Schema<SmcConfig> {
     },
     notification_path: { doc: 'Path of the notification socket; {version} is replaced', format: String, default: '/{version}/notification/socket' },
     status_path: { doc: 'Path of the status socket; {version} is replaced', format: String, default: '/{version}/status/socket' },
+    status_repeat_interval: {
+      doc: 'The SMC sends a status only when it changes: re-emit each element\'s last status this often while its subscription is live, so that gauges do not go stale (0: never)',
+      format: 'duration',
+      default: '60s' as unknown as number,
+    },
   };
 }
 

@@ -105,6 +105,9 @@ export class SmcSocket implements SessionHooks {
   private pending: Command[] = [];
   /** subscription_id → what it subscribed, from the `success` replies. */
   private readonly confirmed = new Map<number, Subscription>();
+  /** subscription_id → the last status it delivered on this connection (re-emitted, see status_repeat_interval). */
+  private readonly lastStatus = new Map<number, { href: string | undefined; status: Record<string, unknown> }>();
+  private repeatTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SocketOptions) {
     this.kind = o.kind;
@@ -128,6 +131,12 @@ export class SmcSocket implements SessionHooks {
   }
 
   onOpen(ws: WebSocket): void {
+    const every = this.o.cfg.status_repeat_interval;
+    if (this.kind === 'status' && every > 0) {
+      clearInterval(this.repeatTimer);
+      this.repeatTimer = setInterval(() => this.repeat(), every);
+      this.repeatTimer.unref();
+    }
     for (const c of this.o.commands) {
       this.sent.push(c);
       this.pending.push(c);
@@ -136,6 +145,9 @@ export class SmcSocket implements SessionHooks {
   }
 
   onClosed(): void {
+    clearInterval(this.repeatTimer);
+    this.repeatTimer = undefined;
+    this.lastStatus.clear();
     this.sent = [];
     this.pending = [];
     this.confirmed.clear();
@@ -147,6 +159,7 @@ export class SmcSocket implements SessionHooks {
 
   async onStop(ws: WebSocket | undefined): Promise<void> {
     this.stopping = true;
+    clearInterval(this.repeatTimer);
     if (!ws) return;
     for (const id of this.confirmed.keys()) ws.send(JSON.stringify({ unsubscribe: id }));
   }
@@ -176,12 +189,24 @@ export class SmcSocket implements SessionHooks {
       const inner = (f.status as { status?: unknown } | null)?.status;
       if (id === undefined || typeof inner !== 'object' || inner === null || Array.isArray(inner)) return this.session.reject('bad_status');
       const sub = this.lookup(id);
-      const env = this.o.mapping.status(sub && 'element' in sub.command ? sub.command.element : undefined, inner as Record<string, unknown>, receivedMs);
+      const href = sub && 'element' in sub.command ? sub.command.element : undefined;
+      const status = inner as Record<string, unknown>;
+      const env = this.o.mapping.status(href, status, receivedMs);
       if (env.metrics.length === 0) return this.session.reject('unmapped', { subscription_id: id });
+      this.lastStatus.set(id, { href, status });
       this.session.setEstablished();
       return this.session.emit(env);
     }
     return this.session.reject('unknown_type', { keys: Object.keys(f).slice(0, 5).join(',') });
+  }
+
+  /**
+   * The status socket is quiet while nothing changes; the last status still holds as long as the
+   * subscription is live, so it is emitted again, stamped now. A closed socket stops the repeats.
+   */
+  private repeat(): void {
+    const now = Date.now();
+    for (const { href, status } of this.lastStatus.values()) this.session.emit(this.o.mapping.status(href, status, now));
   }
 
   /** The confirmed subscription, else the id's place in the order sent (ids count from 0 per connection). */

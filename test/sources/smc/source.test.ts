@@ -230,4 +230,24 @@ describe('SMC source against the simulator', () => {
     s.autoPong = false;
     await waitFor('a reconnect after the pongs stop', () => s.connections.status >= 2);
   });
+
+  it('re-emits the last status of a quiet element, stamped anew, until the socket closes', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: [], elements: [s.href('7.2', SEED_VPN_ENDPOINT)], status_repeat_interval: '50ms' });
+    source = made.source;
+    source.start();
+    const loss = () => made.out.points.filter((p) => p.name === 'smc.element.packet_loss');
+    await waitFor('three packet loss points from one status frame', () => loss().length >= 3);
+    assert.equal(s.sent.length, 1, 'the SMC sent one status');
+    assert.ok(loss().every((p) => p.value === 3.61));
+    assert.equal(new Set(loss().map((p) => p.timeMs)).size, loss().length, 'each repeat has its own time');
+    assert.ok(loss().every((p) => p.resource['smc.element.href'] === s.href('7.2', SEED_VPN_ENDPOINT)));
+    // Socket down (no pongs, no re-login possible): the repeats stop.
+    s.autoPong = false;
+    await s.stop();
+    await waitFor('status socket down', () => !source!.status().connected);
+    const n = loss().length;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(loss().length, n, 'no repeats without a live subscription');
+  });
 });
