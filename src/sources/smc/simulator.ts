@@ -1,0 +1,488 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/**
+ * A Forcepoint SMC API server as ../shared/protocols.md describes it: `GET /api` lists the versions,
+ * `POST /{ver}/login` with the API key answers 200 and a JSESSIONID cookie (401 otherwise), `PUT
+ * /{ver}/logout` answers 204. Two sockets accept the cookie and refuse any upgrade with an Origin
+ * header (the SMC's CORS filter): the notification socket takes `{"context": …}` channels, the status
+ * socket `{"element": href}` subscriptions; `subscription_id` counts from 0 per connection; bad
+ * commands get `{"failure": …}`; a client message over the server's buffer closes the socket with
+ * Tomcat's reason. An expired session answers 401 on REST and closes its sockets. The server stays
+ * silent when nothing changes. It can be told to send malformed, oversized or unknown frames.
+ */
+export interface SmcSimulatorOptions {
+  host?: string;
+  port?: number;
+  apiKey: string;
+  /** Domains a login may name (an empty domain is the Shared Domain). */
+  domains?: string[];
+  /** API versions GET /api lists. ≤ 6.5 sends notifications in the old `events` list form. */
+  versions?: string[];
+  /** A session expires this long after login (0: never, unless expireSessions() is called). */
+  sessionTtlMs?: number;
+  /** Period of element changes on the notification socket, ms (0: none). */
+  changeEveryMs?: number;
+  /** Period of status changes per subscribed element, ms (0: only the status sent on subscribe). */
+  statusEveryMs?: number;
+  /** Generated firewall nodes besides the seed's two elements. */
+  nodes?: number;
+  /** The server's text buffer: a longer client message closes the socket (Tomcat default 8192). */
+  maxMessageBytes?: number;
+  autoPong?: boolean;
+  /** Every Nth status frame is preceded by a bad frame of each kind given. */
+  faults?: { malformedEvery?: number; unknownEvery?: number; badStatusEvery?: number; oversizedEvery?: number; oversizedBytes?: number };
+}
+
+export type SocketKind = 'notification' | 'status';
+
+/** Path (from `elements/`) of the seed's VPN tunnel endpoint and engine node. */
+export const SEED_VPN_ENDPOINT = 'elements/vpn/5/tunnels/MiM1OQ==/endpoints/MSMxMTQ=';
+export const SEED_ENGINE_NODE = 'elements/single_fw/1649/firewall_node/1650';
+export const TOO_BIG_REASON = 'The decoded text message was too big for the output buffer and the endpoint does not support partial messages';
+
+/** RelNames a context may name (a subset of what GET /{ver}/api lists). */
+const REL_NAMES = new Set(['host', 'router', 'network', 'address_range', 'domain_name', 'group', 'admin_user', 'api_client', 'single_fw', 'fw_cluster', 'virtual_fw', 'vpn', 'mgt_server', 'log_server']);
+
+/** The element changes the notification socket cycles through. */
+const CHANGES: { type: string; path: string }[] = [
+  { type: 'create', path: 'elements/router/1733' },
+  { type: 'create', path: 'elements/host/1732' },
+  { type: 'update', path: 'elements/admin_user/3' },
+  { type: 'update', path: 'elements/host/1732' },
+  { type: 'validating', path: 'elements/single_fw/1649' },
+  { type: 'validated', path: 'elements/single_fw/1649' },
+  { type: 'trashed', path: 'elements/host/1732' },
+  { type: 'untrashed', path: 'elements/host/1732' },
+  { type: 'delete', path: 'elements/router/1733' },
+];
+
+/** The seed's VPN endpoint status, exactly (smc-element-status.txt), with its hrefs on this server. */
+export function seedVpnStatus(base: string): Record<string, unknown> {
+  const t = (id: string, name: string) => ({ href: `${base}/elements/vpn/5/tunnels/${id}`, name: `Gateway Tunnel ${name}`, type: 'gateway_tunnel' });
+  return {
+    health_in_percent: 71, jitter_in_ms: 3, latency_in_ms: 71, monitoring_state: 'READY', monitoring_status: 'OK', name: 'Corporate VPN',
+    packet_loss_in_permyriad: 361,
+    result: [
+      t('NTkjNjU=', 'Helsinki VPN Gateway-Paris VPN Gateway'), t('NTkjNjc=', 'Helsinki VPN Gateway-Tunis VPN Gateway'),
+      t('NTkjNjQ=', 'Helsinki VPN Gateway-Moscow VPN Gateway'), t('NTkjNjA=', 'Helsinki VPN Gateway-London VPN Gateway'),
+      t('NTgjNTk=', 'Beijing VPN Gateway-Helsinki VPN Gateway'), t('NTkjNjM=', 'Helsinki VPN Gateway-Milan VPN Gateway'),
+      t('NTYjNTk=', 'Atlanta VPN Gateway-Helsinki VPN Gateway'), t('MiM1OQ==', 'VPN Client-Helsinki VPN Gateway'),
+      t('NTUjNTk=', 'Algiers VPN Gateway-Helsinki VPN Gateway'), t('NTkjNjI=', 'Helsinki VPN Gateway-Mexico City VPN Gateway'),
+      t('NTkjNjY=', 'Helsinki VPN Gateway-Riyadh VPN Gateway'), t('NTkjNjE=', 'Helsinki VPN Gateway-Madrid VPN Gateway'),
+    ],
+    traffic_in_bits_per_sec: 1881231412, vpn_status_code: 'Idle',
+  };
+}
+
+const NODE_STATUSES = ['OK', 'OK', 'OK', 'WARNING', 'OK', 'ERROR'];
+
+/** Status of element `path` at change number `seq` (seq 0: the seed's own values where it has them). */
+export function elementStatus(base: string, path: string, seq: number): Record<string, unknown> {
+  if (path === SEED_VPN_ENDPOINT) {
+    const s = seedVpnStatus(base);
+    if (seq === 0) return s;
+    return {
+      ...s, health_in_percent: 60 + (seq * 7) % 41, latency_in_ms: 20 + (seq * 13) % 90, jitter_in_ms: seq % 9,
+      packet_loss_in_permyriad: (seq * 37) % 500, traffic_in_bits_per_sec: 1_800_000_000 + seq * 1_000_003,
+      vpn_status_code: seq % 4 === 3 ? 'Down' : 'Idle', monitoring_status: seq % 4 === 3 ? 'WARNING' : 'OK',
+    };
+  }
+  if (path === SEED_ENGINE_NODE && seq === 0) return { monitoring_state: 'READY', monitoring_status: 'OK', name: 'Plano node 1' };
+  const n = /firewall_node\/(\d+)$/.exec(path)?.[1] ?? '0';
+  return {
+    name: path === SEED_ENGINE_NODE ? 'Plano node 1' : `node ${n}`,
+    monitoring_state: 'READY',
+    monitoring_status: NODE_STATUSES[seq % NODE_STATUSES.length],
+    health_in_percent: 100 - (seq % 5) * 10,
+    connection_count: 1000 + seq * 17,
+    inbound_traffic_in_bits_per_sec: 5_000_000 + seq * 1001,
+    outbound_traffic_in_bits_per_sec: 3_000_000 + seq * 999,
+    configuration_status: 'Installed',
+    engine_node_status: seq % 6 === 5 ? 'Locked Offline' : 'Online',
+    installed_policy: 'Corporate Policy',
+    dyn_up: 1500,
+  };
+}
+
+interface Sess {
+  cookie: string;
+  version: string;
+  sockets: Set<WebSocket>;
+  timer?: NodeJS.Timeout;
+}
+
+interface Channel {
+  id: number;
+  /** Notification: '*' or the RelNames; status: the element path. */
+  context?: Set<string> | '*';
+  element?: string;
+  stop?: () => void;
+}
+
+interface Conn {
+  kind: SocketKind;
+  version: string;
+  session: Sess;
+  nextId: number;
+  channels: Map<number, Channel>;
+}
+
+export interface ClientMessage {
+  kind: SocketKind;
+  connection: number;
+  text: string;
+}
+
+export interface SentFrame {
+  kind: SocketKind;
+  connection: number;
+  subscriptionId: number;
+  frame: Record<string, unknown>;
+  /** Status frames: the element path; events: the element path changed. */
+  path: string;
+}
+
+function versionLE(a: string, b: string): boolean {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0);
+  return true;
+}
+
+export class SmcSimulator {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Map<string, Sess>();
+  private readonly conns = new Map<WebSocket, Conn & { n: number }>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly elements: string[];
+  private statusFrames = 0;
+  private changeSeq = 0;
+  readonly clientMessages: ClientMessage[] = [];
+  readonly sent: SentFrame[] = [];
+  /** Upgrade request headers, per connection attempt (tests check for Origin and Cookie). */
+  readonly upgrades: { kind: string; path: string; status: number; headers: IncomingMessage['headers'] }[] = [];
+  /** Answer WebSocket pings (a dead server does not); switchable at run time. */
+  autoPong: boolean;
+  /** Called on every ping a client sends (tests). */
+  onPing: (() => void) | undefined;
+  logins = 0;
+  loginFailures = 0;
+  logouts = 0;
+  originRejected = 0;
+  connections = { notification: 0, status: 0 };
+  port = 0;
+
+  constructor(private readonly opts: SmcSimulatorOptions) {
+    this.http = createServer((req, res) => this.rest(req, res));
+    this.autoPong = opts.autoPong ?? true;
+    this.wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.elements = [SEED_VPN_ENDPOINT, SEED_ENGINE_NODE];
+    for (let i = 0; i < (opts.nodes ?? 2); i++) this.elements.push(`elements/single_fw/${1700 + i}/firewall_node/${1800 + i}`);
+    if ((opts.changeEveryMs ?? 0) > 0) {
+      const t = setInterval(() => this.change(), opts.changeEveryMs);
+      this.timers.add(t);
+    }
+  }
+
+  get versions(): string[] {
+    return this.opts.versions ?? ['6.5', '6.10', '7.1', '7.2'];
+  }
+
+  /** The REST base (what a source's `url` is). */
+  get url(): string {
+    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+  }
+
+  /** An element's href as this server writes it, e.g. href('7.2', SEED_ENGINE_NODE). */
+  href(version: string, path: string): string {
+    return `${this.url}/${version}/${path}`;
+  }
+
+  /** Element paths a status subscription may name. */
+  get elementPaths(): readonly string[] {
+    return this.elements;
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.http.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
+    const addr = this.http.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    return this.port;
+  }
+
+  // ---- REST ----
+
+  private rest(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => this.route(req, res, Buffer.concat(chunks).toString('utf8')));
+  }
+
+  private json(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string | string[]> = {}): void {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, { ...(text ? { 'Content-Type': 'application/json' } : {}), 'Content-Length': String(Buffer.byteLength(text)), ...headers });
+    res.end(text);
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, body: string): void {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/api' && req.method === 'GET') {
+      return this.json(res, 200, { version: this.versions.map((v) => ({ href: `${this.url}/${v}/api`, rel: v })) });
+    }
+    const m = /^\/([^/]+)\/(.*)$/.exec(path);
+    const version = m?.[1] ?? '';
+    if (!m || !this.versions.includes(version)) return this.json(res, 404, { details: 'Not Found' });
+    const rest = m[2];
+    if (rest === 'login') {
+      if (req.method !== 'POST') return this.json(res, 405, { details: 'Method Not Allowed' });
+      return this.login(req, res, version, body);
+    }
+    const sess = this.sessionOf(req.headers.cookie);
+    if (!sess) return this.json(res, 401, { status: 401, message: 'Not logged in' });
+    if (rest === 'logout') {
+      if (req.method !== 'PUT') return this.json(res, 405, { details: 'Method Not Allowed' });
+      this.logouts++;
+      this.endSession(sess, 1000, 'Logged out');
+      return this.json(res, 204);
+    }
+    if (rest === 'api' && req.method === 'GET') return this.json(res, 200, { entry_point: [] });
+    return this.json(res, 404, { details: 'Not Found' });
+  }
+
+  private login(req: IncomingMessage, res: ServerResponse, version: string, body: string): void {
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      this.loginFailures++;
+      return this.json(res, 415, { details: 'Unsupported Media Type' });
+    }
+    let creds: { authenticationkey?: unknown; domain?: unknown };
+    try {
+      creds = JSON.parse(body);
+    } catch {
+      this.loginFailures++;
+      return this.json(res, 400, { details: 'Bad Request' });
+    }
+    const domainOk = creds.domain === undefined || creds.domain === '' || (this.opts.domains ?? ['Shared Domain']).includes(String(creds.domain));
+    if (creds.authenticationkey !== this.opts.apiKey || !domainOk) {
+      this.loginFailures++;
+      return this.json(res, 401, { status: 401, message: 'Login failed' });
+    }
+    this.logins++;
+    const cookie = randomBytes(16).toString('hex').toUpperCase();
+    const sess: Sess = { cookie, version, sockets: new Set() };
+    this.sessions.set(cookie, sess);
+    if ((this.opts.sessionTtlMs ?? 0) > 0) sess.timer = setTimeout(() => this.endSession(sess, 1008, 'Session expired'), this.opts.sessionTtlMs);
+    const headers: Record<string, string | string[]> = { 'Set-Cookie': `JSESSIONID=${cookie}; Path=/; HttpOnly` };
+    if (!versionLE(version, '6.10')) headers.Authorization = `Bearer ${randomBytes(12).toString('hex')}`;
+    this.json(res, 200, undefined, headers);
+  }
+
+  private sessionOf(cookieHeader: string | undefined): Sess | undefined {
+    const m = /(?:^|;\s*)JSESSIONID=([^;]+)/.exec(cookieHeader ?? '');
+    return m ? this.sessions.get(m[1]!) : undefined;
+  }
+
+  private endSession(sess: Sess, code: number, reason: string): void {
+    clearTimeout(sess.timer);
+    this.sessions.delete(sess.cookie);
+    for (const ws of sess.sockets) ws.close(code, reason);
+  }
+
+  /** Expires every session now: REST answers 401, their sockets close. */
+  expireSessions(): void {
+    for (const s of [...this.sessions.values()]) this.endSession(s, 1008, 'Session expired');
+  }
+
+  // ---- sockets ----
+
+  private refuse(socket: Duplex, status: number, text: string): void {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const m = /^\/([^/]+)\/(notification|status)\/socket$/.exec(path);
+    const kind = (m?.[2] ?? '') as SocketKind;
+    if (!m || !this.versions.includes(m[1]!)) {
+      this.upgrades.push({ kind, path, status: 404, headers: req.headers });
+      return this.refuse(socket, 404, 'Not Found');
+    }
+    if (req.headers.origin !== undefined) {
+      this.originRejected++;
+      this.upgrades.push({ kind, path, status: 403, headers: req.headers });
+      return this.refuse(socket, 403, 'Forbidden');
+    }
+    const sess = this.sessionOf(req.headers.cookie);
+    if (!sess) {
+      this.upgrades.push({ kind, path, status: 401, headers: req.headers });
+      return this.refuse(socket, 401, 'Unauthorized');
+    }
+    this.upgrades.push({ kind, path, status: 101, headers: req.headers });
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, kind, m[1]!, sess));
+  }
+
+  private session(ws: WebSocket, kind: SocketKind, version: string, sess: Sess): void {
+    const n = ++this.connections[kind];
+    const conn = { kind, version, session: sess, nextId: 0, channels: new Map<number, Channel>(), n };
+    this.conns.set(ws, conn);
+    sess.sockets.add(ws);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const text = data.toString('utf8');
+      this.clientMessages.push({ kind, connection: n, text });
+      if (!isBinary && data.length > (this.opts.maxMessageBytes ?? 8192)) {
+        ws.close(1009, TOO_BIG_REASON);
+        return;
+      }
+      this.command(ws, conn, text);
+    });
+    ws.on('ping', (data: Buffer) => {
+      this.onPing?.();
+      if (this.autoPong) ws.pong(data);
+    });
+    ws.on('close', () => {
+      for (const ch of conn.channels.values()) ch.stop?.();
+      sess.sockets.delete(ws);
+      this.conns.delete(ws);
+    });
+  }
+
+  private command(ws: WebSocket, conn: Conn & { n: number }, text: string): void {
+    let cmd: Record<string, unknown>;
+    try {
+      cmd = JSON.parse(text);
+      if (typeof cmd !== 'object' || cmd === null || Array.isArray(cmd)) throw new Error('not an object');
+    } catch {
+      return ws.send(JSON.stringify({ failure: `Invalid message: ${text.slice(0, 100)}` }));
+    }
+    if ('unsubscribe' in cmd) {
+      const id = cmd.unsubscribe;
+      const ch = typeof id === 'number' ? conn.channels.get(id) : undefined;
+      if (!ch) return ws.send(JSON.stringify({ failure: `Unknown subscription: ${JSON.stringify(id)}` }));
+      ch.stop?.();
+      conn.channels.delete(ch.id);
+      return ws.send(JSON.stringify({ success: 'Unsubscribed', subscription_id: ch.id }));
+    }
+    if (conn.kind === 'notification' && 'context' in cmd) {
+      if (typeof cmd.context !== 'string') return ws.send(JSON.stringify({ failure: 'Invalid context' }));
+      const ctx = cmd.context.trim();
+      let context: Set<string> | '*';
+      if (ctx === '' || ctx === '*') context = '*';
+      else {
+        const names = ctx.split(', ');
+        const bad = names.find((r) => !REL_NAMES.has(r));
+        if (bad !== undefined) return ws.send(JSON.stringify({ failure: `Unknown context: ${bad}` }));
+        context = new Set(names);
+      }
+      const id = conn.nextId++;
+      conn.channels.set(id, { id, context });
+      return ws.send(JSON.stringify({ success: 'Subscribed for notification', subscription_id: id }));
+    }
+    if (conn.kind === 'status' && 'element' in cmd) {
+      const href = typeof cmd.element === 'string' ? cmd.element : '';
+      const at = href.indexOf('/elements/');
+      const path = at >= 0 ? href.slice(at + 1) : '';
+      if (!this.elements.includes(path)) return ws.send(JSON.stringify({ failure: `Element not found: ${href}` }));
+      const id = conn.nextId++;
+      const ch: Channel = { id, element: path };
+      conn.channels.set(id, ch);
+      ws.send(JSON.stringify({ success: 'Subscribed for status', subscription_id: id }));
+      this.startStatus(ws, conn, ch);
+      return;
+    }
+    return ws.send(JSON.stringify({ failure: `Unknown command: ${Object.keys(cmd).join(', ')}` }));
+  }
+
+  private startStatus(ws: WebSocket, conn: Conn & { n: number }, ch: Channel): void {
+    let seq = 0;
+    const base = `${this.url}/${conn.version}`;
+    const one = () => {
+      if (ws.readyState !== ws.OPEN) return;
+      this.faultsBefore(ws, ch.id);
+      const status = elementStatus(base, ch.element!, seq++);
+      const frame = { status: { status }, subscription_id: ch.id };
+      ws.send(JSON.stringify(frame));
+      this.sent.push({ kind: 'status', connection: conn.n, subscriptionId: ch.id, frame, path: ch.element! });
+      this.statusFrames++;
+    };
+    one(); // the current status follows the subscription
+    const every = this.opts.statusEveryMs ?? 0;
+    if (every > 0) {
+      const t = setInterval(one, every);
+      this.timers.add(t);
+      ch.stop = () => {
+        clearInterval(t);
+        this.timers.delete(t);
+      };
+    }
+  }
+
+  private faultsBefore(ws: WebSocket, id: number): void {
+    const f = this.opts.faults;
+    if (!f) return;
+    const n = this.statusFrames;
+    const hit = (every?: number) => !!every && n % every === every - 1;
+    if (hit(f.malformedEvery)) ws.send('{"status": {"status": ');
+    if (hit(f.unknownEvery)) ws.send(JSON.stringify({ heartbeat: Date.now(), subscription_id: id }));
+    if (hit(f.badStatusEvery)) ws.send(JSON.stringify({ status: 'READY', subscription_id: id }));
+    if (hit(f.oversizedEvery)) ws.send(JSON.stringify({ status: { status: { name: 'x'.repeat(f.oversizedBytes ?? 1024 * 1024) } }, subscription_id: id }));
+  }
+
+  /** One element change, delivered on every matching channel of every notification socket. */
+  change(type?: string, path?: string): void {
+    const c = type && path ? { type, path } : CHANGES[this.changeSeq++ % CHANGES.length]!;
+    const relName = /^elements\/([^/]+)/.exec(c.path)?.[1] ?? '';
+    for (const [ws, conn] of this.conns) {
+      if (conn.kind !== 'notification' || ws.readyState !== ws.OPEN) continue;
+      const event = { type: c.type, element: `${this.url}/${conn.version}/${c.path}` };
+      for (const ch of conn.channels.values()) {
+        if (ch.context !== '*' && !ch.context?.has(relName)) continue;
+        const frame = versionLE(conn.version, '6.5') ? { events: [event], subscription_id: ch.id } : { event, subscription_id: ch.id };
+        ws.send(JSON.stringify(frame));
+        this.sent.push({ kind: 'notification', connection: conn.n, subscriptionId: ch.id, frame, path: c.path });
+      }
+    }
+  }
+
+  /** Sends raw text on every open socket of `kind` (tests: malformed, unknown, oversized frames). */
+  inject(kind: SocketKind, text: string): void {
+    for (const [ws, conn] of this.conns) if (conn.kind === kind && ws.readyState === ws.OPEN) ws.send(text);
+  }
+
+  /** Drops every client connection the way a restarting server does (sessions survive). */
+  closeAll(code = 1001, reason = 'Server shutting down'): void {
+    for (const ws of this.conns.keys()) ws.close(code, reason);
+  }
+
+  /** Open sockets of a kind. */
+  open(kind: SocketKind): number {
+    let n = 0;
+    for (const [ws, c] of this.conns) if (c.kind === kind && ws.readyState === ws.OPEN) n++;
+    return n;
+  }
+
+  /** Subscriptions live on the open sockets of a kind (id → context or element path). */
+  channels(kind: SocketKind): { connection: number; id: number; what: string }[] {
+    const out: { connection: number; id: number; what: string }[] = [];
+    for (const [ws, c] of this.conns) {
+      if (c.kind !== kind || ws.readyState !== ws.OPEN) continue;
+      for (const ch of c.channels.values()) out.push({ connection: c.n, id: ch.id, what: ch.element ?? (ch.context === '*' ? '*' : [...(ch.context ?? [])].join(', ')) });
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.sessions.values()) clearTimeout(s.timer);
+    for (const ws of this.conns.keys()) ws.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+}

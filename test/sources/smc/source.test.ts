@@ -1,0 +1,253 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../../src/sources/smc/simulator.js';
+import type { SmcSource } from '../../../src/sources/smc/source.js';
+import { waitFor } from '../../helpers/net.js';
+import { makeSource, metric, selfMetrics } from './helpers.js';
+
+const KEY = 'smc-test-api-key-0123456789';
+
+describe('SMC source against the simulator', () => {
+  let sim: SmcSimulator | undefined;
+  let source: SmcSource | undefined;
+
+  afterEach(async () => {
+    await source?.stop();
+    await sim?.stop();
+    source = undefined;
+    sim = undefined;
+  });
+
+  async function startSim(opts: Partial<ConstructorParameters<typeof SmcSimulator>[0]> = {}): Promise<SmcSimulator> {
+    sim = new SmcSimulator({ apiKey: KEY, ...opts });
+    await sim.start();
+    return sim;
+  }
+
+  it('logs in once, opens both sockets with the cookie and no Origin, and subscribes every context and element', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*', 'host'], elements: [s.href('7.2', SEED_VPN_ENDPOINT), s.href('7.2', SEED_ENGINE_NODE)] });
+    source = made.source;
+    source.start();
+    await waitFor('both sockets established', () => source!.status().connected);
+    assert.equal(s.logins, 1, 'one login shared by both sockets');
+    assert.deepEqual(s.upgrades.map((u) => u.status).sort(), [101, 101]);
+    for (const u of s.upgrades) {
+      assert.equal(u.headers.origin, undefined, 'no Origin header on the upgrade');
+      assert.match(String(u.headers.cookie), /^JSESSIONID=[0-9A-F]+$/);
+    }
+    assert.ok(s.upgrades.some((u) => u.kind === 'notification') && s.upgrades.some((u) => u.kind === 'status'));
+    // Version discovery: the newest of 6.5, 6.10, 7.1, 7.2.
+    assert.deepEqual(s.channels('notification').map((c) => [c.id, c.what]), [[0, '*'], [1, 'host']]);
+    assert.deepEqual(s.channels('status').map((c) => [c.id, c.what]), [[0, SEED_VPN_ENDPOINT], [1, SEED_ENGINE_NODE]]);
+    assert.deepEqual([...source.socket('status')!.subscriptions()], [[0, { element: s.href('7.2', SEED_VPN_ENDPOINT) }], [1, { element: s.href('7.2', SEED_ENGINE_NODE) }]]);
+    assert.equal(await metric(selfMetrics.subscriptions, { source: made.cfg.name, state: 'active' }), 4);
+
+    // The status sent on subscribe, mapped per element with the subscribed href as resource.
+    await waitFor('both statuses', () => made.out.envelopes.filter((e) => e.metrics.length).length >= 2);
+    const vpn = made.out.points.find((p) => p.name === 'smc.element.packet_loss');
+    assert.ok(vpn);
+    assert.equal(vpn.value, 3.61);
+    assert.equal(vpn.resource['smc.element.href'], s.href('7.2', SEED_VPN_ENDPOINT));
+    assert.equal(vpn.resource['smc.element.name'], 'Corporate VPN');
+    const node = made.out.points.find((p) => p.resource['smc.element.name'] === 'Plano node 1');
+    assert.equal(node?.resource['smc.element.href'], s.href('7.2', SEED_ENGINE_NODE));
+
+    // A host change arrives on both channels, a router change only on '*'.
+    s.change('create', 'elements/host/1732');
+    s.change('create', 'elements/router/1733');
+    await waitFor('three records', () => made.out.records.length >= 3);
+    assert.deepEqual(made.out.records.map((r) => [r.eventName, r.attributes['smc.subscription.context'], r.attributes['smc.element.type']]).sort(), [
+      ['smc.element.create', '*', 'host'], ['smc.element.create', '*', 'router'], ['smc.element.create', 'host', 'host'],
+    ]);
+  });
+
+  it('counts a refused login, opens no socket, and keeps retrying with backoff', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: 'wrong-key-1234', contexts: ['*'], elements: [s.href('7.2', SEED_ENGINE_NODE)] });
+    source = made.source;
+    source.start();
+    await waitFor('two refused logins', () => s.loginFailures >= 2);
+    assert.ok(await metric(selfMetrics.authFailures, { source: made.cfg.name }) >= 2, 'login failures counted');
+    assert.equal(s.upgrades.length, 0, 'no socket without a session');
+    assert.equal(source.status().connected, false);
+    assert.match(source.status().detail, /login refused with HTTP 401/);
+  });
+
+  it('refuses a domain the SMC does not have, as a failed login', async () => {
+    const s = await startSim({ domains: ['Shared Domain', 'Branch'] });
+    const made = makeSource({ url: s.url, api_key: KEY, domain: 'Nowhere', contexts: ['*'] });
+    source = made.source;
+    source.start();
+    await waitFor('a refused login', () => s.loginFailures >= 1);
+    assert.equal(s.logins, 0);
+    await source.stop();
+    const ok = makeSource({ url: s.url, api_key: KEY, domain: 'Branch', contexts: ['*'] });
+    source = ok.source;
+    source.start();
+    await waitFor('established in domain Branch', () => source!.status().connected);
+  });
+
+  it('after session expiry logs in again, reconnects both sockets and re-subscribes everything', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*', 'host, router'], elements: [s.href('7.2', SEED_VPN_ENDPOINT)] });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected && s.channels('notification').length === 2);
+    s.expireSessions();
+    await waitFor('second login and both sockets back', () => s.logins === 2 && s.connections.notification === 2 && s.connections.status === 2 && source!.status().connected);
+    assert.equal(s.logins, 2, 'one new login for both sockets');
+    assert.deepEqual(s.channels('notification').map((c) => [c.connection, c.id, c.what]), [[2, 0, '*'], [2, 1, 'host, router']]);
+    assert.deepEqual(s.channels('status').map((c) => [c.connection, c.id]), [[2, 0]]);
+    assert.equal(s.activeSessions, 1);
+    // The new channels deliver.
+    const before = made.out.records.length;
+    s.change('update', 'elements/router/1733');
+    await waitFor('records on both new channels', () => made.out.records.length >= before + 2);
+  });
+
+  it('after the server drops the sockets re-subscribes with a fresh session and logs the old one out', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*'], elements: [s.href('7.2', SEED_ENGINE_NODE)] });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected);
+    s.closeAll(1001, 'Server shutting down');
+    await waitFor('both sockets back', () => s.connections.notification === 2 && s.connections.status === 2 && source!.status().connected);
+    await waitFor('the replaced session logged out', () => s.logouts === 1 && s.activeSessions === 1);
+    assert.deepEqual(s.channels('notification').map((c) => c.id), [0]);
+    assert.deepEqual(s.channels('status').map((c) => c.id), [0]);
+  });
+
+  it('logs and counts refused commands while the others stay subscribed with the right ids', async () => {
+    const s = await startSim();
+    const made = makeSource({
+      url: s.url, api_key: KEY,
+      contexts: ['host,router', '*'], // the RelName list needs ", ": the first is refused
+      elements: [s.href('7.2', 'elements/host/99999'), s.href('7.2', SEED_ENGINE_NODE)],
+    });
+    source = made.source;
+    source.start();
+    await waitFor('two refusals answered', async () => (await metric(selfMetrics.subscriptions, { source: made.cfg.name, state: 'failed' })) >= 2);
+    await waitFor('established', () => source!.status().connected);
+    assert.equal(await metric(selfMetrics.subscriptions, { source: made.cfg.name, state: 'active' }), 2);
+    // Failed commands take no id: the survivors are 0 on each socket.
+    assert.deepEqual([...source.socket('notification')!.subscriptions()], [[0, { context: '*' }]]);
+    await waitFor('node status', () => made.out.points.some((p) => p.resource['smc.element.name'] === 'Plano node 1'));
+    const p = made.out.points.find((x) => x.resource['smc.element.name'] === 'Plano node 1')!;
+    assert.equal(p.resource['smc.element.href'], s.href('7.2', SEED_ENGINE_NODE));
+  });
+
+  it('counts malformed, unknown, bad and oversized frames while the stream continues', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*'], elements: [s.href('7.2', SEED_ENGINE_NODE)], max_frame_bytes: 64 * 1024 });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected);
+    const st = `${made.cfg.name}/status`;
+    const nt = `${made.cfg.name}/notification`;
+    s.inject('status', '{"status": {"status": ');
+    s.inject('status', JSON.stringify({ heartbeat: 1, subscription_id: 0 }));
+    s.inject('status', JSON.stringify({ status: 'READY', subscription_id: 0 }));
+    s.inject('status', JSON.stringify({ status: { status: { name: 'only a name' } }, subscription_id: 0 }));
+    s.inject('notification', JSON.stringify({ event: { type: 'create' }, subscription_id: 0 }));
+    s.inject('notification', JSON.stringify({ event: { type: 'create', element: 'http://h/7.2/elements/host/1' } }));
+    s.inject('notification', '[1,2]');
+    await waitFor('rejections counted', async () => (await metric(selfMetrics.framesRejected, { source: st })) >= 4 && (await metric(selfMetrics.framesRejected, { source: nt })) >= 3);
+    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'malformed_json' }), 1);
+    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'unknown_type' }), 1);
+    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'bad_status' }), 1);
+    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'unmapped' }), 1);
+    assert.equal(await metric(selfMetrics.framesRejected, { source: nt, reason: 'bad_event' }), 2);
+    assert.equal(await metric(selfMetrics.framesRejected, { source: nt, reason: 'malformed_json' }), 1);
+    // The stream goes on.
+    s.change('create', 'elements/host/1732');
+    await waitFor('an event after the bad frames', () => made.out.records.length >= 1);
+
+    // Oversized: counted, the status socket is reset, re-subscribed, and delivers again.
+    s.inject('status', JSON.stringify({ status: { status: { name: 'x'.repeat(100_000) } }, subscription_id: 0 }));
+    await waitFor('oversized counted', async () => (await metric(selfMetrics.framesRejected, { source: st, reason: 'oversized' })) === 1);
+    await waitFor('status socket back', () => s.connections.status === 2 && source!.status().connected);
+    const statuses = () => made.out.envelopes.filter((e) => e.resource['smc.element.name'] === 'Plano node 1').length;
+    await waitFor('status after the reset', () => statuses() >= 2);
+  });
+
+  it('unsubscribes every subscription, closes both sockets and logs out on stop', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*', 'host'], elements: [s.href('7.2', SEED_VPN_ENDPOINT), s.href('7.2', SEED_ENGINE_NODE)] });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected && source!.socket('notification')!.subscriptions().size === 2);
+    await source.stop();
+    source = undefined;
+    const sentBy = (kind: string) => s.clientMessages.filter((m) => m.kind === kind).map((m) => m.text);
+    assert.deepEqual(sentBy('notification'), ['{"context":"*"}', '{"context":"host"}', '{"unsubscribe":0}', '{"unsubscribe":1}']);
+    assert.deepEqual(sentBy('status').slice(2), ['{"unsubscribe":0}', '{"unsubscribe":1}']);
+    assert.equal(s.logouts, 1);
+    assert.equal(s.activeSessions, 0);
+    await waitFor('sockets closed', () => s.open('notification') + s.open('status') === 0);
+  });
+
+  it('uses the configured API version, and reads the 6.5 list form of events', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, api_version: '6.5', contexts: ['host'] });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected);
+    assert.equal(s.upgrades[0]!.path, '/6.5/notification/socket');
+    s.change('delete', 'elements/host/1732');
+    await waitFor('a record', () => made.out.records.length === 1);
+    const sent = s.sent.find((f) => f.kind === 'notification')!;
+    assert.ok(Array.isArray(sent.frame.events), 'the simulator spoke the 6.5 list form');
+    const r = made.out.records[0]!;
+    assert.equal(r.eventName, 'smc.element.delete');
+    assert.equal(r.severityText, 'WARN');
+    assert.equal(r.attributes['smc.element.href'], `${s.url}/6.5/elements/host/1732`);
+  });
+
+  it('picks the newest listed version by number (6.10 over 6.5)', async () => {
+    const s = await startSim({ versions: ['6.5', '6.10', '6.4'] });
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*'] });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected);
+    assert.equal(s.upgrades[0]!.path, '/6.10/notification/socket');
+    s.change('update', 'elements/host/1732');
+    await waitFor('a record', () => made.out.records.length === 1);
+    assert.equal(made.out.records[0]!.attributes['smc.element.href'], `${s.url}/6.10/elements/host/1732`);
+  });
+
+  it('keeps a silent but answering socket, and reconnects when pongs stop', async () => {
+    const s = await startSim();
+    let pings = 0;
+    const made = makeSource({ url: s.url, api_key: KEY, elements: [s.href('7.2', SEED_ENGINE_NODE)], contexts: [], keepalive: { interval: '100ms', timeout: '150ms' } });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected);
+    s.onPing = () => pings++;
+    await waitFor('five pings answered on a silent socket', () => pings >= 5);
+    assert.equal(s.connections.status, 1, 'silence with pongs is not death');
+    s.autoPong = false;
+    await waitFor('a reconnect after the pongs stop', () => s.connections.status >= 2);
+  });
+
+  it('re-emits the last status of a quiet element, stamped anew, until the socket closes', async () => {
+    const s = await startSim();
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: [], elements: [s.href('7.2', SEED_VPN_ENDPOINT)], status_repeat_interval: '50ms' });
+    source = made.source;
+    source.start();
+    const loss = () => made.out.points.filter((p) => p.name === 'smc.element.packet_loss');
+    await waitFor('three packet loss points from one status frame', () => loss().length >= 3);
+    assert.equal(s.sent.length, 1, 'the SMC sent one status');
+    assert.ok(loss().every((p) => p.value === 3.61));
+    assert.equal(new Set(loss().map((p) => p.timeMs)).size, loss().length, 'each repeat has its own time');
+    assert.ok(loss().every((p) => p.resource['smc.element.href'] === s.href('7.2', SEED_VPN_ENDPOINT)));
+    // Socket down (no pongs, no re-login possible): the repeats stop.
+    s.autoPong = false;
+    await s.stop();
+    await waitFor('status socket down', () => !source!.status().connected);
+    const n = loss().length;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(loss().length, n, 'no repeats without a live subscription');
+  });
+});
