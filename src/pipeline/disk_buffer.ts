@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Envelope } from '../model.js';
@@ -13,6 +13,7 @@ import { BufferFullError, type EnvelopeBuffer } from './buffer.js';
 // acknowledged is replayed, and a torn or corrupt record is found by its CRC and cut off.
 
 const HEADER = 8;
+const ACK_BYTES = 64;
 const SEG_RE = /^(\d{16})\.log$/;
 
 export type FsyncPolicy = 'always' | number;
@@ -49,6 +50,9 @@ export class DiskBuffer implements EnvelopeBuffer {
   private writeFd = -1;
   private readFds = new Map<number, number>();
   private dirty = false;
+  /** After a failed write, start a new segment, so the acknowledged part of the old one can be deleted. */
+  private rollPending = false;
+  private ackFd = -1;
   private timer: NodeJS.Timeout | undefined;
   private readonly header = Buffer.alloc(HEADER);
   private readonly segmentBytes: number;
@@ -64,6 +68,7 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.replayed = this.size;
     this.readPos = { ...this.ackPos };
     this.openWriter();
+    this.persistAck(); // allocate the ack file now, while there is room
     if (typeof opts.fsync === 'number' && opts.fsync > 0) {
       this.timer = setInterval(() => this.sync(), opts.fsync);
       this.timer.unref();
@@ -157,7 +162,8 @@ export class DiskBuffer implements EnvelopeBuffer {
     header.writeUInt32LE(payload.length, 0);
     header.writeUInt32LE(crc32(payload), 4);
     let seg = this.segments[this.segments.length - 1]!;
-    if (seg.size > 0 && seg.size + HEADER + payload.length > this.segmentBytes) {
+    if (seg.size > 0 && (this.rollPending || seg.size + HEADER + payload.length > this.segmentBytes)) {
+      this.rollPending = false;
       this.roll();
       seg = this.segments[this.segments.length - 1]!;
     }
@@ -167,11 +173,13 @@ export class DiskBuffer implements EnvelopeBuffer {
       written = writeSync(this.writeFd, rec);
     } catch (err) {
       this.cutTo(seg.size);
+      this.rollPending = true;
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
       throw new BufferFullError(`disk buffer write failed: ${code}`, code);
     }
     if (written !== rec.length) {
       this.cutTo(seg.size);
+      this.rollPending = true;
       throw new BufferFullError('disk buffer: short write (disk full?)', 'ENOSPC');
     }
     seg.size += rec.length;
@@ -232,6 +240,13 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.inFlight = 0;
     this.inFlightBytes = 0;
     this.ackPos = { ...this.readPos };
+    // Everything confirmed: start a fresh segment so the old one's space is given back now, not
+    // only when it would have filled up (a small disk may never let it).
+    if (this.size === 0 && this.segments[this.segments.length - 1]!.size > 0) {
+      this.roll();
+      this.ackPos = { seg: this.segments[this.segments.length - 1]!.id, off: 0 };
+      this.readPos = { ...this.ackPos };
+    }
     this.persistAck();
     // Segments wholly before the ack position are done; the write segment always stays.
     while (this.segments.length > 1 && this.segments[0]!.id < this.ackPos.seg) {
@@ -249,15 +264,23 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.inFlightBytes = 0;
   }
 
+  /**
+   * The ack position is rewritten in place in a fixed-size file: overwriting allocated bytes needs no
+   * free space, so acknowledging (which is what frees the disk) still works when the disk is full.
+   * An unreadable ack file means replay from the oldest segment: duplicates, never loss.
+   */
   private persistAck(): void {
-    const tmp = join(this.opts.dir, 'ack.json.tmp');
-    writeFileSync(tmp, JSON.stringify(this.ackPos));
-    if (this.opts.fsync === 'always') {
-      const fd = openSync(tmp, 'r');
-      fsyncSync(fd);
-      closeSync(fd);
+    const text = JSON.stringify(this.ackPos).padEnd(ACK_BYTES - 1, ' ') + '\n';
+    try {
+      if (this.ackFd < 0) {
+        const path = join(this.opts.dir, 'ack.json');
+        this.ackFd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+      }
+      writeSync(this.ackFd, text, 0, 'utf8');
+      if (this.opts.fsync === 'always') fdatasyncSync(this.ackFd);
+    } catch (err) {
+      this.opts.log.error({ err: String(err) }, 'disk buffer: cannot record the ack position; a restart will resend some events');
     }
-    renameSync(tmp, join(this.opts.dir, 'ack.json'));
   }
 
   private sync(): void {
@@ -275,6 +298,11 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.sync();
     if (this.writeFd >= 0) closeSync(this.writeFd);
     this.writeFd = -1;
+    if (this.ackFd >= 0) {
+      if (this.opts.fsync !== 'always') fdatasyncSync(this.ackFd);
+      closeSync(this.ackFd);
+    }
+    this.ackFd = -1;
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
   }

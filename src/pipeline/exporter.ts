@@ -111,7 +111,7 @@ export class SinkExporter {
       this.buffer.push(env);
     } catch (err) {
       if (!(err instanceof BufferFullError)) throw err;
-      this.warn.warn(`buffer:${err.code}`, { err: err.message, when_full: this.cfg.buffer.when_full }, 'buffer refused an event');
+      this.warn.warn(`buffer:${err.code}`, { err: err.message, code: err.code, when_full: this.cfg.buffer.when_full }, 'buffer refused an event');
       if (this.blocking) {
         this.overflow.push(env);
         return false;

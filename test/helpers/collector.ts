@@ -72,14 +72,19 @@ function attrs(list: KV[] | undefined): Record<string, unknown> {
 
 function lines(file: string): any[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  // The last piece is a line the Collector is still writing (or '' after the final newline).
+  const parts = readFileSync(file, 'utf8').split('\n');
+  parts.pop();
+  return parts.filter(Boolean).map((l) => JSON.parse(l));
 }
 
 export class Collector {
   private proc: ChildProcess | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), 'ws2otel-otelcol-'));
-  readonly metricsFile = join(this.dir, 'metrics.json');
-  readonly logsFile = join(this.dir, 'logs.json');
+  // The file exporter truncates its file when it starts: each run writes its own pair of files.
+  private runs = 0;
+  metricsFile = join(this.dir, 'metrics-0.json');
+  logsFile = join(this.dir, 'logs-0.json');
   port = 0;
   output = '';
 
@@ -91,6 +96,9 @@ export class Collector {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
+    this.runs++;
+    this.metricsFile = join(this.dir, `metrics-${this.runs}.json`);
+    this.logsFile = join(this.dir, `logs-${this.runs}.json`);
     const receivers: string[] = [];
     let recv = '';
     if (this.opts.otlp !== false) {
@@ -135,9 +143,15 @@ export class Collector {
     this.proc = undefined;
   }
 
+  private allLines(kind: 'metrics' | 'logs'): any[] {
+    const out: any[] = [];
+    for (let i = 1; i <= this.runs; i++) out.push(...lines(join(this.dir, `${kind}-${i}.json`)));
+    return out;
+  }
+
   points(): FlatPoint[] {
     const out: FlatPoint[] = [];
-    for (const req of lines(this.metricsFile)) {
+    for (const req of this.allLines('metrics')) {
       for (const rm of req.resourceMetrics ?? []) {
         const resource = attrs(rm.resource?.attributes);
         for (const sm of rm.scopeMetrics ?? []) {
@@ -161,7 +175,7 @@ export class Collector {
 
   records(): FlatRecord[] {
     const out: FlatRecord[] = [];
-    for (const req of lines(this.logsFile)) {
+    for (const req of this.allLines('logs')) {
       for (const rl of req.resourceLogs ?? []) {
         const resource = attrs(rl.resource?.attributes);
         for (const sl of rl.scopeLogs ?? []) {
