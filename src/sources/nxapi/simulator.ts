@@ -93,6 +93,8 @@ export class NxapiSimulator {
   readonly sent: SentNotification[] = [];
   /** Every REST request line as received (path and query), for tests. */
   readonly requests: string[] = [];
+  /** Every token handed out (tests look for them in logs). */
+  readonly tokensIssued: string[] = [];
 
   constructor(private readonly opts: NxapiSimulatorOptions) {
     this.http = createServer((req, res) => this.rest(req, res));
@@ -253,7 +255,9 @@ export class NxapiSimulator {
 
   private newToken(): string {
     // Base64 as the switch's: '+', '/' and '=' appear in the socket path as they are.
-    return randomBytes(96).toString('base64');
+    const token = randomBytes(96).toString('base64');
+    this.tokensIssued.push(token);
+    return token;
   }
 
   private armSession(s: Session): void {
@@ -264,7 +268,7 @@ export class NxapiSimulator {
     }, this.tokenLifetimeMs);
   }
 
-  private endSession(s: Session): void {
+  private endSession(s: Session, closeSockets = true): void {
     clearTimeout(s.timer);
     this.sessions.delete(s.token);
     for (const id of s.subs) {
@@ -272,14 +276,18 @@ export class NxapiSimulator {
       this.subscriptions.delete(id);
     }
     // "The WebSocket connection … closes when your API session ends."
-    for (const ws of s.sockets) ws.close(1000, 'session ended');
+    if (closeSockets) for (const ws of s.sockets) ws.close(1000, 'session ended');
+    else s.sockets.clear();
   }
 
-  /** Ends every session now, as a missed token refresh would: REST gets 403, sockets close (tests). */
-  expireSessions(): void {
+  /**
+   * Ends every session now, as a missed token refresh would: REST gets 403 and sockets close (tests).
+   * `closeSockets: false` leaves the sockets open but silent, as when the close never reaches the client.
+   */
+  expireSessions(closeSockets = true): void {
     for (const s of [...this.sessions.values()]) {
       this.stats.expiredTokens++;
-      this.endSession(s);
+      this.endSession(s, closeSockets);
     }
   }
 
