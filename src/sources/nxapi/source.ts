@@ -36,6 +36,8 @@ export class NxapiSource implements Source, SessionHooks {
   private tokenTimer: NodeJS.Timeout | undefined;
   private refreshing = false;
   private readonly abort = new AbortController();
+  /** REST calls run one at a time: aaaRefresh retires the old token, so no call may be in flight with it. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly cfg: NxapiConfig, ctx: SourceContext) {
     this.name = cfg.name;
@@ -68,10 +70,23 @@ export class NxapiSource implements Source, SessionHooks {
     return this.session.log;
   }
 
+  /** One REST call at a time, each reading the token when it starts. */
+  private rest<T>(call: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(call, call);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
   /** Before every connection: a fresh login (a reconnect after 403 needs one anyway). */
   async prepare(signal: AbortSignal): Promise<ConnectTarget> {
+    const old = this.token;
+    this.token = '';
+    if (old) {
+      // The socket went, the session may not have: do not leave it to count against the switch's limit.
+      await this.rest(() => this.client.logout(this.cfg.username, old, signal)).catch(() => undefined);
+    }
     try {
-      const login = await this.client.login(this.cfg.username, this.cfg.password, signal);
+      const login = await this.rest(() => this.client.login(this.cfg.username, this.cfg.password, signal));
       this.token = login.token;
       this.tokenLifetimeS = login.refreshTimeoutS;
     } catch (err) {
@@ -117,7 +132,7 @@ export class NxapiSource implements Source, SessionHooks {
     const token = this.token;
     if (!token) return;
     this.token = '';
-    await this.client.logout(this.cfg.username, token, AbortSignal.timeout(Math.min(this.cfg.request_timeout, 2000)));
+    await this.rest(() => this.client.logout(this.cfg.username, token, AbortSignal.timeout(Math.min(this.cfg.request_timeout, 2000))));
   }
 
   /** Ends this connection; WsSession reconnects: login, socket, every subscription anew. */
@@ -132,7 +147,7 @@ export class NxapiSource implements Source, SessionHooks {
       if (gen !== this.generation) return;
       let res;
       try {
-        res = await this.client.subscribe(query, this.token, this.abort.signal);
+        res = await this.rest(() => this.client.subscribe(query, this.token, this.abort.signal));
       } catch (err) {
         if (gen !== this.generation) return;
         if (err instanceof NxapiError && err.tokenInvalid) throw err;
@@ -159,7 +174,7 @@ export class NxapiSource implements Source, SessionHooks {
     try {
       for (const [id, query] of [...this.subs]) {
         try {
-          await this.client.refreshSubscription(id, this.token, this.abort.signal);
+          await this.rest(() => this.client.refreshSubscription(id, this.token, this.abort.signal));
         } catch (err) {
           if (gen !== this.generation) return;
           if (err instanceof NxapiError && err.tokenInvalid) return this.restart(gen, err.message);
@@ -181,7 +196,7 @@ export class NxapiSource implements Source, SessionHooks {
   private scheduleTokenRefresh(gen: number): void {
     const every = this.cfg.token_refresh_interval || (this.tokenLifetimeS * 1000) / 2;
     this.tokenTimer = setTimeout(() => {
-      void this.client.refreshToken(this.token, this.abort.signal).then(
+      void this.rest(() => this.client.refreshToken(this.token, this.abort.signal)).then(
         (r) => {
           if (gen !== this.generation) return;
           this.token = r.token;
