@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { mistSimulatorSpec } from './mist/simulator_spec.js';
 import { sysadmSimulatorSpec } from './sysadm/simulator_spec.js';
 import { smcSimulatorSpec } from './smc/simulator_spec.js';
+import { nxapiSimulatorSpec } from './nxapi/simulator_spec.js';
 
 /** What `ws2otel simulate <vendor>` needs of each vendor's simulator: its flags and how to start it. */
 export interface SimulatorSpec {
@@ -16,4 +17,5 @@ export const simulators: Record<string, SimulatorSpec> = {
   [mistSimulatorSpec.vendor]: mistSimulatorSpec,
   [sysadmSimulatorSpec.vendor]: sysadmSimulatorSpec,
   [smcSimulatorSpec.vendor]: smcSimulatorSpec,
+  [nxapiSimulatorSpec.vendor]: nxapiSimulatorSpec,
 };

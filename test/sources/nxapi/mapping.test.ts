@@ -1,0 +1,208 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { NxapiMapping, decodeMo, interfaceOf } from '../../../src/sources/nxapi/mapping.js';
+import { NxapiClient } from '../../../src/sources/nxapi/rest.js';
+import type { MetricRule } from '../../../src/mapping/rules.js';
+import { checkNxapi, type NxapiConfig } from '../../../src/sources/nxapi/config.js';
+
+// Fixtures: the JSON examples of /work/shared/seeds/nxapi-websocket-subscription.txt, verbatim.
+const SEED_SUBSCRIBE_REPLY = '{"totalCount":"0","subscriptionId":"18374686685813276673","imdata":[]}';
+const SEED_NOTIFICATION =
+  '{"subscriptionId":["18374686685813276673"],"imdata":[{"l1PhysIf": {"attributes": {"childAction": "","descr": "test","dn": "sys/intf/phys-[eth1/1]","modTs": "2019-10-18T19:42:29.446+00:00","rn": "","status": "modified"}}}]}';
+
+// The seed shows no counter object: these are in the DME's shape (class rmonIfIn at
+// sys/intf/phys-[ethX/Y]/dbgIfIn, every value a string), with the attribute names of the NX-OS model.
+const RMON_IN = {
+  rmonIfIn: {
+    attributes: {
+      dn: 'sys/intf/phys-[eth1/1]/dbgIfIn', octets: '1234567890123', ucastPkts: '1000', multicastPkts: '20', broadcastPkts: '3',
+      nUcastPkts: '23', discards: '4', errors: '5', unknownProtos: '6', childAction: '', status: '',
+    },
+  },
+};
+const RMON_OUT = { rmonIfOut: { attributes: { dn: 'sys/intf/phys-[eth1/1]/dbgIfOut', octets: '42', ucastPkts: '7', errors: '0', discards: '1', qLen: '0' } } };
+
+function mapping(overrides: MetricRule[] = []) {
+  return new NxapiMapping('sw1', overrides, { 'deployment.environment.name': 'test' }, 'switch1.example.net', '0.0.0-test');
+}
+
+describe('nxapi mapping: the seed examples', () => {
+  it('reads the seed subscribe reply: its subscriptionId and an empty snapshot', async () => {
+    const srv = createServer((req, res) => {
+      assert.match(req.url ?? '', /^\/api\/mo\/sys\/intf\/phys-\[eth1\/1\]\.json\?subscription=yes$/);
+      assert.equal(req.headers.cookie, 'APIC-cookie=tok+/=');
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(SEED_SUBSCRIBE_REPLY);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      const client = new NxapiClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+      const sub = await client.subscribe('/api/mo/sys/intf/phys-[eth1/1].json', 'tok+/=');
+      assert.equal(sub.id, '18374686685813276673');
+      assert.deepEqual(sub.imdata, []);
+      const { envelope, bad } = mapping().snapshot('/api/mo/sys/intf/phys-[eth1/1].json', sub.imdata, 1);
+      assert.equal(bad, 0);
+      assert.equal(envelope.metrics.length + envelope.logs.length, 0);
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('turns the seed notification (descr changed to "test") into one modified log record at its modTs', () => {
+    const msg = JSON.parse(SEED_NOTIFICATION) as { subscriptionId: string[]; imdata: unknown[] };
+    const { envelope, bad } = mapping().notification(msg.subscriptionId, msg.imdata, 1_700_000_000_000);
+    assert.equal(bad, 0);
+    assert.equal(envelope.metrics.length, 0, 'a descr change carries no number');
+    assert.equal(envelope.logs.length, 1);
+    const r = envelope.logs[0]!;
+    assert.equal(r.timeMs, Date.UTC(2019, 9, 18, 19, 42, 29, 446));
+    assert.equal(r.observedMs, 1_700_000_000_000);
+    assert.equal(r.eventName, 'nxapi.mo.modified');
+    assert.equal(r.body, 'l1PhysIf sys/intf/phys-[eth1/1] modified');
+    assert.equal(r.severityText, 'INFO');
+    assert.equal(r.severityNumber, 9);
+    assert.deepEqual(r.attributes, {
+      'nxapi.class': 'l1PhysIf', 'nxapi.dn': 'sys/intf/phys-[eth1/1]', 'nxapi.status': 'modified',
+      'nxapi.subscription_ids': '18374686685813276673', 'network.interface.name': 'eth1/1', 'nxapi.attr.descr': 'test',
+    });
+    assert.deepEqual(envelope.resource, { 'device.manufacturer': 'Cisco', 'host.name': 'switch1.example.net', 'deployment.environment.name': 'test' });
+    assert.equal(envelope.scope.name, 'ws2otel/nxapi');
+  });
+
+  it('lists every subscription id a notification serves', () => {
+    const msg = JSON.parse(SEED_NOTIFICATION) as { imdata: unknown[] };
+    const { envelope } = mapping().notification(['18374686685813276673', '18374686685813276674'], msg.imdata, 1);
+    assert.equal(envelope.logs[0]!.attributes['nxapi.subscription_ids'], '18374686685813276673,18374686685813276674');
+  });
+});
+
+describe('nxapi mapping: interface counters and states', () => {
+  it('maps rmonIfIn/rmonIfOut string counters to nxapi.interface.* counters with units, direction and interface', () => {
+    const { envelope } = mapping().snapshot('/api/class/rmonIfIn.json', [RMON_IN, RMON_OUT], 5000);
+    const find = (name: string, attrs: Record<string, string>) =>
+      envelope.metrics.find((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+    const rx = { 'network.io.direction': 'receive', 'network.interface.name': 'eth1/1' };
+    const tx = { 'network.io.direction': 'transmit', 'network.interface.name': 'eth1/1' };
+
+    const io = find('nxapi.interface.io', rx)!;
+    assert.equal(io.value, 1234567890123);
+    assert.equal(io.unit, 'By');
+    assert.equal(io.kind, 'counter');
+    assert.equal(io.int, true);
+    assert.equal(io.timeMs, 5000, 'a snapshot is stamped with its arrival');
+    assert.equal(find('nxapi.interface.io', tx)!.value, 42);
+    assert.equal(find('nxapi.interface.packets', { ...rx, 'nxapi.packet.cast': 'unicast' })!.value, 1000);
+    assert.equal(find('nxapi.interface.packets', { ...rx, 'nxapi.packet.cast': 'multicast' })!.value, 20);
+    assert.equal(find('nxapi.interface.packets', { ...rx, 'nxapi.packet.cast': 'broadcast' })!.value, 3);
+    assert.equal(find('nxapi.interface.packets', { ...tx, 'nxapi.packet.cast': 'unicast' })!.unit, '{packet}');
+    const err = find('nxapi.interface.errors', rx)!;
+    assert.equal(err.value, 5);
+    assert.equal(err.unit, '{error}');
+    assert.equal(err.kind, 'counter');
+    assert.equal(find('nxapi.interface.discards', rx)!.value, 4);
+    assert.equal(find('nxapi.interface.discards', tx)!.value, 1);
+    assert.equal(find('nxapi.interface.unknown_protocols', rx)!.value, 6);
+    // 7 in, 4 out (qLen and nUcastPkts are not mapped) and no log records for a mapped snapshot.
+    assert.equal(envelope.metrics.length, 11);
+    assert.equal(envelope.logs.length, 0);
+  });
+
+  it('maps interface states to 0/1 gauges and speeds to bit/s, and grades a port that went down WARN', () => {
+    const m = mapping();
+    const ethpm = { ethpmPhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/2]/phys', operSt: 'down', operSpeed: '10G', operMtu: '9216', modTs: '2024-01-02T03:04:05.000+00:00', status: 'modified' } } };
+    const { envelope } = m.notification(['1'], [ethpm], 1);
+    const byName = (n: string) => envelope.metrics.find((p) => p.name === n);
+    assert.equal(byName('nxapi.interface.oper.status')!.value, 0);
+    assert.equal(byName('nxapi.interface.oper.status')!.kind, 'gauge');
+    assert.equal(byName('nxapi.interface.oper.status')!.timeMs, Date.UTC(2024, 0, 2, 3, 4, 5), 'a notification point is stamped with modTs');
+    assert.equal(byName('nxapi.interface.speed')!.value, 10e9);
+    assert.equal(byName('nxapi.interface.speed')!.unit, 'bit/s');
+    assert.equal(byName('nxapi.interface.oper.mtu')!.value, 9216);
+    assert.equal(envelope.logs[0]!.severityText, 'WARN');
+    assert.equal(envelope.logs[0]!.attributes['network.interface.name'], 'eth1/2');
+
+    const up = m.notification(['1'], [{ ethpmPhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/2]/phys', operSt: 'up', status: 'modified' } } }], 1).envelope;
+    assert.equal(up.metrics[0]!.value, 1);
+    assert.equal(up.logs[0]!.severityText, 'INFO');
+
+    const shut = m.snapshot('q', [{ l1PhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/4]', adminSt: 'down', mtu: '1500' } } }], 1).envelope;
+    assert.equal(shut.metrics.find((p) => p.name === 'nxapi.interface.admin.status')!.value, 0);
+    assert.equal(shut.metrics.find((p) => p.name === 'nxapi.interface.mtu')!.value, 1500);
+  });
+
+  it('dates a counter from its first sight and restarts that date when the counter goes down', () => {
+    const m = mapping();
+    const at = (octets: string, t: number) =>
+      m.notification(['1'], [{ rmonIfIn: { attributes: { dn: 'sys/intf/phys-[eth1/1]/dbgIfIn', octets, status: 'modified' } } }], t).envelope.metrics[0]!;
+    assert.equal(at('100', 1000).startTimeMs, 1000);
+    assert.equal(at('200', 2000).startTimeMs, 1000);
+    const reset = at('5', 3000);
+    assert.equal(reset.startTimeMs, 3000, 'a counter that went down was cleared');
+    assert.equal(at('9', 4000).startTimeMs, 3000);
+  });
+
+  it('records a deleted object and emits no points for it', () => {
+    const { envelope } = mapping().notification(['1'], [{ rmonIfIn: { attributes: { dn: 'sys/intf/phys-[eth1/9]/dbgIfIn', octets: '1', status: 'deleted' } } }], 1);
+    assert.equal(envelope.metrics.length, 0);
+    assert.equal(envelope.logs[0]!.eventName, 'nxapi.mo.deleted');
+  });
+
+  it('turns snapshot objects of unmapped classes into nxapi.mo.snapshot records and counts non-objects as bad', () => {
+    const { envelope, bad } = mapping().snapshot('/api/mo/sys.json', [{ topSystem: { attributes: { dn: 'sys', name: 'n9k-1', serial: 'FDO1' } } }, { nope: 1 }, 'x'], 1);
+    assert.equal(bad, 2);
+    assert.equal(envelope.logs.length, 1);
+    const r = envelope.logs[0]!;
+    assert.equal(r.eventName, 'nxapi.mo.snapshot');
+    assert.equal(r.attributes['nxapi.query'], '/api/mo/sys.json');
+    assert.equal(r.attributes['nxapi.attr.name'], 'n9k-1');
+    assert.equal(r.attributes['nxapi.dn'], 'sys');
+  });
+
+  it('grades faults by their severity attribute', () => {
+    const sev = (s: string) => mapping().notification(['1'], [{ faultInst: { attributes: { dn: `sys/fault-F${s}`, severity: s, status: 'created' } } }], 1).envelope.logs[0]!.severityText;
+    assert.equal(sev('critical'), 'FATAL');
+    assert.equal(sev('major'), 'ERROR');
+    assert.equal(sev('minor'), 'WARN');
+    assert.equal(sev('cleared'), 'INFO');
+  });
+
+  it('lets the metrics block drop a default and add a rule for any class', () => {
+    const m = mapping([
+      { path: 'rmonIfIn.attributes.unknownProtos', metric: '', drop: true },
+      { path: 'rmonEtherStats.attributes.cRCAlignErrors', metric: 'nxapi.interface.crc_errors', unit: '{error}', type: 'counter' },
+    ]);
+    const { envelope } = m.snapshot('q', [RMON_IN, { rmonEtherStats: { attributes: { dn: 'sys/intf/phys-[eth1/3]/dbgEtherStats', cRCAlignErrors: '17' } } }], 1);
+    assert.ok(!envelope.metrics.some((p) => p.name === 'nxapi.interface.unknown_protocols'));
+    const crc = envelope.metrics.find((p) => p.name === 'nxapi.interface.crc_errors')!;
+    assert.equal(crc.value, 17);
+    assert.equal(crc.attributes['network.interface.name'], 'eth1/3');
+  });
+
+  it('keys objects outside an interface by their dn', () => {
+    const m = mapping([{ path: 'procSysCpuSummary.attributes.idle', metric: 'nxapi.cpu.idle', unit: '%' }]);
+    const p = m.snapshot('q', [{ procSysCpuSummary: { attributes: { dn: 'sys/procsys/syscpusummary', idle: '93.5' } } }], 1).envelope.metrics[0]!;
+    assert.equal(p.value, 93.5);
+    assert.equal(p.int, false);
+    assert.deepEqual(p.attributes, { 'nxapi.dn': 'sys/procsys/syscpusummary' });
+  });
+
+  it('decodes dns and objects', () => {
+    assert.equal(interfaceOf('sys/intf/aggr-[po10]/dbgIfIn'), 'po10');
+    assert.equal(interfaceOf('topology/pod-1/node-101/sys/phys-[eth1/49]'), 'eth1/49');
+    assert.equal(interfaceOf('sys/bgp/inst/dom-default/peer-[10.0.0.1]'), undefined);
+    assert.equal(decodeMo({ a: { attributes: { dn: 'x' } }, b: {} }), undefined, 'one class key per object');
+    assert.equal(decodeMo({ a: { attributes: { dn: '' } } }), undefined);
+  });
+});
+
+describe('nxapi config checks', () => {
+  const base = { queries: ['/api/class/rmonIfIn.json'], subscription_refresh_interval: 30_000, metrics: [] } as unknown as NxapiConfig;
+  it('accepts class and mo queries and refuses others, subscription= and long refresh intervals', () => {
+    assert.deepEqual(checkNxapi({ ...base, queries: ['/api/class/rmonIfIn.json', '/api/mo/sys/intf/phys-[eth1/1].json?rsp-subtree=children', '/api/node/class/faultInst.json'] }), []);
+    assert.match(checkNxapi({ ...base, queries: ['/api/rmonIfIn'] }).join(), /queries\[0\]/);
+    assert.match(checkNxapi({ ...base, queries: ['/api/class/a.json?subscription=yes'] }).join(), /leave out subscription/);
+    assert.match(checkNxapi({ ...base, subscription_refresh_interval: 90_000 }).join(), /at most 60s/);
+    assert.match(checkNxapi({ ...base, metrics: [{ path: 'octets', metric: 'x' }] }).join(), /metrics\[0\]\.path/);
+  });
+});

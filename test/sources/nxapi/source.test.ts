@@ -1,0 +1,209 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { Envelope } from '../../../src/model.js';
+import type { Counter, Gauge } from 'prom-client';
+import { selfMetrics } from '../../../src/telemetry/metrics.js';
+import { nxapiSource, type NxapiSource } from '../../../src/sources/nxapi/source.js';
+import type { NxapiConfig } from '../../../src/sources/nxapi/config.js';
+import { NxapiSimulator, type NxapiSimulatorOptions } from '../../../src/sources/nxapi/simulator.js';
+import { waitFor } from '../../helpers/net.js';
+
+// The source against the simulator in-process. Deadlines are scaled down ×100 (subscription timeout
+// 900 ms for the switch's 90 s, token lifetime 2 s) so that minutes of protocol time pass in seconds.
+
+const USER = 'monitor';
+const PASS = 'pa55-word-for-tests';
+let seq = 0;
+
+interface Rig {
+  sim: NxapiSimulator;
+  src: NxapiSource;
+  name: string;
+  envs: Envelope[];
+  logs: string[];
+  records(): number;
+}
+
+const rigs: Rig[] = [];
+
+afterEach(async () => {
+  for (const r of rigs.splice(0)) {
+    await r.src.stop();
+    await r.sim.stop();
+  }
+});
+
+async function rig(simOpts: Partial<NxapiSimulatorOptions> = {}, cfg: Partial<NxapiConfig> = {}): Promise<Rig> {
+  const sim = new NxapiSimulator({ username: USER, password: PASS, intervalMs: 100, subscriptionTimeoutMs: 900, tokenLifetimeMs: 2000, ...simOpts });
+  await sim.start();
+  const name = `nxapi-test-${process.pid}-${++seq}`;
+  const envs: Envelope[] = [];
+  const logs: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (l: string) => void logs.push(l) });
+  const config: NxapiConfig = {
+    name, type: 'nxapi', url: sim.url, username: USER, password: PASS,
+    queries: ['/api/class/rmonIfIn.json', '/api/class/ethpmPhysIf.json', '/api/mo/sys/intf/phys-[eth1/1].json'],
+    subscription_refresh_interval: 300, token_refresh_interval: 0, request_timeout: 2000,
+    resource: {}, metrics: [], reconnect: { initial_interval: 50, max_interval: 300 },
+    keepalive: { interval: 30_000, timeout: 20_000 }, max_frame_bytes: 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false },
+    ...cfg,
+  };
+  const src = nxapiSource.create(config, { emitter: { emit: (e) => (envs.push(e), true), onDrain: () => undefined }, log }) as NxapiSource;
+  const r: Rig = { sim, src, name, envs, logs, records: () => envs.reduce((n, e) => n + e.logs.length, 0) };
+  rigs.push(r);
+  src.start();
+  return r;
+}
+
+async function value(metric: Counter | Gauge, labels: Record<string, string>): Promise<number> {
+  const { values } = await metric.get();
+  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((s, v) => s + v.value, 0);
+}
+
+/** Waits until the source has mapped `n` more notification records than now. */
+async function flowing(r: Rig, n = 5): Promise<void> {
+  const from = r.records();
+  await waitFor(`${n} more notifications mapped`, () => r.records() >= from + n);
+}
+
+describe('nxapi source against the simulator', () => {
+  it('counts a refused login as an auth failure and never opens the socket', async () => {
+    const r = await rig({}, { password: 'wrong-password' });
+    await waitFor('two refused logins', async () => (await value(selfMetrics.authFailures, { source: r.name })) >= 2);
+    assert.ok(r.sim.stats.loginFailures >= 2);
+    assert.equal(r.sim.stats.upgrades, 0);
+    assert.equal(r.src.status().connected, false);
+    assert.match(r.src.status().detail, /aaaLogin refused/);
+    assert.ok(!r.logs.some((l) => l.includes('wrong-password')), 'the password was logged');
+  });
+
+  it('subscribes each query over HTTP with subscription=yes and emits each reply\'s imdata as the first snapshot', async () => {
+    const r = await rig({ intervalMs: 0 }, { queries: ['/api/class/rmonIfIn.json', '/api/mo/sys/intf/phys-[eth1/1].json', '/api/mo/sys.json'] });
+    await waitFor('established', () => r.src.status().connected);
+    assert.equal(r.sim.stats.subscriptionsCreated, 3);
+    assert.deepEqual(r.sim.requests.filter((q) => q.includes('subscription=yes')), [
+      '/api/class/rmonIfIn.json?subscription=yes', '/api/mo/sys/intf/phys-[eth1/1].json?subscription=yes', '/api/mo/sys.json?subscription=yes',
+    ]);
+    assert.equal(await value(selfMetrics.subscriptions, { source: r.name, state: 'active' }), 3);
+    // rmonIfIn: 4 ports × 7 counters; l1PhysIf eth1/1: adminSt and mtu; topSystem (unmapped): a snapshot record.
+    const [counters, phys, sys] = r.envs;
+    assert.equal(counters!.metrics.length, 28);
+    const io = counters!.metrics.find((p) => p.name === 'nxapi.interface.io' && p.attributes['network.interface.name'] === 'eth1/3')!;
+    assert.equal(io.value, 3_000_000);
+    assert.deepEqual(phys!.metrics.map((p) => [p.name, p.value]), [['nxapi.interface.admin.status', 1], ['nxapi.interface.mtu', 9216]]);
+    assert.equal(sys!.logs[0]!.eventName, 'nxapi.mo.snapshot');
+    assert.equal(sys!.logs[0]!.attributes['nxapi.attr.name'], 'sim-n9k');
+  });
+
+  it('keeps every subscription and the token alive over minutes of protocol time: the simulator never expires anything', async () => {
+    const r = await rig();
+    await waitFor('established', () => r.src.status().connected);
+    const started = Date.now();
+    // Six token refreshes at half of a 2 s lifetime: three token lifetimes and over six subscription
+    // timeouts; at ×100 scale that is ten minutes of a switch's 90 s subscription deadline.
+    for (let i = 1; i <= 6; i++) {
+      await waitFor(`token refresh ${i}`, () => r.sim.stats.tokenRefreshes >= i, 10_000);
+      await flowing(r, 4); // notifications keep arriving on the same socket after every refresh
+    }
+    assert.ok(Date.now() - started >= 3 * r.sim.tokenLifetimeMs - 500, 'ran for at least three token lifetimes');
+    assert.equal(r.sim.stats.expiredSubscriptions, 0, 'a subscription lapsed');
+    assert.equal(r.sim.stats.expiredTokens, 0, 'the token lapsed');
+    assert.equal(r.sim.stats.refreshFailures, 0);
+    assert.equal(r.sim.stats.forbidden, 0, 'a REST call used a retired token');
+    assert.equal(r.sim.stats.logins, 1);
+    assert.equal(r.sim.stats.upgrades, 1);
+    assert.equal(r.sim.liveSubscriptions, 3);
+    assert.ok(r.sim.stats.subscriptionRefreshes >= 3 * 15, `only ${r.sim.stats.subscriptionRefreshes} subscription refreshes`);
+  });
+
+  it('loses its subscriptions to the simulator when it refreshes too seldom (the deadline is real)', async () => {
+    const r = await rig({}, { subscription_refresh_interval: 60_000 });
+    await waitFor('established', () => r.src.status().connected);
+    await waitFor('subscriptions expired', () => r.sim.stats.expiredSubscriptions >= 3);
+    const sent = r.sim.stats.notificationsSent;
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.sim.stats.notificationsSent, sent, 'notifications went on for expired subscriptions');
+  });
+
+  it('logs in again and re-subscribes when the token expires: 403 and a closed socket', async () => {
+    const r = await rig({ tokenLifetimeMs: 1000 }, { token_refresh_interval: 60_000 });
+    await waitFor('established', () => r.src.status().connected);
+    await waitFor('the token to expire', () => r.sim.stats.expiredTokens >= 1);
+    await waitFor('a second login', () => r.sim.stats.logins >= 2);
+    await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 6);
+    await flowing(r);
+  });
+
+  it('restarts on a 403 to a subscription refresh even when the socket stays open', async () => {
+    const r = await rig();
+    await waitFor('established', () => r.src.status().connected);
+    await flowing(r);
+    r.sim.expireSessions(false);
+    await waitFor('a REST call refused with 403', () => r.sim.stats.forbidden >= 1);
+    await waitFor('a second login', () => r.sim.stats.logins >= 2);
+    await waitFor('a second socket', () => r.sim.stats.upgrades >= 2);
+    await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 6);
+    await flowing(r);
+  });
+
+  it('reconnects, logs in again and re-subscribes after the server closes the socket', async () => {
+    const r = await rig();
+    await waitFor('established', () => r.src.status().connected);
+    await flowing(r);
+    r.sim.closeSockets(1011, 'internal error');
+    await waitFor('a second socket', () => r.sim.stats.upgrades >= 2);
+    assert.equal(r.sim.stats.logins, 2, 'a new connection starts with a new login');
+    await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 6);
+    await waitFor('established again', () => r.src.status().connected);
+    await flowing(r);
+    assert.ok((await value(selfMetrics.reconnects, { source: r.name })) >= 1);
+  });
+
+  it('subscribes a query again when its refresh is refused, without a new login', async () => {
+    const r = await rig();
+    await waitFor('established', () => r.src.status().connected);
+    r.sim.forgetSubscriptions();
+    await waitFor('a refused refresh', () => r.sim.stats.refreshFailures >= 1);
+    await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 6 && r.sim.liveSubscriptions === 3);
+    assert.equal(r.sim.stats.logins, 1);
+    assert.equal(r.sim.stats.upgrades, 1);
+    await flowing(r);
+  });
+
+  it('counts malformed, unknown and bad frames while the stream continues', async () => {
+    const r = await rig({ faults: { malformedEvery: 3, unknownEvery: 4, badPayloadEvery: 5 } });
+    await waitFor('established', () => r.src.status().connected);
+    for (const reason of ['malformed_json', 'unknown_type', 'bad_payload']) {
+      await waitFor(`a ${reason} frame counted`, async () => (await value(selfMetrics.framesRejected, { source: r.name, reason })) >= 2);
+    }
+    await flowing(r, 10);
+    assert.equal(r.sim.stats.upgrades, 1, 'bad frames do not cost the connection');
+  });
+
+  it('counts an oversized frame, then reconnects and re-subscribes', async () => {
+    const r = await rig({ faults: { oversizedEvery: 20, oversizedBytes: 200_000 } }, { max_frame_bytes: 64 * 1024 });
+    await waitFor('established', () => r.src.status().connected);
+    await waitFor('an oversized frame counted', async () => (await value(selfMetrics.framesRejected, { source: r.name, reason: 'oversized' })) >= 1);
+    await waitFor('a second login', () => r.sim.stats.logins >= 2);
+    await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 6);
+    await flowing(r);
+  });
+
+  it('never logs a token, the socket URL or the password; logs out the old session on reconnect and the live one on stop', async () => {
+    const r = await rig();
+    await waitFor('established', () => r.src.status().connected);
+    await waitFor('a token refresh', () => r.sim.stats.tokenRefreshes >= 1);
+    r.sim.closeSockets();
+    await waitFor('a second socket', () => r.sim.stats.upgrades >= 2);
+    await r.src.stop();
+    assert.equal(r.sim.stats.logouts, 2, 'one logout for the session whose socket closed, one on stop');
+    assert.equal(r.sim.liveSessions, 0, 'a session was left open on the switch');
+    assert.ok(r.logs.length > 5);
+    const text = r.logs.join('');
+    assert.ok(r.sim.tokensIssued.length >= 3);
+    for (const t of r.sim.tokensIssued) assert.ok(!text.includes(t), 'a token was logged');
+    assert.ok(!text.includes('/socket'), 'the socket URL was logged');
+    assert.ok(!text.includes(PASS), 'the password was logged');
+  });
+});
