@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { mistSimulatorSpec } from './mist/simulator_spec.js';
+import { genericSimulatorSpec } from './websocket/simulator_spec.js';
 
 /** What `ws2otel simulate <vendor>` needs of each vendor's simulator: its flags and how to start it. */
 export interface SimulatorSpec {
@@ -12,4 +13,5 @@ export interface SimulatorSpec {
 // The registry: a vendor folder's simulator_spec.ts and one line here.
 export const simulators: Record<string, SimulatorSpec> = {
   [mistSimulatorSpec.vendor]: mistSimulatorSpec,
+  [genericSimulatorSpec.vendor]: genericSimulatorSpec,
 };
