@@ -81,6 +81,11 @@ export class GenericSimulator {
     return this.session?.token;
   }
 
+  /** The current session's cookie value (tests only). */
+  get cookie(): string | undefined {
+    return this.session?.cookie;
+  }
+
   async start(): Promise<number> {
     await new Promise<void>((resolve) => this.http.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
     const addr = this.http.address();
