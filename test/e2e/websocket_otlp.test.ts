@@ -15,6 +15,20 @@ import { GenericSimulator } from '../../src/sources/websocket/simulator.js';
 // - the generic simulator's API: login with a password, session cookie at the upgrade, heartbeat.
 // Assertions are on what the Collector wrote.
 
+// The Collector's file exporter may be caught mid-line while the lab source keeps streaming: the
+// harness's JSON.parse then throws. Read again until a read is whole.
+async function whole<T>(read: () => T): Promise<T> {
+  const [v] = await waitFor('a whole read of the Collector output', () => {
+    try {
+      return [read()] as const;
+    } catch (err) {
+      if (err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+  });
+  return v;
+}
+
 const EXAMPLE = fileURLToPath(new URL('../../../config/examples/websocket.yaml', import.meta.url));
 const SITE = 'c1947558-268d-4d31-9a4e-0123456789ab';
 const TOKEN = 'e2e-generic-mist-token-9876';
@@ -46,7 +60,7 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
           frames: {
             ready: { when: { path: 'type', equals: 'subscribed' } },
             ignore: { when: { path: 'type', equals: 'pong' } },
-            metrics: { when: { path: 'type', equals: 'metric' }, time: { path: 'ts', unit: 'ms' }, uptime: { path: 'uptime_s', unit: 's' } },
+            metrics: { when: { path: 'type', equals: 'metric' }, time: { path: 'ts', unit: 'ms', from: 'frame' }, uptime: { path: 'uptime_s', unit: 's' } },
             logs: { when: { path: 'type', equals: 'event' }, time: { path: 'time', unit: 'iso8601' }, body_path: 'message', severity_path: 'level', event_name_path: 'kind', event_name_prefix: 'lab.' },
           },
           resource_attributes: [{ path: 'host', attribute: 'host.name' }],
@@ -67,13 +81,14 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
 
   it('delivers every Mist device stat mapped by configuration, with unit, type, value, sample and start time', async () => {
     await mist.done;
-    const mine = () => collector.points().filter((p) => p.resource['device.manufacturer'] === 'Juniper Mist');
-    await waitFor('all Mist points at the Collector', () => mine().length >= FRAMES * POINTS_PER_FRAME, 30_000);
-    const points = mine();
+    const mine = () => whole(() => collector.points().filter((p) => p.resource['device.manufacturer'] === 'Juniper Mist'));
+    await waitFor('all Mist points at the Collector', async () => (await mine()).length >= FRAMES * POINTS_PER_FRAME, 30_000);
+    const points = await mine();
     assert.equal(points.length, FRAMES * POINTS_PER_FRAME);
     for (const { payload } of mist.sent) {
-      const t = BigInt(Math.round((payload._time as number) * 1e6)) * 1000n;
-      const at = points.filter((p) => p.resource['device.id'] === payload.mac && p.timeUnixNano / 1000n === t / 1000n);
+      // _time is float seconds: compare in ms with a tolerance for the float → nanosecond rounding.
+      const tMs = (payload._time as number) * 1000;
+      const at = points.filter((p) => p.resource['device.id'] === payload.mac && Math.abs(Number(p.timeUnixNano) / 1e6 - tMs) < 0.01);
       const uptime = at.find((p) => p.name === 'mist.device.uptime');
       assert.ok(uptime, `uptime of ${String(payload.mac)}`);
       assert.deepEqual([uptime.value, uptime.unit, uptime.type, uptime.scope], [payload.uptime, 's', 'gauge', 'ws2otel/websocket']);
@@ -88,9 +103,9 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
   });
 
   it('delivers Mist device events as log records with severity, event name and time', async () => {
-    const mine = () => collector.records().filter((r) => r.resource['device.manufacturer'] === 'Juniper Mist');
-    await waitFor('Mist events at the Collector', () => mine().length >= 5, 20_000);
-    for (const r of mine().slice(0, 5)) {
+    const mine = () => whole(() => collector.records().filter((r) => r.resource['device.manufacturer'] === 'Juniper Mist'));
+    await waitFor('Mist events at the Collector', async () => (await mine()).length >= 5, 20_000);
+    for (const r of (await mine()).slice(0, 5)) {
       const sent = mist.sentEvents.find((e) => e.payload.text === r.body);
       assert.ok(sent, `record ${String(r.body)} was sent`);
       assert.equal(r.eventName, `mist.${sent.payload.type as string}`);
@@ -102,15 +117,16 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
   });
 
   it('delivers the login-and-cookie source: counters per interface and events with ISO times', async () => {
-    await waitFor('lab points and records', () =>
-      collector.points().some((p) => p.name === 'lab.interface.rx.bytes') && collector.records().some((r) => String(r.eventName).startsWith('lab.')), 20_000);
-    const p = collector.points().find((x) => x.name === 'lab.interface.rx.bytes' && x.attributes.interface === 'eth0')!;
+    await waitFor('lab points and records', async () =>
+      (await whole(() => collector.points())).some((p) => p.name === 'lab.interface.rx.bytes') &&
+      (await whole(() => collector.records())).some((r) => String(r.eventName).startsWith('lab.')), 20_000);
+    const p = (await whole(() => collector.points())).find((x) => x.name === 'lab.interface.rx.bytes' && x.attributes.interface === 'eth0')!;
     const sent = lab.sent.find((s) => s.type === 'metric' && BigInt(s.frame.ts as number) * 1_000_000n === p.timeUnixNano && (s.frame.payload as { host: string }).host === p.resource['host.name']);
-    assert.ok(sent, 'the point matches a sent frame by time and host');
+    assert.ok(sent, 'the point matches a sent frame by its own time and host');
     const payload = sent.frame.payload as { uptime_s: number; ifaces: { eth0: { rx_bytes: number } } };
     assert.equal(p.value, payload.ifaces.eth0.rx_bytes);
     assert.equal(Number(p.timeUnixNano - p.startTimeUnixNano) / 1e9, payload.uptime_s);
-    const r = collector.records().find((x) => String(x.eventName).startsWith('lab.'))!;
+    const r = (await whole(() => collector.records())).find((x) => String(x.eventName).startsWith('lab.'))!;
     const ev = lab.sent.find((s) => s.type === 'event' && (s.frame.payload as { message: string }).message === r.body)!;
     assert.ok(ev);
     assert.equal(r.timeUnixNano / 1_000_000n, BigInt(Date.parse((ev.frame.payload as { time: string }).time)));

@@ -34,6 +34,8 @@ export type TimeUnit = (typeof TIME_UNITS)[number];
 export interface TimeSpec {
   path: string;
   unit?: TimeUnit;
+  /** Where `path` looks: in the payload (default) or in the frame around it. */
+  from?: 'payload' | 'frame';
 }
 
 export interface LoginSpec {
@@ -197,8 +199,9 @@ class Checker {
   }
 
   time(v: unknown, where: string, units: readonly string[] = TIME_UNITS): void {
-    if (v === undefined || !this.map(v, where, ['path', 'unit'])) return;
+    if (v === undefined || !this.map(v, where, ['path', 'unit', 'from'])) return;
     this.path(v.path, `${where}.path`);
+    if (v.from !== undefined && v.from !== 'payload' && v.from !== 'frame') this.add(`${where}.from`, 'must be payload or frame');
     if (v.unit !== undefined && !units.includes(v.unit as string)) this.add(`${where}.unit`, `must be one of ${units.join(', ')}`);
   }
 
@@ -350,6 +353,7 @@ export interface CompiledAttribute {
 export interface CompiledTime {
   path: string[];
   unit: TimeUnit;
+  fromFrame: boolean;
 }
 
 export interface CompiledWebSocket {
@@ -403,7 +407,7 @@ function compileWhen(w: WhenSpec | undefined): Condition[] {
 }
 
 function compileTime(t: TimeSpec | undefined, unit: TimeUnit): CompiledTime | undefined {
-  return t ? { path: splitPath(t.path), unit: t.unit ?? unit } : undefined;
+  return t ? { path: splitPath(t.path), unit: t.unit ?? unit, fromFrame: t.from === 'frame' } : undefined;
 }
 
 function compileAttributes(list: AttributeSpec[] | undefined): CompiledAttribute[] {

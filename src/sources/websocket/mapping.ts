@@ -26,6 +26,7 @@ const UNIT_TO_MS = { s: 1000, ms: 1, us: 1e-3, ns: 1e-6 } as const;
 
 /** A vendor timestamp → epoch ms, or undefined when absent or unreadable. */
 export function timeOf(v: unknown, unit: CompiledTime['unit']): number | undefined {
+  if (v === undefined || v === null) return undefined;
   if (unit === 'iso8601') {
     if (typeof v !== 'string') return undefined;
     const ms = Date.parse(v);
@@ -33,6 +34,10 @@ export function timeOf(v: unknown, unit: CompiledTime['unit']): number | undefin
   }
   const n = toNumber(v);
   return n === undefined || typeof v === 'boolean' ? undefined : n * UNIT_TO_MS[unit];
+}
+
+function timeAt(t: CompiledTime, frame: unknown, payload: unknown): number | undefined {
+  return timeOf(getPath(t.fromFrame ? frame : payload, t.path), t.unit);
 }
 
 function scalar(v: unknown): string | number | boolean | undefined {
@@ -68,6 +73,8 @@ export class WebSocketMapping {
     version: string,
     /** Counters' start time when no uptime says otherwise: when this source started. */
     private readonly startedMs: number,
+    /** A configured time field was missing or unreadable: the arrival time stood in. */
+    private readonly onMissingTime: (path: string) => void = () => {},
   ) {
     this.rules = compileRules(rules);
     this.scope = { name: 'ws2otel/websocket', version };
@@ -87,6 +94,13 @@ export class WebSocketMapping {
     return into;
   }
 
+  private time(t: CompiledTime | undefined, frame: unknown, payload: unknown): number | undefined {
+    if (!t) return undefined;
+    const ms = timeAt(t, frame, payload);
+    if (ms === undefined) this.onMissingTime(t.path.join('.'));
+    return ms;
+  }
+
   resource(frame: unknown, payload: unknown): Attributes {
     return this.attributes(this.c.resourceAttributes, frame, payload, { ...this.staticResource });
   }
@@ -94,8 +108,8 @@ export class WebSocketMapping {
   /** One payload object → one envelope of points (empty when no rule found a number). */
   metrics(frame: unknown, payload: unknown, receivedMs: number): Envelope {
     const m = this.c.metrics!;
-    const t = (m.time && timeOf(getPath(payload, m.time.path), m.time.unit)) ?? receivedMs;
-    const uptimeMs = m.uptime ? timeOf(getPath(payload, m.uptime.path), m.uptime.unit) : undefined;
+    const t = this.time(m.time, frame, payload) ?? receivedMs;
+    const uptimeMs = m.uptime ? timeAt(m.uptime, frame, payload) : undefined;
     const start = Math.min(t, uptimeMs !== undefined ? t - uptimeMs : this.startedMs);
     const metrics: MetricPoint[] = [];
     extractPoints(payload, this.rules, t, start, metrics);
@@ -105,7 +119,7 @@ export class WebSocketMapping {
   /** One payload object → one log record in its resource's envelope. */
   log(frame: unknown, payload: unknown, receivedMs: number): Envelope {
     const l = this.c.logs!;
-    const timeMs = (l.time && timeOf(getPath(payload, l.time.path), l.time.unit)) ?? receivedMs;
+    const timeMs = this.time(l.time, frame, payload) ?? receivedMs;
     const bodyRaw = l.bodyPath ? getPath(payload, l.bodyPath) : undefined;
     const body = typeof bodyRaw === 'string' ? bodyRaw : bodyRaw !== undefined && bodyRaw !== null ? JSON.stringify(bodyRaw) : JSON.stringify(payload);
     const eventName = l.eventNamePath ? scalar(getPath(payload, l.eventNamePath)) : undefined;

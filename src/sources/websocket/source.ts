@@ -28,7 +28,8 @@ export class WebSocketSource implements Source, SessionHooks {
     this.name = cfg.name;
     this.c = compileWebSocket(cfg);
     this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
-    this.mapping = new WebSocketMapping(cfg.name, this.c, cfg.metrics, cfg.resource, VERSION, Date.now());
+    this.mapping = new WebSocketMapping(cfg.name, this.c, cfg.metrics, cfg.resource, VERSION, Date.now(), (path) =>
+      this.session.warn.warn(`time:${path}`, { path }, 'configured time field missing or unreadable; using arrival time'));
     for (const [k, v] of Object.entries(cfg.headers)) if (SECRET_HEADER.test(k)) registerSecret(v);
     for (const [k, v] of Object.entries(this.c.login?.headers ?? {})) if (SECRET_HEADER.test(k)) registerSecret(v);
   }

@@ -37,7 +37,7 @@ describe('websocket source: login, heartbeat and frames against the generic simu
       frames: {
         ready: { when: { path: 'type', equals: 'subscribed' } },
         ignore: { when: { path: 'type', equals: 'pong' } },
-        metrics: { when: { path: 'type', equals: 'metric' }, time: { path: 'ts', unit: 'ms' } },
+        metrics: { when: { path: 'type', equals: 'metric' }, time: { path: 'ts', unit: 'ms', from: 'frame' } },
         logs: {
           when: { path: 'type', equals: 'event' }, time: { path: 'time', unit: 'iso8601' },
           body_path: 'message', severity_path: 'level', event_name_path: 'kind', event_name_prefix: 'lab.',

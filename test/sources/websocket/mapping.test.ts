@@ -157,6 +157,16 @@ describe('websocket mapping: generic features', () => {
     assert.equal(d!.body, '{"type":"event","level":"weird","other":1}');
   });
 
+  it('reads a time from the frame around the payload when the time rule says from: frame', () => {
+    const rules = { metrics: [{ path: 'v', metric: 'x.v' }], payload: { path: 'payload' } };
+    const frame = { ts: 1500000000000, payload: { v: 1 } };
+    const fromFrame = feed(cfg('gen-time-frame', { ...rules, frames: { metrics: { time: { path: 'ts', unit: 'ms', from: 'frame' } } } }), frame);
+    assert.equal(fromFrame.points()[0]!.timeMs, 1500000000000);
+    const before = Date.now();
+    const fromPayload = feed(cfg('gen-time-payload', { ...rules, frames: { metrics: { time: { path: 'ts', unit: 'ms' } } } }), frame);
+    assert.ok(fromPayload.points()[0]!.timeMs >= before, 'the payload has no ts: arrival time');
+  });
+
   it('ignores frames matching frames.ignore without counting them', async () => {
     const c = cfg('gen-ignore', {
       frames: { ignore: { when: { path: 'type', equals: 'pong' } }, metrics: { when: { path: 'type', equals: 'm' } } },
