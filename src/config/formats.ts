@@ -62,10 +62,22 @@ function checkMetricRules(v: unknown): void {
   if (errors.length) throw new Error(errors.join('; '));
 }
 
+// Structured values (lists of objects, maps of options) whose shape the component's own check()
+// validates with full key paths; only their outer type is checked here.
+function checkOpaqueMap(v: unknown): void {
+  if (!isPlainObject(v)) throw new Error('must be a map');
+}
+
+function checkOpaqueList(v: unknown): void {
+  if (!Array.isArray(v)) throw new Error('must be a list');
+}
+
 /** Formats of values whose keys are data, checked outside convict (see validateComponent). */
 export const OPAQUE_CHECKS: Record<string, (v: unknown) => void> = {
   'string-map': checkStringMap,
   'metric-rules': checkMetricRules,
+  'opaque-map': checkOpaqueMap,
+  'opaque-list': checkOpaqueList,
 };
 
 let registered = false;
@@ -128,4 +140,6 @@ export function registerFormats(): void {
   });
   convict.addFormat({ name: 'string-map', validate: checkStringMap });
   convict.addFormat({ name: 'metric-rules', validate: checkMetricRules });
+  convict.addFormat({ name: 'opaque-map', validate: checkOpaqueMap });
+  convict.addFormat({ name: 'opaque-list', validate: checkOpaqueList });
 }

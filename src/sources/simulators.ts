@@ -3,6 +3,7 @@ import { mistSimulatorSpec } from './mist/simulator_spec.js';
 import { sysadmSimulatorSpec } from './sysadm/simulator_spec.js';
 import { smcSimulatorSpec } from './smc/simulator_spec.js';
 import { nxapiSimulatorSpec } from './nxapi/simulator_spec.js';
+import { genericSimulatorSpec } from './websocket/simulator_spec.js';
 
 /** What `ws2otel simulate <vendor>` needs of each vendor's simulator: its flags and how to start it. */
 export interface SimulatorSpec {
@@ -18,4 +19,5 @@ export const simulators: Record<string, SimulatorSpec> = {
   [sysadmSimulatorSpec.vendor]: sysadmSimulatorSpec,
   [smcSimulatorSpec.vendor]: smcSimulatorSpec,
   [nxapiSimulatorSpec.vendor]: nxapiSimulatorSpec,
+  [genericSimulatorSpec.vendor]: genericSimulatorSpec,
 };
