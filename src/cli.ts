@@ -5,18 +5,20 @@ import { loadConfig, type Config } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { Daemon } from './daemon.js';
 import { VERSION } from './version.js';
-import { MistSimulator } from './sources/mist/simulator.js';
 import { simulators } from './sources/simulators.js';
+
+const DEMO_VENDORS = ['mist', 'smc', 'nxapi', 'sysadm'];
 
 const USAGE = `ws2otel ${VERSION}: vendor WebSocket streams → OpenTelemetry metrics and logs
 
 Usage:
   ws2otel run --config FILE          run the daemon
   ws2otel validate --config FILE     check a config; exit 1 naming each bad key
-  ws2otel simulate VENDOR [--port N] [--token T] …
-                                     serve a vendor simulator for testing pipelines (mist: --devices N
-                                     --interval-ms N --events-ms N)
-  ws2otel demo                       run the daemon on config/demo.yaml against built-in simulators
+  ws2otel simulate VENDOR [--port N] …
+                                     serve a vendor simulator (mist, smc, nxapi, sysadm, websocket);
+                                     \`ws2otel simulate VENDOR --help\` lists its flags
+  ws2otel demo                       run the daemon on config/demo.yaml against the built-in simulators
+                                     of Mist, SMC, NX-API and sysadm
   ws2otel version
 `;
 
@@ -89,6 +91,11 @@ async function main(argv: string[]): Promise<void> {
       const [vendor, ...flags] = rest;
       const spec = vendor ? simulators[vendor] : undefined;
       if (!spec) fail(`unknown simulator ${JSON.stringify(vendor)} (known: ${Object.keys(simulators).join(', ')})`, 2);
+      if (flags.includes('--help')) {
+        const lines = Object.entries(spec.options).map(([k, o]) => `  --${k} (default ${String(o.default)})`);
+        process.stdout.write(`ws2otel simulate ${spec.vendor}\n${lines.join('\n')}\n`);
+        return;
+      }
       const { values } = parseArgs({ args: flags, options: spec.options });
       const sim = await spec.start(values);
       process.stderr.write(`${spec.vendor} simulator on ${sim.url}\n`);
@@ -98,13 +105,20 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'demo': {
-      // The demo config reads the simulator's address from the environment, so start it first.
-      const sim = new MistSimulator({ token: 'demo-token', devices: 3, intervalMs: 2000, eventsEveryMs: 5000 });
-      await sim.start();
-      process.env.WS2OTEL_DEMO_MIST_URL = sim.url;
-      process.env.WS2OTEL_DEMO_MIST_TOKEN ??= 'demo-token';
+      // Every vendor simulator on a free loopback port, with its default credentials; the demo
+      // config reads their addresses from WS2OTEL_DEMO_<VENDOR>_URL.
+      const running: { stop(): Promise<void> }[] = [];
+      for (const vendor of DEMO_VENDORS) {
+        const spec = simulators[vendor]!;
+        const defaults = Object.fromEntries(Object.entries(spec.options).map(([k, o]) => [k, o.default]));
+        const sim = await spec.start({ ...defaults, port: '0' });
+        process.env[`WS2OTEL_DEMO_${vendor.toUpperCase()}_URL`] = sim.url;
+        running.push(sim);
+      }
       const demo = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
-      await runDaemon(readConfig(demo), () => sim.stop());
+      await runDaemon(readConfig(demo), async () => {
+        await Promise.all(running.map((s) => s.stop()));
+      });
       return;
     }
     case undefined:

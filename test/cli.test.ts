@@ -21,7 +21,7 @@ describe('ws2otel CLI', () => {
   it('validate exits 0 on a good config', () => {
     const r = cli('validate', '--config', new URL('../../config/demo.yaml', import.meta.url).pathname);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /is valid: 1 source\(s\), 1 sink\(s\)/);
+    assert.match(r.stdout, /is valid: 4 source\(s\), 1 sink\(s\)/);
   });
 
   it('validate and run exit non-zero naming the bad key, before connecting anything', () => {
