@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { Daemon } from './daemon.js';
+import { shardFromEnv } from './sharding.js';
+import { selfMetrics } from './telemetry/metrics.js';
 import { VERSION } from './version.js';
 import { simulators } from './sources/simulators.js';
 
@@ -19,7 +21,12 @@ Usage:
                                      \`ws2otel simulate VENDOR --help\` lists its flags
   ws2otel demo                       run the daemon on config/demo.yaml against the built-in simulators
                                      of Mist, SMC, NX-API and sysadm
+  ws2otel tap [--address HOST:PORT] [--source NAME] [--limit N]
+                                     stream a running daemon's mapped events (needs http.tap: true)
   ws2otel version
+
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file.
+Scale-out: WS2OTEL_REPLICA_INDEX / WS2OTEL_REPLICA_COUNT split the sources between replicas.
 `;
 
 function fail(message: string, code = 1): never {
@@ -37,8 +44,19 @@ function readConfig(file: string | undefined): Config {
   }
 }
 
-async function runDaemon(config: Config, onStopped?: () => Promise<void>): Promise<void> {
-  const daemon = new Daemon(config);
+async function runDaemon(config: Config, configFile: string, onStopped?: () => Promise<void>): Promise<void> {
+  let shard;
+  try {
+    shard = shardFromEnv(process.env);
+  } catch (err) {
+    fail(`invalid replica settings: ${(err as Error).message}`);
+  }
+  let daemon: Daemon;
+  try {
+    daemon = new Daemon(config, shard);
+  } catch (err) {
+    fail(`cannot start: ${(err as Error).message}`);
+  }
   let signals = 0;
   const shutdown = (sig: string) => {
     if (++signals > 1) {
@@ -58,6 +76,19 @@ async function runDaemon(config: Config, onStopped?: () => Promise<void>): Promi
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP: re-read the config; a bad one is logged and the running one stays.
+  process.on('SIGHUP', () => {
+    let next: Config;
+    try {
+      next = loadConfig(configFile);
+    } catch (err) {
+      selfMetrics.reloads.labels('rejected').inc();
+      const problems = err instanceof ConfigError ? err.problems : [String(err)];
+      daemon.log.error({ problems }, 'reload refused: the new config is invalid; the running config stays');
+      return;
+    }
+    daemon.reload(next).catch((err: Error) => daemon.log.error({ err: err.message }, 'reload failed'));
+  });
   // A closed stdout (the reader went away) must neither kill the daemon nor turn into an error that is
   // logged to that same stdout, again and again.
   process.stdout.on('error', () => undefined);
@@ -67,6 +98,35 @@ async function runDaemon(config: Config, onStopped?: () => Promise<void>): Promi
     daemon.log.error({ err: err.stack ?? String(err) }, 'uncaught exception');
   });
   await daemon.start();
+}
+
+/** `ws2otel tap`: print a running daemon's mapped events as JSON lines. */
+async function tap(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { address: { type: 'string', default: '127.0.0.1:8686' }, source: { type: 'string', default: '' }, limit: { type: 'string', default: '0' } },
+  });
+  const url = `http://${values.address}/tap?source=${encodeURIComponent(values.source!)}`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    fail(`cannot reach ${values.address}: ${(err as { cause?: { code?: string } }).cause?.code ?? String(err)}`);
+  }
+  if (!res.ok || !res.body) fail(`tap refused: HTTP ${res.status} ${(await res.text()).trim()}`);
+  const limit = Number(values.limit);
+  let n = 0;
+  let rest = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    rest += decoder.decode(chunk, { stream: true });
+    const lines = rest.split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      process.stdout.write(line + '\n');
+      if (limit > 0 && ++n >= limit) process.exit(0);
+    }
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -84,9 +144,12 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'run': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
-      await runDaemon(readConfig(values.config));
+      await runDaemon(readConfig(values.config), values.config!);
       return;
     }
+    case 'tap':
+      await tap(rest);
+      return;
     case 'simulate': {
       const [vendor, ...flags] = rest;
       const spec = vendor ? simulators[vendor] : undefined;
@@ -116,7 +179,7 @@ async function main(argv: string[]): Promise<void> {
         running.push(sim);
       }
       const demo = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
-      await runDaemon(readConfig(demo), async () => {
+      await runDaemon(readConfig(demo), demo, async () => {
         await Promise.all(running.map((s) => s.stop()));
       });
       return;

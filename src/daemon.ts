@@ -1,62 +1,153 @@
 import type { Server } from 'node:http';
-import type { Config } from './config/load.js';
+import type { Config, SinkEntry, SourceEntry } from './config/load.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { startHttpServer, type ReadinessReport } from './telemetry/http_server.js';
+import { selfMetrics } from './telemetry/metrics.js';
+import { TapHub } from './telemetry/tap.js';
 import { SinkExporter, createBuffer } from './pipeline/exporter.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Source } from './sources/source.js';
+import { servedHere, type Shard } from './sharding.js';
 
-/** Wires a validated config into running sinks, pipeline and sources, and takes them down in order. */
+interface Running<T> {
+  /** The component's config as JSON: equal keys mean nothing changed on reload. */
+  key: string;
+  it: T;
+}
+
+function stdoutTaken(config: Config): boolean {
+  return config.sinks.some((s) => s.factory.type === 'file' && (s.config as unknown as { path: string }).path === '-');
+}
+
+/**
+ * Wires a validated config into running sinks, pipeline and sources; applies a new config on reload
+ * (unchanged components keep running); takes everything down in order on stop.
+ */
 export class Daemon {
   readonly log: Logger;
-  private exporters: SinkExporter[] = [];
-  private sources: Source[] = [];
+  private sinks = new Map<string, Running<SinkExporter>>();
+  private sources = new Map<string, Running<Source>>();
+  private readonly tap = new TapHub();
+  private readonly pipeline = new Pipeline(this.tap);
   private server: Server | undefined;
   private stopping: Promise<number> | undefined;
+  private reloading: Promise<void> = Promise.resolve();
 
-  constructor(private readonly config: Config) {
-    const sinks = config.sinks.map(({ factory, config: c }) => ({ factory, c }));
-    const stdoutTaken = config.sinks.some((s) => s.factory.type === 'file' && (s.config as unknown as { path: string }).path === '-');
-    this.log = createLogger(config.log_level, stdoutTaken);
-    for (const { factory, c } of sinks) {
-      const log = this.log.child({ sink: c.name });
-      this.exporters.push(new SinkExporter(factory.create(c, { log }), c, log, createBuffer(c, config.data_dir, log), config.data_dir));
-    }
-    const pipeline = new Pipeline(this.exporters);
-    for (const { factory, config: c } of config.sources) {
-      this.sources.push(factory.create(c, { emitter: pipeline.emitterFor(c.name), log: this.log.child({ source: c.name }) }));
-    }
+  constructor(private config: Config, private readonly shard: Shard = { index: 0, count: 1 }) {
+    this.log = createLogger(config.log_level, stdoutTaken(config));
+  }
+
+  private childLog(kind: 'source' | 'sink', name: string, level: string): Logger {
+    return this.log.child({ [kind]: name }, level ? { level } : undefined);
+  }
+
+  private createSink({ factory, config: c }: SinkEntry): SinkExporter {
+    const log = this.childLog('sink', c.name, c.log_level ?? '');
+    return new SinkExporter(factory.create(c, { log }), c, log, createBuffer(c, this.config.data_dir, log), this.config.data_dir);
+  }
+
+  private createSource({ factory, config: c }: SourceEntry): Source {
+    return factory.create(c, { emitter: this.pipeline.emitterFor(c.name), log: this.childLog('source', c.name, c.log_level ?? '') });
+  }
+
+  private served(config: Config): SourceEntry[] {
+    return config.sources.filter((s) => servedHere(s.config.name, this.shard));
   }
 
   async start(): Promise<void> {
-    this.server = await startHttpServer(this.config.http.address, () => this.readiness(), this.log);
-    for (const s of this.sources) s.start();
-    this.log.info({ sources: this.sources.map((s) => s.name), sinks: this.exporters.map((e) => e.name) }, 'ws2otel running');
+    this.server = await startHttpServer(this.config.http, () => this.readiness(), this.tap, this.log);
+    for (const e of this.config.sinks) this.sinks.set(e.config.name, { key: JSON.stringify(e.config), it: this.createSink(e) });
+    this.pipeline.setExporters([...this.sinks.values()].map((r) => r.it));
+    for (const e of this.served(this.config)) {
+      const source = this.createSource(e);
+      this.sources.set(e.config.name, { key: JSON.stringify(e.config), it: source });
+      source.start();
+    }
+    this.log.info({
+      sources: [...this.sources.keys()], sinks: [...this.sinks.keys()],
+      ...(this.shard.count > 1 ? { replica: this.shard.index, replicas: this.shard.count, not_served_here: this.config.sources.length - this.sources.size } : {}),
+    }, 'ws2otel running');
+  }
+
+  /**
+   * Applies a new, already validated config. Unchanged sources and sinks keep running. A changed or
+   * removed sink is flushed and closed before its replacement opens (a disk buffer has one owner),
+   * and the sources feeding it are stopped meanwhile and restarted after, so nothing they read is lost.
+   */
+  reload(next: Config): Promise<void> {
+    this.reloading = this.reloading.then(() => this.applyReload(next));
+    return this.reloading;
+  }
+
+  private async applyReload(next: Config): Promise<void> {
+    if (this.stopping) return;
+    const nextSinks = new Map(next.sinks.map((e) => [e.config.name, e]));
+    const nextSources = new Map(this.served(next).map((e) => [e.config.name, e]));
+    const changedSinks = [...this.sinks.entries()].filter(([n, r]) => r.key !== JSON.stringify(nextSinks.get(n)?.config)).map(([n]) => n);
+    const addedSinks = [...nextSinks.keys()].filter((n) => !this.sinks.has(n));
+    const routeChanged = changedSinks.length > 0 || addedSinks.length > 0;
+    // A source restarts when its own config changed, or when the sinks it feeds are being replaced.
+    const restart = [...this.sources.entries()]
+      .filter(([n, r]) => r.key !== JSON.stringify(nextSources.get(n)?.config) || (routeChanged && this.feeds(n, changedSinks, next)))
+      .map(([n]) => n);
+
+    await Promise.all(restart.map(async (n) => {
+      await this.sources.get(n)!.it.stop();
+      this.sources.delete(n);
+    }));
+    const deadline = Date.now() + next.shutdown_grace;
+    await Promise.all(changedSinks.map(async (n) => {
+      const lost = await this.sinks.get(n)!.it.flush(deadline);
+      if (lost) this.log.error({ sink: n, events: lost }, 'reload: events lost while replacing a memory-buffered sink');
+      this.sinks.delete(n);
+    }));
+    this.config = next;
+    if (next.log_level !== this.log.level) this.log.level = next.log_level;
+    for (const [n, e] of nextSinks) if (!this.sinks.has(n)) this.sinks.set(n, { key: JSON.stringify(e.config), it: this.createSink(e) });
+    this.pipeline.setExporters([...this.sinks.values()].map((r) => r.it));
+    const started: string[] = [];
+    for (const [n, e] of nextSources) {
+      if (this.sources.has(n)) continue;
+      const source = this.createSource(e);
+      this.sources.set(n, { key: JSON.stringify(e.config), it: source });
+      source.start();
+      started.push(n);
+    }
+    selfMetrics.reloads.labels('applied').inc();
+    this.log.info({ restarted_sources: started, replaced_sinks: changedSinks, added_sinks: addedSinks }, 'config reloaded');
+  }
+
+  /** Whether the source (by the old or the new routing) feeds one of the given sinks. */
+  private feeds(source: string, sinks: string[], next: Config): boolean {
+    const reads = (cfg: Config) => cfg.sinks.filter((s) => s.config.inputs.length === 0 || s.config.inputs.includes(source)).map((s) => s.config.name);
+    return [...reads(this.config), ...reads(next)].some((n) => sinks.includes(n));
   }
 
   readiness(): ReadinessReport {
     const components: ReadinessReport['components'] = {};
-    for (const s of this.sources) {
-      const st = s.status();
-      components[`source/${s.name}`] = { ready: st.connected, detail: st.detail };
+    for (const [name, { it }] of this.sources) {
+      const st = it.status();
+      components[`source/${name}`] = { ready: st.connected, detail: st.detail };
     }
-    for (const e of this.exporters) {
-      const st = e.status();
-      components[`sink/${e.name}`] = { ready: st.ready, detail: st.detail };
+    for (const [name, { it }] of this.sinks) {
+      const st = it.status();
+      components[`sink/${name}`] = { ready: st.ready, detail: st.detail };
     }
     return { ready: !this.stopping && Object.values(components).every((c) => c.ready), components };
   }
 
-  /** Stop reading, say goodbye to the vendors, flush the sinks within the grace period. Returns events left unsent. */
+  /** Stop reading, say goodbye to the vendors, flush the sinks within the grace period. Returns events lost. */
   stop(): Promise<number> {
     this.stopping ??= (async () => {
+      await this.reloading.catch(() => undefined);
       this.log.info({ grace_ms: this.config.shutdown_grace }, 'shutting down: stopping sources, flushing sinks');
       const deadline = Date.now() + this.config.shutdown_grace;
-      await Promise.all(this.sources.map((s) => s.stop()));
-      const left = await Promise.all(this.exporters.map((e) => e.flush(deadline)));
+      await Promise.all([...this.sources.values()].map((r) => r.it.stop()));
+      const lost = await Promise.all([...this.sinks.values()].map((r) => r.it.flush(deadline)));
+      this.tap.closeAll();
       await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-      const total = left.reduce((a, b) => a + b, 0);
-      this.log.info({ unsent: total }, 'ws2otel stopped');
+      const total = lost.reduce((a, b) => a + b, 0);
+      this.log.info({ lost: total }, 'ws2otel stopped');
       return total;
     })();
     return this.stopping;

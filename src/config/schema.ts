@@ -3,7 +3,7 @@ import type convict from 'convict';
 /** Daemon-level settings; each can also come from its WS2OTEL_* environment variable. */
 export interface DaemonSettings {
   log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  http: { address: string };
+  http: { address: string; tap: boolean; tap_remote: boolean };
   data_dir: string;
   shutdown_grace: number;
 }
@@ -23,6 +23,8 @@ export function daemonSchema(): convict.Schema<DaemonSettings> {
         default: '127.0.0.1:8686',
         env: 'WS2OTEL_HTTP_ADDRESS',
       },
+      tap: { doc: 'Serve /tap for `ws2otel tap` (streams event contents: off by default)', format: Boolean, default: false, env: 'WS2OTEL_HTTP_TAP' },
+      tap_remote: { doc: 'Allow /tap from non-loopback clients', format: Boolean, default: false },
     },
     data_dir: {
       doc: 'Directory for state that must survive restarts (disk buffers)',

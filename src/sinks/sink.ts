@@ -46,6 +46,7 @@ export interface CommonSinkConfig {
   batch: { max_events: number; timeout: number };
   buffer: { type: 'memory' | 'disk'; max_events: number; max_bytes: number; when_full: WhenFull; fsync: 'always' | number };
   retry: { initial_interval: number; max_interval: number; max_elapsed_time: number };
+  log_level?: string;
 }
 
 /** Checks every sink's common keys get, whatever its type. */
@@ -62,6 +63,7 @@ export function commonSinkSchema(type: string): convict.Schema<CommonSinkConfig>
   return {
     name: { doc: 'Unique name of this sink', format: 'required-string', default: '' },
     type: { doc: 'Sink type', format: [type], default: type },
+    log_level: { doc: "This sink's log level; empty: the daemon's", format: ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: '' },
     inputs: { doc: 'Names of the sources this sink receives; empty: all of them', format: Array, default: [] },
     batch: {
       max_events: { doc: 'Send when this many envelopes (frames) are waiting', format: 'nat', default: 1000 },

@@ -4,6 +4,8 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ComponentSpec } from '../config/component.js';
 import type { MetricRule } from '../mapping/rules.js';
 
+const LOG_LEVELS = ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export interface SourceContext {
   emitter: Emitter;
   log: Logger;
@@ -37,6 +39,7 @@ export interface CommonSourceConfig {
   keepalive: { interval: number; timeout: number };
   max_frame_bytes: number;
   tls: { ca_file: string; insecure_skip_verify: boolean };
+  log_level?: string;
 }
 
 export function commonSourceSchema(type: string, keepalive: { interval: string; timeout: string }): convict.Schema<CommonSourceConfig> {
@@ -54,6 +57,7 @@ export function commonSourceSchema(type: string, keepalive: { interval: string; 
       timeout: { doc: 'No pong within this long means the socket is dead: reconnect', format: 'duration', default: keepalive.timeout as unknown as number },
     },
     max_frame_bytes: { doc: 'A larger frame is counted as oversized and the connection is reset', format: 'nat', default: 16 * 1024 * 1024 },
+    log_level: { doc: "This source's log level; empty: the daemon's", format: LOG_LEVELS, default: '' },
     tls: {
       ca_file: { doc: 'PEM bundle of CAs to trust for wss:// (in addition to the system ones)', format: String, default: '' },
       insecure_skip_verify: { doc: 'Accept any server certificate (self-signed appliances); off by default', format: Boolean, default: false },

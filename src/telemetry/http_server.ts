@@ -1,6 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from './logger.js';
 import { registry } from './metrics.js';
+import type { TapHub } from './tap.js';
+
+export interface HttpSettings {
+  address: string;
+  tap: boolean;
+  tap_remote: boolean;
+}
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 export interface ReadinessReport {
   ready: boolean;
@@ -8,7 +17,8 @@ export interface ReadinessReport {
 }
 
 /** /metrics (Prometheus text), /healthz (alive) and /readyz (every component fit), on one listener. */
-export async function startHttpServer(address: string, readiness: () => ReadinessReport, log: Logger): Promise<Server | undefined> {
+export async function startHttpServer(settings: HttpSettings, readiness: () => ReadinessReport, tap: TapHub, log: Logger): Promise<Server | undefined> {
+  const address = settings.address;
   if (!address) return undefined;
   const idx = address.lastIndexOf(':');
   const host = address.slice(0, idx).replace(/^\[|\]$/g, '') || '127.0.0.1';
@@ -34,6 +44,16 @@ export async function startHttpServer(address: string, readiness: () => Readines
     if (url === '/readyz') {
       const report = readiness();
       res.writeHead(report.ready ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify(report));
+      return;
+    }
+    if (url === '/tap') {
+      // Off by default, loopback only unless allowed: tap shows every event's content.
+      if (!settings.tap) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('tap is disabled (http.tap: true enables it)\n');
+      if (!settings.tap_remote && !LOOPBACK.test(req.socket.remoteAddress ?? '')) return void res.writeHead(403).end();
+      const source = new URL(req.url ?? '/', 'http://x').searchParams.get('source') ?? '';
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+      res.flushHeaders();
+      tap.add(source, res);
       return;
     }
     res.writeHead(404).end();

@@ -28,6 +28,8 @@ export const selfMetrics = {
   bufferBytes: new Gauge({ name: 'ws2otel_sink_buffer_bytes', help: 'Bytes held in the sink buffer (disk: exact; memory: estimated)', labelNames: ['sink'], ...reg }),
   bufferTruncations: new Counter({ name: 'ws2otel_sink_buffer_truncations_total', help: 'Torn or corrupt disk buffer records cut off at start', labelNames: ['sink'], ...reg }),
   deadLettered: new Counter({ name: 'ws2otel_sink_dead_lettered_total', help: 'Envelopes written to the dead-letter file', labelNames: ['sink'], ...reg }),
+  tapDropped: new Counter({ name: 'ws2otel_tap_lines_dropped_total', help: 'Tap lines skipped because the tap client did not keep up', ...reg }),
+  reloads: new Counter({ name: 'ws2otel_config_reloads_total', help: 'SIGHUP reloads by result', labelNames: ['result'], ...reg }),
   exportDuration: new Histogram({
     name: 'ws2otel_sink_export_duration_seconds', help: 'Time of one successful send',
     labelNames: ['sink'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], ...reg,

@@ -23,7 +23,8 @@ export class DaemonProcess {
 
   async start(): Promise<void> {
     this.httpPort ||= await freePort();
-    writeFileSync(this.configFile, stringify({ http: { address: `127.0.0.1:${this.httpPort}` }, ...this.config }));
+    const http = { address: `127.0.0.1:${this.httpPort}`, ...((this.config.http as object | undefined) ?? {}) };
+    writeFileSync(this.configFile, stringify({ ...this.config, http }));
     // WS2OTEL_DAEMON_NODE_ARGS lets the bench profile the daemon (e.g. --cpu-prof).
     const nodeArgs = (process.env.WS2OTEL_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const proc = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', this.configFile], {

@@ -39,6 +39,12 @@ function exporter(sink: Sink, c: CommonSinkConfig): SinkExporter {
   return new SinkExporter(sink, c, silentLog, createBuffer(c, DATA, silentLog), DATA);
 }
 
+function pipelineOf(exporters: SinkExporter[]): Pipeline {
+  const p = new Pipeline();
+  p.setExporters(exporters);
+  return p;
+}
+
 function cfg(over: Partial<CommonSinkConfig> = {}): CommonSinkConfig {
   return {
     name: 'x', type: 'test', inputs: [], batch: { max_events: 3, timeout: 50 },
@@ -95,7 +101,7 @@ describe('sink exporter', () => {
     let open!: () => void;
     sink.gate = new Promise((r) => (open = r));
     const e = exporter(sink, cfg({ buffer: { type: 'memory', max_events: 4, max_bytes: 0, when_full: 'block', fsync: 1000 } }));
-    const pipeline = new Pipeline([e]);
+    const pipeline = pipelineOf([e]);
     const emitter = pipeline.emitterFor('s');
     const answers = [0, 1, 2, 3].map((i) => emitter.emit(env('s', i)));
     assert.deepEqual(answers, [true, true, true, false]);
@@ -114,7 +120,7 @@ describe('sink exporter', () => {
     const fast = new ScriptedSink();
     const a = exporter(slow, cfg({ inputs: ['a'], buffer: { type: 'memory', max_events: 1, max_bytes: 0, when_full: 'block', fsync: 1000 } }));
     const b = exporter(fast, cfg({ inputs: ['b'] }));
-    const pipeline = new Pipeline([a, b]);
+    const pipeline = pipelineOf([a, b]);
     assert.equal(pipeline.emitterFor('a').emit(env('a')), false);
     assert.equal(pipeline.emitterFor('b').emit(env('b')), true);
     let resumed = false;
