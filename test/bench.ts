@@ -8,7 +8,9 @@
 //                 saturated_p50_ms is the same during the saturated run, where it measures queueing
 //   rss_mb        ws2otel's peak resident set (VmHWM)
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Collector } from './helpers/collector.js';
 import { DaemonProcess } from './helpers/daemon.js';
 import { waitFor } from './helpers/net.js';
@@ -170,11 +172,79 @@ async function collectorAlone(): Promise<number> {
   return rate;
 }
 
+/**
+ * A sink outage at a steady 1,000 frames/s: the Collector runs 3 s, is down OUTAGE_S, comes back;
+ * the stream stops 3 s later. Every frame the simulator sent must arrive (lost = 0).
+ */
+const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? 10);
+async function outage(type: 'memory' | 'disk') {
+  const collector = new Collector();
+  await collector.start();
+  const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 50, record: 'times' });
+  await sim.start();
+  const daemon = new DaemonProcess({
+    log_level: 'warn',
+    data_dir: mkdtempSync(join(tmpdir(), 'ws2otel-bench-')),
+    sources: [{ name: 'bench', type: 'mist', url: sim.url, token: 't', channels: [SITE] }],
+    sinks: [{
+      name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, timeout: '2s',
+      batch: { max_events: 1000, timeout: '200ms' }, retry: { initial_interval: '200ms', max_interval: '2s' },
+      buffer: { type, max_events: 100_000, max_bytes: 1024 * 1024 * 1024 },
+    }],
+  });
+  await daemon.start();
+  let bufferPeak = 0;
+  let rssPeak = 0;
+  const sample = async () => {
+    bufferPeak = Math.max(bufferPeak, await daemon.metric('ws2otel_sink_buffer_bytes'));
+    const status = readFileSync(`/proc/${daemon.proc!.pid}/status`, 'utf8');
+    rssPeak = Math.max(rssPeak, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+  };
+  const sampler = setInterval(() => void sample().catch(() => undefined), 100);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await sleep(3000);
+  await collector.stop();
+  await sleep(OUTAGE_S * 1000);
+  const backlog = await daemon.metric('ws2otel_sink_buffer_events');
+  const sentBefore = await daemon.metric('ws2otel_sink_events_sent_total');
+  await collector.start();
+  const back = Date.now();
+  let drainMs = 0;
+  await waitFor('the backlog to drain', async () => {
+    const sent = await daemon.metric('ws2otel_sink_events_sent_total');
+    if (sent - sentBefore >= backlog) drainMs = Date.now() - back;
+    return drainMs > 0;
+  }, 300_000, 20);
+  await sleep(3000);
+  await sim.stop();
+  await waitFor('every accepted frame sent', async () =>
+    (await daemon.metric('ws2otel_sink_events_sent_total')) >= (await daemon.metric('ws2otel_source_events_mapped_total')), 300_000, 100);
+  await sleep(500); // the Collector's file flush
+  clearInterval(sampler);
+  const keys = collector.points().filter((p) => p.name === 'mist.device.uptime').map((p) => `${String(p.resource['device.id'])}/${p.value}`);
+  const distinct = new Set(keys);
+  const sent = [...sim.sentAt.keys()];
+  await daemon.stop();
+  await collector.stop();
+  return {
+    sink_down_s: OUTAGE_S,
+    events_sent: sent.length,
+    events_delivered: sent.filter((k) => distinct.has(k)).length,
+    lost: sent.filter((k) => !distinct.has(k)).length,
+    duplicates: keys.length - distinct.size,
+    buffer_peak_mb: round(bufferPeak / 1048576),
+    rss_peak_mb: round(rssPeak / 1048576),
+    drain_events_per_s: round(backlog / (drainMs / 1000)),
+  };
+}
+
 const limitPerS = await limit();
 const collectorPerS = await collectorAlone();
 const e2e = await endToEnd(FRAMES, 0);
 // Latency is only meaningful below saturation: 50 devices every 50 ms = 1,000 frames/s for 5 s.
 const paced = await endToEnd(5000, 50);
+const outageMemory = await outage('memory');
+const outageDisk = await outage('disk');
 process.stdout.write(`${JSON.stringify({
   events_per_s: round(e2e.events_per_s),
   limit_per_s: round(limitPerS),
@@ -188,4 +258,5 @@ process.stdout.write(`${JSON.stringify({
   frames: e2e.frames,
   points_per_frame: POINTS_PER_FRAME,
   batch_timeout_ms: 200,
+  outage: { memory: outageMemory, disk: outageDisk },
 })}\n`);
