@@ -1,6 +1,7 @@
 import type WebSocket from 'ws';
-import type { Source, SourceContext, SourceFactory } from '../source.js';
-import { WsSession, type SessionHooks } from '../ws_session.js';
+import type { SourceContext, SourceFactory } from '../source.js';
+import { SessionSource } from '../session_source.js';
+
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { VERSION } from '../../version.js';
 import { MistMapping, channelKind } from './mapping.js';
@@ -10,33 +11,18 @@ import { checkMist, mistSchema, type MistConfig } from './config.js';
  * Juniper Mist's stream API: token at the upgrade, `{"subscribe": channel}` per channel, and `data`
  * frames whose payload is JSON inside a string.
  */
-export class MistSource implements Source, SessionHooks {
-  readonly name: string;
-  private readonly session: WsSession;
+export class MistSource extends SessionSource {
   private readonly mapping: MistMapping;
   private readonly confirmed = new Set<string>();
   private readonly subs;
 
   constructor(private readonly cfg: MistConfig, ctx: SourceContext) {
-    this.name = cfg.name;
-    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
+    super(cfg, ctx);
     this.mapping = new MistMapping(cfg.name, cfg.metrics, cfg.resource, VERSION);
     this.subs = {
       active: selfMetrics.subscriptions.labels(cfg.name, 'active'),
       failed: selfMetrics.subscriptions.labels(cfg.name, 'failed'),
     };
-  }
-
-  start(): void {
-    this.session.start();
-  }
-
-  stop(): Promise<void> {
-    return this.session.stop();
-  }
-
-  status() {
-    return this.session.status();
   }
 
   async prepare() {

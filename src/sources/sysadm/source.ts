@@ -1,6 +1,7 @@
 import type WebSocket from 'ws';
-import type { Source, SourceContext, SourceFactory } from '../source.js';
-import { AuthError, WsSession, type SessionHooks } from '../ws_session.js';
+import type { SourceContext, SourceFactory } from '../source.js';
+import { SessionSource } from '../session_source.js';
+import { AuthError } from '../ws_session.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { registerSecret } from '../../telemetry/logger.js';
 import { VERSION } from '../../version.js';
@@ -30,9 +31,7 @@ interface Conn {
  * event pushes with hyphenated names and id "", `rpc identify` inside the 30-minute idle limit, and
  * optional `sysadm systemmanager` polls for host metrics.
  */
-export class SysadmSource implements Source, SessionHooks {
-  readonly name: string;
-  private readonly session: WsSession;
+export class SysadmSource extends SessionSource {
   private readonly mapping: SysadmMapping;
   private readonly url: string;
   private conn: Conn | undefined;
@@ -41,28 +40,15 @@ export class SysadmSource implements Source, SessionHooks {
   private readonly m;
 
   constructor(private readonly cfg: SysadmConfig, ctx: SourceContext) {
-    this.name = cfg.name;
+    super(cfg, ctx);
     this.url = dialUrl(cfg.url);
     this.host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
-    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
     this.mapping = new SysadmMapping(cfg.name, cfg.metrics, cfg.resource, VERSION);
     this.m = {
       auth: selfMetrics.authFailures.labels(cfg.name),
       active: selfMetrics.subscriptions.labels(cfg.name, 'active'),
       failed: selfMetrics.subscriptions.labels(cfg.name, 'failed'),
     };
-  }
-
-  start(): void {
-    this.session.start();
-  }
-
-  stop(): Promise<void> {
-    return this.session.stop();
-  }
-
-  status() {
-    return this.session.status();
   }
 
   async prepare() {

@@ -1,6 +1,7 @@
 import type WebSocket from 'ws';
-import type { Source, SourceContext, SourceFactory } from '../source.js';
-import { WsSession, type SessionHooks } from '../ws_session.js';
+import type { SourceContext, SourceFactory } from '../source.js';
+import { SessionSource } from '../session_source.js';
+
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { registerSecret } from '../../telemetry/logger.js';
 import { VERSION } from '../../version.js';
@@ -16,34 +17,19 @@ const SECRET_HEADER = /auth|cookie|token|key|secret|session|pass|pwd|credential/
  * (token or cookie), headers and URL filled from it, messages sent after open, an application
  * heartbeat, and rules saying which frames are metrics and which are log records.
  */
-export class WebSocketSource implements Source, SessionHooks {
-  readonly name: string;
-  private readonly session: WsSession;
+export class WebSocketSource extends SessionSource {
   private readonly c: CompiledWebSocket;
   private readonly mapping: WebSocketMapping;
   private vars: Vars = {};
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly cfg: WebSocketConfig, ctx: SourceContext) {
-    this.name = cfg.name;
+    super(cfg, ctx);
     this.c = compileWebSocket(cfg);
-    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
     this.mapping = new WebSocketMapping(cfg.name, this.c, cfg.metrics, cfg.resource, VERSION, Date.now(), (path) =>
       this.session.warn.warn(`time:${path}`, { path }, 'configured time field missing or unreadable; using arrival time'));
     for (const [k, v] of Object.entries(cfg.headers)) if (SECRET_HEADER.test(k)) registerSecret(v);
     for (const [k, v] of Object.entries(this.c.login?.headers ?? {})) if (SECRET_HEADER.test(k)) registerSecret(v);
-  }
-
-  start(): void {
-    this.session.start();
-  }
-
-  stop(): Promise<void> {
-    return this.session.stop();
-  }
-
-  status() {
-    return this.session.status();
   }
 
   /** Logs in (when configured) and fills the URL and headers with what the login yielded. */
