@@ -153,6 +153,7 @@ export class WsSession {
   private async connectOnce(): Promise<void> {
     if (this.attempts++ > 0) this.m.reconnects.inc();
     const target = await this.hooks.prepare(this.abort.signal);
+    if (this.abort.signal.aborted) return; // stopped while logging in: open nothing
     const opts: ClientOptions = {
       headers: target.headers,
       maxPayload: this.cfg.max_frame_bytes,
