@@ -88,3 +88,58 @@ export class KafkaBroker {
     }
   }
 }
+
+export interface Consumed {
+  topic: string;
+  partition: number;
+  key: string | null;
+  value: Buffer;
+}
+
+/**
+ * A plain kafkajs consumer (its own group, from the earliest offset) that keeps every message of the
+ * given topics; what a ksqlDB or Splunk connector user would see on the wire.
+ */
+export class TopicReader {
+  readonly messages: Consumed[] = [];
+  private consumer: import('kafkajs').Consumer | undefined;
+
+  constructor(private readonly bootstrap: string, private readonly topics: string[]) {}
+
+  async start(): Promise<void> {
+    const { default: kafkajs } = await import('kafkajs');
+    // Snappy/lz4/zstd batches are read with the codecs the sink registers.
+    const { registerKafkajsCodecs } = await import('../../src/sinks/kafka/codecs.js');
+    registerKafkajsCodecs();
+    const kafka = new kafkajs.Kafka({ clientId: 'ws2otel-test-reader', brokers: [this.bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: this.topics.map((topic) => ({ topic })), waitForLeaders: true });
+    await admin.disconnect();
+    this.consumer = kafka.consumer({ groupId: `ws2otel-test-${process.pid}-${Math.random().toString(36).slice(2)}`, retry: { retries: 100 } });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        this.messages.push({ topic, partition, key: message.key?.toString() ?? null, value: message.value ?? Buffer.alloc(0) });
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/** Creates topics (with optional per-topic configs) so consumers can join before the first message. */
+export async function createTopics(bootstrap: string, topics: { topic: string; configEntries?: { name: string; value: string }[] }[]): Promise<void> {
+  const { default: kafkajs } = await import('kafkajs');
+  const kafka = new kafkajs.Kafka({ clientId: 'ws2otel-test-admin', brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
