@@ -1,6 +1,6 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateComponent } from '../../../src/config/component.js';
@@ -105,6 +105,7 @@ describe('Kafka sink messages', () => {
 
   it('reads the SASL password from password_file and maps SASL/TLS to kafkajs options', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ws2otel-kafka-cfg-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'pw'), 's3cret\n');
     writeFileSync(join(dir, 'ca.pem'), 'CA');
     const c = cfg({ sasl: { mechanism: 'scram-sha-256', username: 'svc', password_file: join(dir, 'pw') }, tls: { enabled: true, ca_file: join(dir, 'ca.pem'), server_name: 'kafka.example' } });

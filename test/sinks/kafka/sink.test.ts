@@ -122,9 +122,10 @@ describe('Kafka sink against a real broker', () => {
     await s.close();
   });
 
-  it('with the broker down, send throws RetryableError; the same batch is delivered once it is back', async () => {
+  for (const client of ['kafkajs', 'platformatic'] as const) it(`${client}: with the broker down, send throws RetryableError; the same batch is delivered once it is back`, async () => {
     const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
-    const s = sink({ topics, timeout: '2s', client_retries: 1 });
+    await createTopics(broker.bootstrap, [{ topic: topics.metrics }, { topic: topics.logs }]);
+    const s = sink({ client, topics, timeout: '2s', client_retries: 1 });
     await s.send([env('warmup', 0)], never); // connected, producer id assigned
     await broker.stop();
     const batch = [env('d1', 1), env('d2', 2)];
