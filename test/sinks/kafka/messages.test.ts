@@ -1,4 +1,4 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,7 +105,6 @@ describe('Kafka sink messages', () => {
 
   it('reads the SASL password from password_file and maps SASL/TLS to kafkajs options', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ws2otel-kafka-cfg-'));
-    after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'pw'), 's3cret\n');
     writeFileSync(join(dir, 'ca.pem'), 'CA');
     const c = cfg({ sasl: { mechanism: 'scram-sha-256', username: 'svc', password_file: join(dir, 'pw') }, tls: { enabled: true, ca_file: join(dir, 'ca.pem'), server_name: 'kafka.example' } });
@@ -115,6 +114,7 @@ describe('Kafka sink messages', () => {
     assert.equal((o.ssl as { servername: string }).servername, 'kafka.example');
     assert.equal((o.ssl as { ca: Buffer }).ca.toString(), 'CA');
     assert.equal(o.retry?.retries, 2, "the client's own retries are bounded");
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('the SASL password can come from the environment through ${ENV}', () => {
