@@ -127,7 +127,9 @@ export class TopicReader {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    const c = this.consumer;
+    this.consumer = undefined;
+    await c?.disconnect();
   }
 }
 

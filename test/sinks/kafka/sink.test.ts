@@ -23,6 +23,12 @@ function env(device: string, i: number, site = 'site-a', pad = 0): Envelope {
 
 let broker: KafkaBroker;
 let topicSeq = 0;
+// One consumer over every topic the read-back tests use: a consumer group join costs seconds.
+let shared: TopicReader;
+const READ = ['kafkajs', 'platformatic', 'gzip', 'snappy', 'lz4', 'zstd', 'over'].flatMap((n) => [`m-${n}`, `l-${n}`])
+  .concat(['netops.site-a.metrics', 'netops.site-b.metrics']);
+const topicsFor = (n: string) => ({ metrics: `m-${n}`, logs: `l-${n}` });
+const on = (topics: string[]) => shared.messages.filter((m) => topics.includes(m.topic));
 
 function config(over: Record<string, unknown>): KafkaSinkConfig {
   const { config, problems } = validateComponent(kafkaSink, { name: 'k', type: 'kafka', brokers: [broker.bootstrap], ...over }, 'sinks[0]');
@@ -35,11 +41,6 @@ function sink(over: Record<string, unknown>): KafkaSink {
   return new KafkaSink(c, createClient(c, { log: silentLog }), { log: silentLog });
 }
 
-async function reader(topics: string[]): Promise<TopicReader> {
-  const r = new TopicReader(broker.bootstrap, topics);
-  await r.start();
-  return r;
-}
 
 const never = new AbortController().signal;
 
@@ -47,21 +48,23 @@ describe('Kafka sink against a real broker', () => {
   before(async () => {
     broker = new KafkaBroker();
     await broker.start();
+    shared = new TopicReader(broker.bootstrap, READ);
+    await shared.start();
   });
   after(async () => {
+    await shared?.stop();
     await broker?.destroy();
   });
 
   for (const client of ['kafkajs', 'platformatic'] as const) {
     it(`${client}: writes one ExportMetricsServiceRequest / ExportLogsServiceRequest per device, keyed by device.id`, async () => {
-      const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
-      const r = await reader([topics.metrics, topics.logs]);
+      const topics = topicsFor(client);
       const s = sink({ client, topics });
       const batch = [env('d1', 1), env('d2', 2), env('d1', 3)];
       await s.send(batch, never);
+      const r = { get messages() { return on([topics.metrics, topics.logs]); } };
       await waitFor('4 messages', () => r.messages.length >= 4);
       await s.close();
-      await r.stop();
       assert.equal(r.messages.length, 4);
       for (const device of ['d1', 'd2']) {
         const mine = batch.filter((e) => e.resource['device.id'] === device);
@@ -76,14 +79,13 @@ describe('Kafka sink against a real broker', () => {
 
   for (const compression of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
     it(`the broker accepts ${compression} batches and a consumer reads back the same messages`, async () => {
-      const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
-      const r = await reader([topics.metrics]);
+      const topics = topicsFor(compression);
       const s = sink({ topics, compression, encoding: 'otlp_json' });
       const batch = Array.from({ length: 20 }, (_, i) => env(`d${i % 4}`, i));
       await s.send(batch, never);
+      const r = { get messages() { return on([topics.metrics]); } };
       await waitFor('4 metrics messages', () => r.messages.length >= 4);
       await s.close();
-      await r.stop();
       for (const m of r.messages) {
         const mine = batch.filter((e) => e.resource['device.id'] === m.key);
         assert.deepEqual(JSON.parse(m.value.toString()), JSON.parse(Buffer.from(encodeMetrics(mine, 'json')!).toString()));
@@ -93,24 +95,22 @@ describe('Kafka sink against a real broker', () => {
   }
 
   it('routes by a %{resource attribute} topic template', async () => {
-    const r = await reader(['netops.site-a.metrics', 'netops.site-b.metrics']);
+    const r = { get messages() { return on(['netops.site-a.metrics', 'netops.site-b.metrics']); } };
     const s = sink({ topics: { metrics: 'netops.%{mist.site.id}.metrics', logs: 'netops.%{mist.site.id}.logs' } });
     await s.send([env('d1', 1, 'site-a'), env('d2', 2, 'site-b')], never);
     await waitFor('2 messages', () => r.messages.length >= 2);
     await s.close();
-    await r.stop();
     assert.deepEqual(r.messages.map((m) => `${m.topic}/${m.key}`).sort(), ['netops.site-a.metrics/d1', 'netops.site-b.metrics/d2']);
   });
 
   it('a message over max_message_bytes is a PermanentError while the rest of the batch is delivered', async () => {
-    const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
-    const r = await reader([topics.metrics]);
+    const topics = topicsFor('over');
+    const r = { get messages() { return on([topics.metrics]); } };
     const s = sink({ topics, max_message_bytes: 4096 });
     await assert.rejects(s.send([env('small', 1), env('big', 2, 'site-a', 10_000)], never), (err: Error) =>
       err instanceof PermanentError && /1 message\(s\) larger than max_message_bytes \(4096\)/.test(err.message));
     await waitFor('the small device', () => r.messages.some((m) => m.key === 'small'));
     await s.close();
-    await r.stop();
     assert.ok(!r.messages.some((m) => m.key === 'big'));
   });
 
@@ -123,6 +123,9 @@ describe('Kafka sink against a real broker', () => {
   });
 
   for (const client of ['kafkajs', 'platformatic'] as const) it(`${client}: with the broker down, send throws RetryableError; the same batch is delivered once it is back`, async () => {
+    // The shared consumer is done by now; stopping it before the outage keeps its reconnect timers
+    // from outliving the suite.
+    await shared.stop();
     const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
     await createTopics(broker.bootstrap, [{ topic: topics.metrics }, { topic: topics.logs }]);
     const s = sink({ client, topics, timeout: '2s', client_retries: 1 });
@@ -140,7 +143,8 @@ describe('Kafka sink against a real broker', () => {
         return false;
       }
     }, 60_000, 500);
-    const r = await reader([topics.metrics]);
+    const r = new TopicReader(broker.bootstrap, [topics.metrics]);
+    await r.start();
     await waitFor('d1, d2 and warmup', () => new Set(r.messages.map((m) => m.key)).size >= 3);
     await s.close();
     await r.stop();
