@@ -94,7 +94,13 @@ JVM_OPTS=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:CICompilerCount=2 -XX:+ExitOnOu
 # formatting again would be refused; --ignore-formatted covers a half-finished earlier attempt.
 if [ ! -f "$WORK/data/meta.properties" ]; then
   # Cluster id = Kafka's Uuid text form: 16 random bytes, URL-safe base64 without padding (22 chars).
-  CLUSTER_ID="$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')"
+  # Like Kafka's Uuid.randomUuid, never one starting with '-': the tool's argument parser would read
+  # it as an option ("argument --cluster-id/-t: expected one argument"), 1 start in 64.
+  CLUSTER_ID="$(python3 -c 'import base64,os
+while True:
+    s = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not s.startswith("-"): break
+print(s)')"
   echo "$CLUSTER_ID" >"$WORK/cluster-id"
   "$JAVA" "${JVM_OPTS[@]}" -Xms64m -cp "$CP" kafka.tools.StorageTool format \
     --cluster-id "$CLUSTER_ID" --config "$WORK/server.properties" --ignore-formatted >"$WORK/format.out" 2>&1 \

@@ -1,9 +1,11 @@
 import type { SinkFactory } from './sink.js';
 import { otlpHttpSink } from './otlp_http/sink.js';
 import { fileSink } from './file/sink.js';
+import { kafkaSink } from './kafka/sink.js';
 
 // The registry: `type:` in a sinks entry → its factory.
 export const sinkFactories: Record<string, SinkFactory<any>> = {
   [otlpHttpSink.type]: otlpHttpSink,
   [fileSink.type]: fileSink,
+  [kafkaSink.type]: kafkaSink,
 };

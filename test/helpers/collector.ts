@@ -109,8 +109,9 @@ export class Collector {
       const k = this.opts.kafka;
       receivers.push('kafka');
       recv += `  kafka:\n    brokers: [${k.brokers.map((b) => JSON.stringify(b)).join(', ')}]\n` +
-        `    metrics:\n      topic: ${k.metricsTopic}\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
-        `    logs:\n      topic: ${k.logsTopic}\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
+        // v0.155.0's kafka receiver takes `topics:` (a list); the older single `topic:` key is gone.
+        `    metrics:\n      topics: [${k.metricsTopic}]\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
+        `    logs:\n      topics: [${k.logsTopic}]\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
         `    initial_offset: earliest\n    group_id: ws2otel-test-${process.pid}-${this.port}\n`;
     }
     const config = `receivers:\n${recv}exporters:\n` +

@@ -1,0 +1,74 @@
+import type { Envelope } from '../../model.js';
+import { PermanentError, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
+import type { OutMessage, ProducerClient } from './client.js';
+import { checkKafka, kafkaSchema, type KafkaSinkConfig } from './config.js';
+import { KafkajsClient } from './kafkajs_client.js';
+import { buildMessages, chunkRequests, type Oversized } from './messages.js';
+import { PlatformaticClient } from './platformatic_client.js';
+
+interface Pending {
+  requests: OutMessage[][];
+  done: Set<number>;
+  oversized: Oversized[];
+}
+
+/**
+ * Produces each batch to Kafka: metrics and logs to their topics, one device per key. send() resolves
+ * only when the broker acknowledged every produce request of the batch (acks: all by default); a
+ * retried batch resends only the requests not yet acknowledged (duplicates are possible, loss is not).
+ */
+export class KafkaSink implements Sink {
+  readonly name: string;
+  private readonly pending = new WeakMap<readonly Envelope[], Pending>();
+
+  constructor(private readonly cfg: KafkaSinkConfig, private readonly client: ProducerClient, private readonly ctx: SinkContext) {
+    this.name = cfg.name;
+  }
+
+  private prepare(batch: readonly Envelope[]): Pending {
+    let p = this.pending.get(batch);
+    if (p) return p;
+    const metrics = buildMessages(batch, 'metrics', this.cfg);
+    const logs = buildMessages(batch, 'logs', this.cfg);
+    p = {
+      requests: chunkRequests([...metrics.messages, ...logs.messages], this.cfg.max_request_bytes),
+      done: new Set(),
+      oversized: [...metrics.oversized, ...logs.oversized],
+    };
+    this.pending.set(batch, p);
+    return p;
+  }
+
+  async send(batch: readonly Envelope[], signal: AbortSignal): Promise<void> {
+    const p = this.prepare(batch);
+    for (let i = 0; i < p.requests.length; i++) {
+      if (p.done.has(i)) continue;
+      signal.throwIfAborted();
+      await this.client.send(p.requests[i]!);
+      p.done.add(i);
+    }
+    if (p.oversized.length) {
+      const o = p.oversized;
+      p.oversized = []; // reported once; the rest of the batch was delivered
+      const largest = o.reduce((a, x) => (x.bytes > a.bytes ? x : a));
+      throw new PermanentError(
+        `${o.length} message(s) larger than max_message_bytes (${this.cfg.max_message_bytes}) not sent; largest ${largest.bytes} bytes for topic ${largest.topic}`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export function createClient(cfg: KafkaSinkConfig, ctx: SinkContext): ProducerClient {
+  return cfg.client === 'platformatic' ? new PlatformaticClient(cfg, ctx.log) : new KafkajsClient(cfg, ctx.log);
+}
+
+export const kafkaSink: SinkFactory<KafkaSinkConfig> = {
+  type: 'kafka',
+  schema: kafkaSchema,
+  check: checkKafka,
+  create: (config, ctx) => new KafkaSink(config, createClient(config, ctx), ctx),
+};
