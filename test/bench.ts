@@ -250,6 +250,19 @@ const e2e = await endToEnd(FRAMES, 0);
 // Latency is only meaningful below saturation: 50 devices every 50 ms = 1,000 frames/s for 5 s.
 const paced = await endToEnd(5000, 50);
 const outageMemory = await outage('memory');
+// The Kafka clients' figures (test/bench_kafka.ts), in their own processes against a real broker.
+const kafka = await new Promise<unknown>((resolve) => {
+  const child = spawn(process.execPath, [new URL('./bench_kafka.js', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.once('exit', () => {
+    try {
+      resolve((JSON.parse(out.trim().split('\n').pop()!) as { kafka: unknown }).kafka);
+    } catch {
+      resolve({ error: 'bench_kafka printed no result' });
+    }
+  });
+});
 const outageDisk = await outage('disk');
 process.stdout.write(`${JSON.stringify({
   events_per_s: round(e2e.events_per_s),
@@ -264,4 +277,5 @@ process.stdout.write(`${JSON.stringify({
   points_per_frame: POINTS_PER_FRAME,
   batch_timeout_ms: 200,
   outage: { memory: outageMemory, disk: outageDisk },
+  kafka,
 })}\n`);
