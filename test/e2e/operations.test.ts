@@ -84,7 +84,7 @@ describe('operations', () => {
       assert.equal(await d.metric('ws2otel_config_reloads_total', { result: 'rejected' }), 1);
       assert.equal(simA.connections, 1);
       assert.equal(simB.connections, 2);
-      assert.equal(await d.metric('ws2otel_source_connected', { source: 'b' }), 1);
+      await waitFor('b subscribed again', async () => (await d.metric('ws2otel_source_connected', { source: 'b' })) === 1);
     } finally {
       await d.stop();
       await simA.stop();
@@ -104,11 +104,13 @@ describe('operations', () => {
     const replicas = [0, 1].map((i) => new DaemonProcess(config, { WS2OTEL_REPLICA_COUNT: '2', WS2OTEL_REPLICA_INDEX: String(i) }));
     try {
       for (const r of replicas) await r.start();
-      await waitFor('every source connected', () => sim.connections === names.length);
-      const served = await Promise.all(replicas.map(async (r) => {
+      const servedNow = () => Promise.all(replicas.map(async (r) => {
         const text = await r.metrics();
         return [...text.matchAll(/^ws2otel_source_connected\{source="([^"]+)"\} 1$/gm)].map((m) => m[1]!);
       }));
+      // Connected means subscribed: wait until the replicas together report as many as there are sources.
+      await waitFor('every source subscribed', async () => (await servedNow()).flat().length >= names.length);
+      const served = await servedNow();
       assert.deepEqual([...served[0]!, ...served[1]!].sort(), [...names].sort(), 'each source on exactly one replica');
       assert.ok(served[0]!.length > 0 && served[1]!.length > 0, 'both replicas got work');
       const subscribed = sim.clientMessages.map((m) => (m as { subscribe?: string }).subscribe).filter(Boolean);
