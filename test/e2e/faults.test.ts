@@ -52,6 +52,23 @@ async function assertAllArrived(sim: MistSimulator, collector: Collector, expect
   return { duplicates: total - distinct.size };
 }
 
+/** The Collector comes up at `port`, ws2otel starts again on the same config: everything must arrive. */
+async function restartWithCollector(cfg: Record<string, unknown>, port: number, s: MistSimulator): Promise<DaemonProcess> {
+  const collector = new Collector();
+  collector.port = port;
+  await collector.start();
+  const d = new DaemonProcess(cfg);
+  await d.start();
+  try {
+    await assertAllArrived(s, collector);
+    return d;
+  } finally {
+    await d.stop();
+    await s.stop();
+    await collector.stop();
+  }
+}
+
 function sim(opts: Partial<MistSimulatorOptions> = {}) {
   return new MistSimulator({ token: 'tok-fault', devices: 10, intervalMs: 100, record: 'payloads', ...opts });
 }
@@ -113,20 +130,9 @@ describe('fault tolerance against the real Collector', () => {
     await d1.start();
     await s.done;
     await waitFor('all 600 frames accepted', async () => (await d1.metric('ws2otel_source_events_mapped_total')) >= 600);
-    assert.equal(await d1.stop('SIGKILL'), 128 + 9 === 137 ? (d1.exitCode as number) : 0);
-    const collector = new Collector();
-    collector.port = port;
-    await collector.start();
-    const d2 = new DaemonProcess(cfg);
-    await d2.start();
-    try {
-      await assertAllArrived(s, collector);
-      assert.match(d2.stdout, /replaying unacknowledged events/);
-    } finally {
-      await d2.stop();
-      await s.stop();
-      await collector.stop();
-    }
+    assert.equal(await d1.stop('SIGKILL'), 137);
+    const d2 = await restartWithCollector(cfg, port, s);
+    assert.match(d2.stdout, /replaying unacknowledged events/);
   });
 
   it('SIGTERM stops reading, exits 0 within the grace period, and keeps what it could not send on disk', async () => {
@@ -141,18 +147,7 @@ describe('fault tolerance against the real Collector', () => {
     await waitFor('all 300 frames accepted', async () => (await d1.metric('ws2otel_source_events_mapped_total')) >= 300);
     assert.equal(await d1.stop('SIGTERM', 15_000), 0);
     assert.match(d1.stdout, /events stay in the disk buffer/);
-    const collector = new Collector();
-    collector.port = port;
-    await collector.start();
-    const d2 = new DaemonProcess(cfg);
-    await d2.start();
-    try {
-      await assertAllArrived(s, collector);
-    } finally {
-      await d2.stop();
-      await s.stop();
-      await collector.stop();
-    }
+    await restartWithCollector(cfg, port, s);
   });
 
   it('a full disk is a clear error and, with when_full: block, pauses the source without losing anything', async (t) => {

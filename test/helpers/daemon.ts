@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -38,7 +38,7 @@ export class DaemonProcess {
     proc.once('exit', () => process.off('exit', reap));
     proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? 128 : -1)))));
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? 128 + constants.signals[signal] : -1)))));
     // Ready when its listener answers: log lines depend on the configured level.
     await waitFor('ws2otel to start', async () => this.exitCode !== null || (await this.healthy()), 20_000);
     if (this.exitCode !== null) throw new Error(`ws2otel exited ${this.exitCode}:\n${this.stdout}\n${this.stderr}`);
