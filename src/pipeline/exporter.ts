@@ -39,6 +39,8 @@ export class SinkExporter {
   private overflow: Envelope[] = [];
   private closed = false;
   private flushing = false;
+  /** The batch timer fired while a batch was in flight. */
+  private due = false;
   private lastError = '';
   private readonly warn: SampledWarn;
   private readonly deadLetter: DeadLetter;
@@ -147,18 +149,24 @@ export class SinkExporter {
     this.m.bufferedBytes.set(this.buffer.bytes);
   }
 
+  /**
+   * Starts a batch when max_events wait, or arms the batch timer for what waits. The timer also runs
+   * while a batch is in flight: when it fires then, the next batch goes as soon as the current one is
+   * done, so an envelope waits at most the timeout plus one send, not a fresh timeout after it.
+   */
   private schedule(): void {
-    if (this.sending || this.closed) return;
-    if (this.buffer.pending >= this.cfg.batch.max_events) {
+    if (this.closed || this.buffer.pending === 0) return;
+    if (!this.sending && this.buffer.pending >= this.cfg.batch.max_events) {
       clearTimeout(this.timer);
       this.timer = undefined;
       this.sending = this.sendNext();
-    } else {
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        if (!this.sending && this.buffer.pending > 0) this.sending = this.sendNext();
-      }, this.cfg.batch.timeout);
+      return;
     }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      if (this.sending) this.due = true;
+      else if (this.buffer.pending > 0) this.sending = this.sendNext();
+    }, this.cfg.batch.timeout);
   }
 
   private async sendNext(): Promise<void> {
@@ -173,10 +181,11 @@ export class SinkExporter {
       this.admitOverflow();
       this.updateGauges();
       if (!this.blocked) this.notifyDrain();
-      if (this.buffer.pending < this.cfg.batch.max_events && !this.flushing) break;
+      if (this.buffer.pending < this.cfg.batch.max_events && !this.flushing && !this.due) break;
+      this.due = false;
     }
     this.sending = undefined;
-    if (this.buffer.pending > 0 && !this.abort.signal.aborted) this.schedule();
+    if (!this.abort.signal.aborted) this.schedule();
   }
 
   /** Moves envelopes that waited while the buffer was full into the room an ack made. */
