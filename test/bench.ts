@@ -18,6 +18,7 @@ import { MistMapping } from '../src/sources/mist/mapping.js';
 import { encodeMetrics } from '../src/encoding/otlp.js';
 import { gzipSync } from 'node:zlib';
 
+// BENCH_FRAMES, BENCH_BATCH (the daemon's batch.max_events) and BENCH_OUTAGE_S vary the load.
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 20_000);
 const POINTS_PER_FRAME = 35;
 const SITE = '/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices';
@@ -64,7 +65,7 @@ async function endToEnd(frames: number, intervalMs: number) {
   const daemon = new DaemonProcess({
     log_level: 'warn',
     sources: [{ name: 'bench', type: 'mist', url: sim.url, token: 't', channels: [SITE] }],
-    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: 1000, timeout: '200ms' } }],
+    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: Number(process.env.BENCH_BATCH ?? 1000), timeout: '200ms' } }],
   });
   await daemon.start();
 
