@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { refuseUpgrade } from '../refuse_upgrade.js';
 
 /**
  * A Mist stream server that speaks the protocol as ../shared/protocols.md describes it: token auth at
@@ -116,15 +117,12 @@ export class MistSimulator {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== '/api-ws/v1/stream') {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-      return;
+      return refuseUpgrade(socket, 404);
     }
     const auth = /^token\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!auth || auth[1] !== this.opts.token) {
       this.authFailures++;
-      const body = '{"detail":"Authentication credentials were not provided."}';
-      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-      return;
+      return refuseUpgrade(socket, 401, '{"detail":"Authentication credentials were not provided."}');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws));
   }

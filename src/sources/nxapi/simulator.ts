@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { refuseUpgrade } from '../refuse_upgrade.js';
 
 /**
  * A Cisco NX-API REST switch as /work/shared/protocols.md describes it: aaaLogin (401 and the error
@@ -318,9 +319,7 @@ export class NxapiSimulator {
     const session = path.startsWith('/socket') ? this.sessions.get(path.slice('/socket'.length)) : undefined;
     if (!session) {
       this.stats.upgradeRejections++;
-      const body = errorBody(403, 'Token was invalid (Error: Token timeout)');
-      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-      return;
+      return refuseUpgrade(socket, 403, errorBody(403, 'Token was invalid (Error: Token timeout)'));
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.stats.upgrades++;

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { refuseUpgrade } from '../refuse_upgrade.js';
 
 /**
  * A Forcepoint SMC API server as ../shared/protocols.md describes it: `GET /api` lists the versions,
@@ -303,27 +304,23 @@ export class SmcSimulator {
 
   // ---- sockets ----
 
-  private refuse(socket: Duplex, status: number, text: string): void {
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-  }
-
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const m = /^\/([^/]+)\/(notification|status)\/socket$/.exec(path);
     const kind = (m?.[2] ?? '') as SocketKind;
     if (!m || !this.versions.includes(m[1]!)) {
       this.upgrades.push({ kind, path, status: 404, headers: req.headers });
-      return this.refuse(socket, 404, 'Not Found');
+      return refuseUpgrade(socket, 404);
     }
     if (req.headers.origin !== undefined) {
       this.originRejected++;
       this.upgrades.push({ kind, path, status: 403, headers: req.headers });
-      return this.refuse(socket, 403, 'Forbidden');
+      return refuseUpgrade(socket, 403);
     }
     const sess = this.sessionOf(req.headers.cookie);
     if (!sess) {
       this.upgrades.push({ kind, path, status: 401, headers: req.headers });
-      return this.refuse(socket, 401, 'Unauthorized');
+      return refuseUpgrade(socket, 401);
     }
     this.upgrades.push({ kind, path, status: 101, headers: req.headers });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, kind, m[1]!, sess));

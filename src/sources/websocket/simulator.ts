@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { refuseUpgrade } from '../refuse_upgrade.js';
 
 /**
  * A made-up but typical JSON-over-WebSocket API for exercising `type: websocket` where the Mist
@@ -138,14 +139,11 @@ export class GenericSimulator {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (!path.startsWith('/stream')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-      return;
+      return refuseUpgrade(socket, 404);
     }
     if (!this.authorized(req, path)) {
       this.authFailures++;
-      const body = '{"error":"unauthorized"}';
-      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-      return;
+      return refuseUpgrade(socket, 401, '{"error":"unauthorized"}');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws));
   }
