@@ -32,7 +32,7 @@ export class BufferFullError extends Error {
   }
 }
 
-/** A rough in-memory size of an envelope, for `max_bytes` of memory buffers and for the bench. */
+/** A rough in-memory size of an envelope, for `max_bytes` of memory buffers. */
 export function estimateBytes(env: Envelope): number {
   return 200 + env.metrics.length * 180 + env.logs.reduce((n, r) => n + 160 + r.body.length * 2, 0);
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Envelope } from '../model.js';
@@ -305,16 +305,5 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.ackFd = -1;
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
-  }
-
-  /** Bytes on disk, acknowledged or not (for tests and the bench). */
-  diskUsage(): number {
-    return this.segments.reduce((n, s) => {
-      try {
-        return n + statSync(this.path(s.id)).size;
-      } catch {
-        return n;
-      }
-    }, 0);
   }
 }

@@ -139,10 +139,6 @@ export class SinkExporter {
     return { ready: !full, buffered: this.buffer.size, detail: full ? `buffer full (${this.buffer.size})` : this.lastError || 'ok' };
   }
 
-  /** Buffer occupancy (the bench reads it). */
-  get bufferBytes(): number {
-    return this.buffer.bytes;
-  }
 
   private updateGauges(): void {
     this.m.buffered.set(this.buffer.size + this.overflow.length);
