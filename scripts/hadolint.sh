@@ -3,8 +3,10 @@
 # binary, into the cache outside the clone, and prints the binary's path on stdout. Idempotent.
 set -euo pipefail
 
-HADOLINT_VERSION="${HADOLINT_VERSION:-2.15.1}"
-CACHE="${WS2OTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ws2otel}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.sh
+. "$HERE/versions.sh"
+CACHE="$WS2OTEL_CACHE"
 DEST="$CACHE/hadolint-$HADOLINT_VERSION"
 BIN="$DEST/bin/hadolint"
 

@@ -11,10 +11,11 @@
 # with --validate=false, and its schema validation downloads the server's OpenAPI document.
 set -euo pipefail
 
-HELM_VERSION="${HELM_VERSION:-3.22.0}"
-CACHE="${WS2OTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ws2otel}"
-BIN="$CACHE/bin"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.sh
+. "$HERE/versions.sh"
+CACHE="$WS2OTEL_CACHE"
+BIN="$CACHE/bin"
 mkdir -p "$BIN"
 
 export GOPATH="${GOPATH:-$CACHE/gopath}"

@@ -5,13 +5,13 @@
 # as the last line; everything else goes to stderr.
 set -euo pipefail
 
-# 4.3.1: the newest release whose broker (kafka_2.13) AND command-line tools (kafka-tools, for topic
-# creation and the console producer/consumer) Maven Central serves here; 4.4.0's kafka-tools is not served.
-# Kafka 4.x is KRaft-only and needs Java 17, which is what the machine has.
-KAFKA_VERSION="${KAFKA_VERSION:-4.3.1}"
+# Kafka 4.x is KRaft-only and needs Java 17, which is what the machine has; the version is in versions.sh.
+HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.sh
+. "$HERE/versions.sh"
 SCALA_VERSION="2.13"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"   # pinned: Maven 3.8's default (2.8) is ancient
-CACHE="${WS2OTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ws2otel}"
+CACHE="$WS2OTEL_CACHE"
 DEST="$CACHE/kafka-$KAFKA_VERSION"
 LIBS="$DEST/libs"
 STAMP="$DEST/.complete"   # written last, so a half-done fetch is redone rather than trusted
@@ -53,7 +53,9 @@ POM
 rm -rf "$LIBS.tmp"
 # The Maven local repo lives in the same cache (not ~/.m2): one folder to keep in CI or delete to start over,
 # and nothing of this project's test tooling leaks into the developer's own ~/.m2.
-mvn -B -q -Dstyle.color=never -f "$DEST/pom.xml" \
+# -U: a download cut short earlier leaves a *.lastUpdated marker that Maven would otherwise trust as
+# "not found" until its update interval passes.
+mvn -B -q -U -Dstyle.color=never -f "$DEST/pom.xml" \
   -Dmaven.repo.local="$CACHE/m2" \
   "$DEP_PLUGIN:copy-dependencies" \
   -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" >&2
