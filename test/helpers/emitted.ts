@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { MetricPoint } from '../../src/model.js';
 import type { MetricRule } from '../../src/mapping/rules.js';
 import { registry } from '../../src/telemetry/metrics.js';
@@ -7,7 +5,8 @@ import { DEVICE_STATS, MistMapping } from '../../src/sources/mist/mapping.js';
 import { STATUS_METRICS, STATUS_STATES, SmcMapping } from '../../src/sources/smc/mapping.js';
 import { MO_METRICS, NxapiMapping } from '../../src/sources/nxapi/mapping.js';
 import { DEFAULT_METRICS, STATE_RULES, SysadmMapping } from '../../src/sources/sysadm/mapping.js';
-import { SEED_NODE_STATUS, SEED_NODE_SUBSCRIBE, SEED_VPN_STATUS, SEED_VPN_SUBSCRIBE } from '../sources/smc/fixtures.js';
+import { SEED_DEVICE_STATS_FRAME } from '../fixtures/mist.js';
+import { SEED_NODE_STATUS, SEED_NODE_SUBSCRIBE, SEED_VPN_STATUS, SEED_VPN_SUBSCRIBE } from '../fixtures/smc.js';
 import { prometheusName } from './promql.js';
 
 // What ws2otel emits, derived from the code: the self-metrics registry, and every vendor mapping run on
@@ -45,13 +44,9 @@ function mist(): VendorMetrics {
   const points: MetricPoint[] = [];
   const payload = payloadFor(DEVICE_STATS, 1, { _time: T / 1000, uptime: 10, mac: '5c5b35000001' });
   points.push(...m.stats('/sites/s1/stats/devices', payload, T).metrics);
-  // The seed frame (mist-websocket-stream.txt), as test/sources/mist/mapping.test.ts reads it.
-  const seed = fileURLToPath(new URL('../../../../shared/seeds/mist-websocket-stream.txt', import.meta.url));
-  const line = readFileSync(seed, 'utf8').split('\n').find((l) => l.includes('{"event": "data"') && l.includes('_time'));
-  if (line) {
-    const frame = JSON.parse(line.slice(line.indexOf('{'))) as { channel: string; data: string };
-    points.push(...m.stats(frame.channel, JSON.parse(frame.data) as Record<string, unknown>, T).metrics);
-  }
+  // The seed frame (test/fixtures/mist.ts), as test/sources/mist/mapping.test.ts reads it.
+  const frame = JSON.parse(SEED_DEVICE_STATS_FRAME) as { channel: string; data: string };
+  points.push(...m.stats(frame.channel, JSON.parse(frame.data) as Record<string, unknown>, T).metrics);
   return { vendor: 'mist', tableNames: new Set(DEVICE_STATS.map((r) => r.metric)), points };
 }
 

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { refuseUpgrade } from '../refuse_upgrade.js';
 
 /**
- * A Mist stream server that speaks the protocol as ../shared/protocols.md describes it: token auth at
+ * A Mist stream server that speaks the protocol as README.md ("Protocol") describes it: token auth at
  * the upgrade (401 otherwise), `subscribe`/`unsubscribe` messages, `channel_subscribed` /
  * `subscribe_failed` replies, `data` frames whose payload is a JSON string, pong replies to pings.
  * It can be told to send malformed, unknown, NUL-padded or oversized frames. `ws2otel simulate mist`

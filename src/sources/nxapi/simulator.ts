@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { refuseUpgrade } from '../refuse_upgrade.js';
 
 /**
- * A Cisco NX-API REST switch as /work/shared/protocols.md describes it: aaaLogin (401 and the error
+ * A Cisco NX-API REST switch as README.md describes it: aaaLogin (401 and the error
  * shape for a wrong or missing credential), aaaRefresh, aaaLogout, the `APIC-cookie` on every REST
  * call (403 without a live one), the socket at `/socket<token>`, `?subscription=yes` on class and mo
  * queries, subscriptionRefresh, and notifications whose `subscriptionId` is a list and whose attribute

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { refuseUpgrade } from '../refuse_upgrade.js';
 
 /**
- * A Forcepoint SMC API server as ../shared/protocols.md describes it: `GET /api` lists the versions,
+ * A Forcepoint SMC API server as README.md ("How it talks to the SMC") describes it: `GET /api` lists the versions,
  * `POST /{ver}/login` with the API key answers 200 and a JSESSIONID cookie (401 otherwise), `PUT
  * /{ver}/logout` answers 204. Two sockets accept the cookie and refuse any upgrade with an Origin
  * header (the SMC's CORS filter): the notification socket takes `{"context": …}` channels, the status

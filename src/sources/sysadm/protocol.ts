@@ -1,5 +1,5 @@
-// The sysadm wire format, shared by the source and the simulator (see /work/shared/protocols.md,
-// "sysadm"; the server's source wins over its docs). Every message, either way, is one JSON object:
+// The sysadm wire format, shared by the source and the simulator (see README.md,
+// "Protocol"; the server's source wins over its docs). Every message, either way, is one JSON object:
 //   request  {"namespace","name","id","args"}
 //   reply    {"namespace":<same>,"name":"response","id":<same>,"args":...}
 //   error    {"namespace":"error","name":"error","id":<id>,"args":{"code":"401","message":"Unauthorized"}}

@@ -5,7 +5,7 @@ import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type Sysad
 import { selfSignedCert, type SelfSigned } from './tls.js';
 
 /**
- * A sysadm server as /work/shared/protocols.md describes it (the server's source, not its docs): TLS only
+ * A sysadm server as README.md ("Protocol") describes it (the server's source, not its docs): TLS only
  * (a self-signed certificate made with openssl unless one is given), the {namespace,name,id,args}
  * envelope, error envelopes with string codes, `rpc identify` before auth, `rpc auth`/`auth_token` →
  * ["<token>", 900] with the token's life extended by every authenticated call, `auth_clear` without a

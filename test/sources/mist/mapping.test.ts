@@ -1,18 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { MistMapping, channelKind } from '../../../src/sources/mist/mapping.js';
 import type { MetricPoint } from '../../../src/model.js';
+import { SEED_DEVICE_STATS_FRAME } from '../../fixtures/mist.js';
 
-// The seed document's own frame (mist-websocket-stream.txt, "Text" format) is the fixture.
-const SEED = fileURLToPath(new URL('../../../../../shared/seeds/mist-websocket-stream.txt', import.meta.url));
-
+// The seed document's own frame (test/fixtures/mist.ts) is the fixture.
 function seedFrame(): { event: string; channel: string; data: string } {
-  const text = readFileSync(SEED, 'utf8');
-  const line = text.split('\n').find((l) => l.includes('{"event": "data"') && l.includes('_time'));
-  assert.ok(line, 'seed has a complete data frame');
-  return JSON.parse(line.slice(line.indexOf('{')));
+  return JSON.parse(SEED_DEVICE_STATS_FRAME);
 }
 
 function point(points: MetricPoint[], name: string): MetricPoint {

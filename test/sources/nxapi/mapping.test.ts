@@ -5,11 +5,7 @@ import { NxapiMapping, decodeMo, interfaceOf } from '../../../src/sources/nxapi/
 import { NxapiClient } from '../../../src/sources/nxapi/rest.js';
 import type { MetricRule } from '../../../src/mapping/rules.js';
 import { checkNxapi, type NxapiConfig } from '../../../src/sources/nxapi/config.js';
-
-// Fixtures: the JSON examples of /work/shared/seeds/nxapi-websocket-subscription.txt, verbatim.
-const SEED_SUBSCRIBE_REPLY = '{"totalCount":"0","subscriptionId":"18374686685813276673","imdata":[]}';
-const SEED_NOTIFICATION =
-  '{"subscriptionId":["18374686685813276673"],"imdata":[{"l1PhysIf": {"attributes": {"childAction": "","descr": "test","dn": "sys/intf/phys-[eth1/1]","modTs": "2019-10-18T19:42:29.446+00:00","rn": "","status": "modified"}}}]}';
+import { SEED_NOTIFICATION, SEED_SUBSCRIBE_REPLY } from '../../fixtures/nxapi.js';
 
 // The seed shows no counter object: these are in the DME's shape (class rmonIfIn at
 // sys/intf/phys-[ethX/Y]/dbgIfIn, every value a string), with the attribute names of the NX-OS model.

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SmcMapping, elementType } from '../../../src/sources/smc/mapping.js';
 import type { Envelope, MetricPoint } from '../../../src/model.js';
-import { SEED_EVENTS, SEED_NODE_STATUS, SEED_NODE_SUBSCRIBE, SEED_VPN_STATUS, SEED_VPN_SUBSCRIBE } from './fixtures.js';
+import { SEED_EVENTS, SEED_NODE_STATUS, SEED_NODE_SUBSCRIBE, SEED_VPN_STATUS, SEED_VPN_SUBSCRIBE } from '../../fixtures/smc.js';
 
 const T = 1_700_000_000_123;
 

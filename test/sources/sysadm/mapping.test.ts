@@ -3,34 +3,9 @@ import assert from 'node:assert/strict';
 import { SysadmMapping, prioritySeverity, splitStampedMessage, sysadmNumber } from '../../../src/sources/sysadm/mapping.js';
 import { parseMessage } from '../../../src/sources/sysadm/protocol.js';
 import type { MetricPoint } from '../../../src/model.js';
+import { SEED_LIFE_PRESERVER, SEED_SUBSCRIBE } from '../../fixtures/sysadm.js';
 
-// Fixtures: the seed's own JSON examples (/work/shared/seeds/sysadm-events.txt) and the shapes in
-// /work/shared/protocols.md. Where the seed contradicts protocols.md, protocols.md wins:
-//  - the seed's reply has `"id" : "<none>"`: the server sends `""`;
-//  - the seed's reply is not valid JSON (no comma after the id, unquoted `<message>`): completed here;
-//  - the seed's placeholders (`<message>`, `<number> - <category>`, `[snapshot/replication]`) get values.
-
-/** The seed's "Websocket Request" example, verbatim. */
-const SEED_SUBSCRIBE = `{
-   "namespace" : "events",
-   "name" : "subscribe",
-   "id" : "sampleID",
-   "args" : ["dispatcher", "life-preserver"]
-}`;
-
-/** The seed's "Websocket Reply" example, made valid JSON with protocols.md's id "" and concrete values. */
-const SEED_LIFE_PRESERVER = `{
-   "namespace" : "events",
-   "name" : "life-preserver",
-   "id" : "",
-   "args" : {
-     "message" : "2016-01-28T11:34:29Z: Finished replication task on pool: tank",
-     "priority" : "1 - Information",
-     "class" : "snapshot"
-   }
-}`;
-
-/** protocols.md's system-state push, with zpool list strings. */
+/** A system-state push as the server builds it (see the source's README), with zpool list strings. */
 const SYSTEM_STATE = {
   namespace: 'events', name: 'system-state', id: '',
   args: {

@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { Capture, exampleConfig, makeSource, rejected } from './harness.js';
 import { buildConfig } from '../../../src/config/load.js';
 import type { WebSocketConfig } from '../../../src/sources/websocket/config.js';
+import { SEED_DEVICE_STATS_FRAME as SEED_FRAME } from '../../fixtures/mist.js';
 
 // Frames fed straight into the source's frame path (no socket): decode → frame rules → payload →
 // mapping rules → envelopes. The Mist fixture is the seed document's own example frame
-// (shared/seeds/mist-websocket-stream.txt), mapped by config/examples/websocket.yaml alone.
-
-const SEED_FRAME = String.raw`{"event": "data", "channel": "/sites/c1947558-268d-4d31-xxxx-xxxxxxxxxxxx/stats/devices", "data": "{\"mac\": \"5c5b35fxxxxx\", \"last_seen\": 1686592607, \"uptime\": 6259614, \"version\": \"0.9.22801\", \"_partition\": 48, \"_offset_apbasic\": 4639768722, \"ip_stat\": {\"dns\": [\"10.10.12.11\", \"10.10.12.12\"], \"ips\": {\"vlan12\": \"10.10.12.25/25,fe80:0:0:0:5e5b:35ff:fef1:5ed8/64\"}, \"gateway\": \"10.10.12.1\", \"ip6\": \"fe80:0:0:0:5e5b:35ff:fef1:5ed8\", \"netmask6\": \"/64\", \"ip\": \"10.10.12.25\", \"netmask\": \"255.255.255.128\", \"dhcp_server\": \"10.10.12.1\"}, \"ip\": \"10.10.12.25\", \"ble_stat\": {\"tx_pkts\": 9073, \"tx_bytes\": 105431, \"rx_pkts\": 393432193, \"rx_bytes\": 2772782221, \"tx_resets\": 0}, \"_time\": 1686592607.62131}"}`;
+// (test/fixtures/mist.ts), mapped by config/examples/websocket.yaml alone.
 
 const ENV = { MIST_TOKEN: 'tok-abcdef', MIST_SITE_ID: 'c1947558-268d-4d31-xxxx-xxxxxxxxxxxx', MIST_WS_URL: 'ws://127.0.0.1:1/api-ws/v1/stream' };
 
