@@ -65,7 +65,9 @@ describe('sysadm source against the simulator', () => {
   it('counts a wrong password (401 error envelope) as an auth failure, never subscribes, and retries with backoff', async () => {
     const { sim, source, cfg, emitter } = await setup({}, () => ({ password: 'wrong' }));
     await waitFor('several refused logins', () => sim.authFailures >= 3);
-    assert.ok((await selfMetric('authFailures', { source: cfg.name })) >= 3);
+    // The server counts a refusal when it sends it, the source when the reply arrives: wait for the
+    // source's count rather than reading it at the moment the server's reaches 3.
+    await waitFor('three auth failures counted', async () => (await selfMetric('authFailures', { source: cfg.name })) >= 3);
     assert.equal(source.status().connected, false);
     // Between attempts the detail says why the last one failed (while connecting it says so instead).
     await waitFor('the reason in the status', () => /refused auth as "monitor" with 401/.test(source.status().detail));
