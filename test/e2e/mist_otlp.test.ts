@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
 import { MistSimulator } from '../../src/sources/mist/simulator.js';
 
@@ -14,30 +13,21 @@ const FRAMES = 30;
 
 for (const encoding of ['proto', 'json'] as const) {
   describe(`Mist → OTLP/HTTP (${encoding}) → Collector`, () => {
-    const collector = new Collector();
     const sim = new MistSimulator({ token: TOKEN, devices: 3, intervalMs: 30, count: FRAMES, eventsEveryMs: 100, record: 'payloads' });
-    let daemon: DaemonProcess;
-
-    before(async () => {
-      await collector.start();
-      await sim.start();
-      daemon = new DaemonProcess({
+    const e2e = pipeline({
+      sims: [sim],
+      config: (collector) => ({
         log_level: 'debug',
         sources: [{
           name: 'mist-e2e', type: 'mist', url: sim.url, token: '${MIST_TOKEN}',
           channels: [`/sites/${SITE}/stats/devices`, `/sites/${SITE}/devices`],
           resource: { 'deployment.environment.name': 'e2e' },
         }],
-        sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, encoding, batch: { max_events: 10, timeout: '100ms' } }],
-      }, { MIST_TOKEN: TOKEN });
-      await daemon.start();
+        sinks: [otlpSink(collector, { encoding, max_events: 10 })],
+      }),
+      env: { MIST_TOKEN: TOKEN },
     });
-
-    after(async () => {
-      await daemon?.stop();
-      await sim.stop();
-      await collector.stop();
-    });
+    const { collector } = e2e;
 
     it('delivers every device stat as a point with its unit, type, value and sample time', async () => {
       await sim.done;
@@ -102,8 +92,8 @@ for (const encoding of ['proto', 'json'] as const) {
     });
 
     it('exits 0 on SIGTERM and never logs the token', async () => {
-      assert.equal(await daemon.stop('SIGTERM'), 0);
-      assert.ok(!daemon.stdout.includes(TOKEN) && !daemon.stderr.includes(TOKEN), 'token leaked into a log line');
+      assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
+      assert.ok(!e2e.daemon.stdout.includes(TOKEN) && !e2e.daemon.stderr.includes(TOKEN), 'token leaked into a log line');
     });
   });
 }

@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
 import { NxapiSimulator } from '../../src/sources/nxapi/simulator.js';
 
@@ -12,17 +11,13 @@ const USER = 'otel-reader';
 const PASS = 'e2e-nxapi-password-9876';
 
 describe('NX-API → OTLP/HTTP → Collector', () => {
-  const collector = new Collector();
   const sim = new NxapiSimulator({
     username: USER, password: PASS, interfaces: 3, intervalMs: 150, flapEveryMs: 700,
     subscriptionTimeoutMs: 900, tokenLifetimeMs: 2000, record: true,
   });
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    await collector.start();
-    await sim.start();
-    daemon = new DaemonProcess({
+  const e2e = pipeline({
+    sims: [sim],
+    config: (collector) => ({
       log_level: 'debug',
       sources: [{
         name: 'n9k-e2e', type: 'nxapi', url: sim.url, username: USER, password: '${NXAPI_PASSWORD}',
@@ -30,16 +25,11 @@ describe('NX-API → OTLP/HTTP → Collector', () => {
         subscription_refresh_interval: '300ms',
         resource: { 'deployment.environment.name': 'e2e' },
       }],
-      sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, encoding: 'proto', batch: { max_events: 20, timeout: '100ms' } }],
-    }, { NXAPI_PASSWORD: PASS });
-    await daemon.start();
+      sinks: [otlpSink(collector, { encoding: 'proto', max_events: 20 })],
+    }),
+    env: { NXAPI_PASSWORD: PASS },
   });
-
-  after(async () => {
-    await daemon?.stop();
-    await sim.stop();
-    await collector.stop();
-  });
+  const { collector } = e2e;
 
   it('delivers interface counters as cumulative sums with unit, direction, interface and the simulator\'s values', async () => {
     await waitFor('three token refreshes', () => sim.stats.tokenRefreshes >= 3, 20_000);
@@ -96,9 +86,9 @@ describe('NX-API → OTLP/HTTP → Collector', () => {
   });
 
   it('exits 0 on SIGTERM, logs out, and never logs the password or a token', async () => {
-    assert.equal(await daemon.stop('SIGTERM'), 0);
+    assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
     assert.equal(sim.stats.logouts, 1);
-    const out = daemon.stdout + daemon.stderr;
+    const out = e2e.daemon.stdout + e2e.daemon.stderr;
     assert.ok(!out.includes(PASS), 'password leaked into a log line');
     for (const t of sim.tokensIssued) assert.ok(!out.includes(t), 'a token leaked into a log line');
     assert.ok(!out.includes('/socket'), 'the socket URL was logged');

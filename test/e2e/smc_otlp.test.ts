@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
 import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../src/sources/smc/simulator.js';
 
@@ -11,14 +10,10 @@ const KEY = 'e2e-smc-api-key-0a1b2c3d4e';
 const NODE = 'elements/single_fw/1700/firewall_node/1800';
 
 describe('Forcepoint SMC → OTLP/HTTP → Collector', () => {
-  const collector = new Collector();
   const sim = new SmcSimulator({ apiKey: KEY, nodes: 1, statusEveryMs: 100, changeEveryMs: 100 });
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    await collector.start();
-    await sim.start();
-    daemon = new DaemonProcess({
+  const e2e = pipeline({
+    sims: [sim],
+    config: (collector) => ({
       log_level: 'debug',
       sources: [{
         name: 'smc-e2e', type: 'smc', url: sim.url, api_key: '${SMC_API_KEY}',
@@ -26,16 +21,11 @@ describe('Forcepoint SMC → OTLP/HTTP → Collector', () => {
         elements: [sim.href('7.2', SEED_VPN_ENDPOINT), sim.href('7.2', SEED_ENGINE_NODE), sim.href('7.2', NODE)],
         resource: { 'deployment.environment.name': 'e2e' },
       }],
-      sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, encoding: 'proto', batch: { max_events: 20, timeout: '100ms' } }],
-    }, { SMC_API_KEY: KEY });
-    await daemon.start();
+      sinks: [otlpSink(collector, { encoding: 'proto', max_events: 20 })],
+    }),
+    env: { SMC_API_KEY: KEY },
   });
-
-  after(async () => {
-    await daemon?.stop();
-    await sim.stop();
-    await collector.stop();
-  });
+  const { collector } = e2e;
 
   it('delivers the seed VPN status with its names, units, types and element resource', async () => {
     const points = await waitFor('VPN points at the Collector', () => {
@@ -80,12 +70,16 @@ describe('Forcepoint SMC → OTLP/HTTP → Collector', () => {
     for (const s of sent) {
       const c = points.find((p) => p.name === 'smc.element.connections' && p.value === s.connection_count)!;
       assert.equal(c.unit, '{connection}');
+      // A status carries no time of its own: its points are stamped when it arrived, so two statuses
+      // read in the same millisecond share a time. Look for each value among the points of that time.
       const same = points.filter((p) => p.timeUnixNano === c.timeUnixNano);
-      assert.equal(same.find((p) => p.name === 'smc.element.traffic.inbound')?.value, s.inbound_traffic_in_bits_per_sec);
-      assert.equal(same.find((p) => p.name === 'smc.element.traffic.outbound')?.value, s.outbound_traffic_in_bits_per_sec);
-      assert.equal(same.find((p) => p.name === 'smc.element.health')?.value, s.health_in_percent);
-      assert.equal(same.find((p) => p.name === 'smc.element.monitoring.status' && p.attributes.state === s.monitoring_status)?.value, 1);
-      assert.equal(same.find((p) => p.name === 'smc.element.node.status' && p.attributes.state === s.engine_node_status)?.value, 1);
+      const has = (name: string, value: unknown, attrs: Record<string, unknown> = {}) =>
+        same.some((p) => p.name === name && p.value === value && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+      assert.ok(has('smc.element.traffic.inbound', s.inbound_traffic_in_bits_per_sec), 'inbound traffic');
+      assert.ok(has('smc.element.traffic.outbound', s.outbound_traffic_in_bits_per_sec), 'outbound traffic');
+      assert.ok(has('smc.element.health', s.health_in_percent), 'health');
+      assert.ok(has('smc.element.monitoring.status', 1, { state: s.monitoring_status }), 'monitoring status');
+      assert.ok(has('smc.element.node.status', 1, { state: s.engine_node_status }), 'node status');
     }
     assert.equal(points[0]!.resource['smc.element.name'], 'node 1800');
   });
@@ -111,11 +105,11 @@ describe('Forcepoint SMC → OTLP/HTTP → Collector', () => {
   });
 
   it('logs out of the SMC, exits 0 on SIGTERM and never logs the API key', async () => {
-    assert.equal(await daemon.stop('SIGTERM'), 0);
+    assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
     assert.equal(sim.logouts, 1);
     assert.equal(sim.activeSessions, 0);
     assert.ok(sim.clientMessages.some((m) => m.text === '{"unsubscribe":2}' && m.kind === 'status'), 'unsubscribed on the status socket');
-    assert.deepEqual(daemon.logLines().filter((l) => l.msg === 'frame rejected'), [], 'a clean stream has no rejected frames');
-    assert.ok(!daemon.stdout.includes(KEY) && !daemon.stderr.includes(KEY), 'API key leaked into a log line');
+    assert.deepEqual(e2e.daemon.logLines().filter((l) => l.msg === 'frame rejected'), [], 'a clean stream has no rejected frames');
+    assert.ok(!e2e.daemon.stdout.includes(KEY) && !e2e.daemon.stderr.includes(KEY), 'API key leaked into a log line');
   });
 });

@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
 import { SysadmSimulator } from '../../src/sources/sysadm/simulator.js';
 
@@ -13,29 +12,20 @@ const PASSWORD = 'e2e-sysadm-password-5678';
 const GiB = 1024 ** 3;
 
 describe('sysadm → OTLP/HTTP → Collector', () => {
-  const collector = new Collector();
   const sim = new SysadmSimulator({ users: { monitor: PASSWORD }, hostname: 'nas-e2e', lifePreserverEveryMs: 200, systemStateEveryMs: 500 });
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    await collector.start();
-    await sim.start();
-    daemon = new DaemonProcess({
+  const e2e = pipeline({
+    sims: [sim],
+    config: (collector) => ({
       log_level: 'debug',
       sources: [{
         name: 'sysadm-e2e', type: 'sysadm', url: sim.url, username: 'monitor', password: '${SYSADM_PASSWORD}',
         tls: { ca_file: sim.certFile }, poll: { interval: '200ms' }, resource: { 'deployment.environment.name': 'e2e' },
       }],
-      sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: 10, timeout: '100ms' } }],
-    }, { SYSADM_PASSWORD: PASSWORD });
-    await daemon.start();
+      sinks: [otlpSink(collector, { max_events: 10 })],
+    }),
+    env: { SYSADM_PASSWORD: PASSWORD },
   });
-
-  after(async () => {
-    await daemon?.stop();
-    await sim.stop();
-    await collector.stop();
-  });
+  const { collector } = e2e;
 
   it('delivers system-state pools as byte and percent gauges and health/update states under host.name', async () => {
     await waitFor('pool points at the Collector', () => collector.points().some((p) => p.name === 'sysadm.zpool.health'), 30_000);
@@ -92,8 +82,8 @@ describe('sysadm → OTLP/HTTP → Collector', () => {
   });
 
   it('exits 0 on SIGTERM, having cleared its token, and never logs the password', async () => {
-    assert.equal(await daemon.stop('SIGTERM'), 0);
+    assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
     assert.ok(sim.clientMessages.some((m) => m.namespace === 'rpc' && m.name === 'auth_clear'));
-    assert.ok(!daemon.stdout.includes(PASSWORD) && !daemon.stderr.includes(PASSWORD), 'password leaked into a log line');
+    assert.ok(!e2e.daemon.stdout.includes(PASSWORD) && !e2e.daemon.stderr.includes(PASSWORD), 'password leaked into a log line');
   });
 });

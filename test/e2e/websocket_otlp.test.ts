@@ -1,10 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
 import { MistSimulator } from '../../src/sources/mist/simulator.js';
 import { GenericSimulator } from '../../src/sources/websocket/simulator.js';
@@ -37,47 +36,39 @@ const FRAMES = 20;
 const POINTS_PER_FRAME = 11; // uptime, clients, cpu, memory, 5 BLE counters, clients of 2 radios
 
 describe('websocket source → OTLP/HTTP → Collector', () => {
-  const collector = new Collector();
   const mist = new MistSimulator({ token: TOKEN, devices: 2, intervalMs: 30, count: FRAMES, eventsEveryMs: 100, record: 'payloads' });
   const lab = new GenericSimulator({ username: 'svc', password: PASSWORD, auth: 'cookie', intervalMs: 50, idleTimeoutMs: 400, record: true });
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    await collector.start();
-    await mist.start();
-    await lab.start();
-    const example = parse(readFileSync(EXAMPLE, 'utf8')) as { sources: Record<string, unknown>[] };
-    daemon = new DaemonProcess({
-      log_level: 'debug',
-      sources: [
-        example.sources[0],
-        {
-          name: 'lab', type: 'websocket', url: lab.url, username: 'svc', password: '${LAB_PASSWORD}',
-          login: { url: `${lab.base}/api/login`, body: { username: '{username}', password: '{password}' }, cookie: 'SESSION' },
-          messages: ['{"op":"subscribe","topics":["metrics","events"]}'],
-          heartbeat: { message: { op: 'ping' }, interval: '100ms' },
-          payload: { path: 'payload' },
-          frames: {
-            ready: { when: { path: 'type', equals: 'subscribed' } },
-            ignore: { when: { path: 'type', equals: 'pong' } },
-            metrics: { when: { path: 'type', equals: 'metric' }, time: { path: 'ts', unit: 'ms', from: 'frame' }, uptime: { path: 'uptime_s', unit: 's' } },
-            logs: { when: { path: 'type', equals: 'event' }, time: { path: 'time', unit: 'iso8601' }, body_path: 'message', severity_path: 'level', event_name_path: 'kind', event_name_prefix: 'lab.' },
+  const e2e = pipeline({
+    sims: [mist, lab],
+    config: (collector) => {
+      const example = parse(readFileSync(EXAMPLE, 'utf8')) as { sources: Record<string, unknown>[] };
+      return {
+        log_level: 'debug',
+        sources: [
+          example.sources[0],
+          {
+            name: 'lab', type: 'websocket', url: lab.url, username: 'svc', password: '${LAB_PASSWORD}',
+            login: { url: `${lab.base}/api/login`, body: { username: '{username}', password: '{password}' }, cookie: 'SESSION' },
+            messages: ['{"op":"subscribe","topics":["metrics","events"]}'],
+            heartbeat: { message: { op: 'ping' }, interval: '100ms' },
+            payload: { path: 'payload' },
+            frames: {
+              ready: { when: { path: 'type', equals: 'subscribed' } },
+              ignore: { when: { path: 'type', equals: 'pong' } },
+              metrics: { when: { path: 'type', equals: 'metric' }, time: { path: 'ts', unit: 'ms', from: 'frame' }, uptime: { path: 'uptime_s', unit: 's' } },
+              logs: { when: { path: 'type', equals: 'event' }, time: { path: 'time', unit: 'iso8601' }, body_path: 'message', severity_path: 'level', event_name_path: 'kind', event_name_prefix: 'lab.' },
+            },
+            resource_attributes: [{ path: 'host', attribute: 'host.name' }],
+            metrics: [{ path: 'ifaces.*.rx_bytes', metric: 'lab.interface.rx.bytes', unit: 'By', type: 'counter', key_attribute: 'interface' }],
           },
-          resource_attributes: [{ path: 'host', attribute: 'host.name' }],
-          metrics: [{ path: 'ifaces.*.rx_bytes', metric: 'lab.interface.rx.bytes', unit: 'By', type: 'counter', key_attribute: 'interface' }],
-        },
-      ],
-      sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: 10, timeout: '100ms' } }],
-    }, { MIST_TOKEN: TOKEN, MIST_SITE_ID: SITE, MIST_WS_URL: mist.url, LAB_PASSWORD: PASSWORD });
-    await daemon.start();
+        ],
+        sinks: [otlpSink(collector, { max_events: 10 })],
+      };
+    },
+    // The simulators' URLs exist once they have started: the env is read when the daemon starts.
+    env: () => ({ MIST_TOKEN: TOKEN, MIST_SITE_ID: SITE, MIST_WS_URL: mist.url, LAB_PASSWORD: PASSWORD }),
   });
-
-  after(async () => {
-    await daemon?.stop();
-    await mist.stop();
-    await lab.stop();
-    await collector.stop();
-  });
+  const { collector } = e2e;
 
   it('delivers every Mist device stat mapped by configuration, with unit, type, value, sample and start time', async () => {
     await mist.done;
@@ -134,8 +125,8 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
   });
 
   it('exits 0 on SIGTERM and never logs the token, the password or the session cookie', async () => {
-    assert.equal(await daemon.stop('SIGTERM'), 0);
-    const out = daemon.stdout + daemon.stderr;
+    assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
+    const out = e2e.daemon.stdout + e2e.daemon.stderr;
     assert.ok(out.includes('session established'), 'the log is there to search');
     assert.ok(lab.logins >= 1 && lab.cookie);
     for (const secret of [TOKEN, PASSWORD, lab.cookie]) assert.ok(!out.includes(secret), 'a secret leaked into a log line');
