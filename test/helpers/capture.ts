@@ -1,8 +1,14 @@
 import { pino } from 'pino';
-import type { Emitter, Envelope } from '../../src/model.js';
+import type { Emitter, Envelope, LogRecord, MetricPoint } from '../../src/model.js';
 import { selfMetrics } from '../../src/telemetry/metrics.js';
+import { validateComponent, type ComponentSpec } from '../../src/config/component.js';
+
+// The in-process rig every source and pipeline test shares: an emitter that keeps what it is given, a
+// silent logger, the self-metric reader, and source configs made by the real schema.
 
 export const silentLog = pino({ level: 'silent' });
+
+type WithResource<T> = T & { resource: Envelope['resource'] };
 
 /** An Emitter that keeps what it gets; `accept = false` makes it ask the source to pause. */
 export class CaptureEmitter implements Emitter {
@@ -25,15 +31,43 @@ export class CaptureEmitter implements Emitter {
     this.drain = [];
     for (const f of l) f();
   }
+
+  /** Every metric point emitted so far, with its envelope's resource. */
+  points(): WithResource<MetricPoint>[] {
+    return this.envelopes.flatMap((e) => e.metrics.map((m) => ({ ...m, resource: e.resource })));
+  }
+
+  /** Every log record emitted so far, with its envelope's resource. */
+  records(): WithResource<LogRecord>[] {
+    return this.envelopes.flatMap((e) => e.logs.map((r) => ({ ...r, resource: e.resource })));
+  }
 }
 
-type CounterName = keyof typeof selfMetrics;
+type MetricName = keyof typeof selfMetrics;
 
-/** Current value of a self-metric series (summed over series matching the labels). */
-export async function selfMetric(name: CounterName, labels: Record<string, string>): Promise<number> {
+/** Current value of a self-metric, summed over the series matching the labels (histogram buckets left out). */
+export async function selfMetric(name: MetricName, labels: Record<string, string> = {}): Promise<number> {
   const m = (await selfMetrics[name].get()) as { values: { labels: Record<string, string | number>; value: number; metricName?: string }[] };
   return m.values
     .filter((v) => !v.metricName || !/_(bucket|sum|count)$/.test(v.metricName))
     .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
     .reduce((a, v) => a + v.value, 0);
+}
+
+let configs = 0;
+
+/**
+ * A source config as the daemon would build it: `raw` validated by the component's real schema, its
+ * defaults filled in, secrets resolved. Names are unique per call (self-metrics are per source name)
+ * and reconnects fast, unless `raw` says otherwise.
+ */
+export function sourceConfig<C>(spec: ComponentSpec<C>, raw: Record<string, unknown>): C {
+  const { config, problems } = validateComponent<C>(spec, {
+    name: `${spec.type}-test-${process.pid}-${++configs}`,
+    type: spec.type,
+    reconnect: { initial_interval: '50ms', max_interval: '300ms' },
+    ...raw,
+  }, 'sources[0]');
+  if (!config || problems.length) throw new Error(problems.join('\n'));
+  return config;
 }

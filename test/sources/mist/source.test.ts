@@ -1,22 +1,16 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MistSource } from '../../../src/sources/mist/source.js';
+import { MistSource, mistSource } from '../../../src/sources/mist/source.js';
 import { MistSimulator, type MistSimulatorOptions } from '../../../src/sources/mist/simulator.js';
 import type { MistConfig } from '../../../src/sources/mist/config.js';
-import { CaptureEmitter, selfMetric, silentLog } from '../../helpers/capture.js';
+import { CaptureEmitter, selfMetric, silentLog, sourceConfig } from '../../helpers/capture.js';
 import { waitFor } from '../../helpers/net.js';
 
 const SITE = '0d1f2e3c-1111-2222-3333-444455556666';
 const STATS = `/sites/${SITE}/stats/devices`;
 const EVENTS = `/sites/${SITE}/devices`;
-let n = 0;
-
 function config(url: string, over: Partial<MistConfig> = {}): MistConfig {
-  return {
-    name: `mist-test-${++n}`, type: 'mist', url, token: 'good-token', channels: [STATS, EVENTS], resource: {}, metrics: [],
-    reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 45_000 },
-    max_frame_bytes: 16 * 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false }, ...over,
-  };
+  return sourceConfig(mistSource, { url, token: 'good-token', channels: [STATS, EVENTS], reconnect: { initial_interval: 20, max_interval: 100 }, ...over });
 }
 
 const cleanups: (() => Promise<void>)[] = [];

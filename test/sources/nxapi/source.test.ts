@@ -2,10 +2,9 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Envelope } from '../../../src/model.js';
-import type { Counter, Gauge } from 'prom-client';
-import { selfMetrics } from '../../../src/telemetry/metrics.js';
 import { nxapiSource, type NxapiSource } from '../../../src/sources/nxapi/source.js';
 import type { NxapiConfig } from '../../../src/sources/nxapi/config.js';
+import { CaptureEmitter, selfMetric, sourceConfig } from '../../helpers/capture.js';
 import { NxapiSimulator, type NxapiSimulatorOptions } from '../../../src/sources/nxapi/simulator.js';
 import { waitFor } from '../../helpers/net.js';
 
@@ -14,7 +13,6 @@ import { waitFor } from '../../helpers/net.js';
 
 const USER = 'monitor';
 const PASS = 'pa55-word-for-tests';
-let seq = 0;
 
 interface Rig {
   sim: NxapiSimulator;
@@ -37,28 +35,21 @@ afterEach(async () => {
 async function rig(simOpts: Partial<NxapiSimulatorOptions> = {}, cfg: Partial<NxapiConfig> = {}): Promise<Rig> {
   const sim = new NxapiSimulator({ username: USER, password: PASS, intervalMs: 100, subscriptionTimeoutMs: 900, tokenLifetimeMs: 2000, ...simOpts });
   await sim.start();
-  const name = `nxapi-test-${process.pid}-${++seq}`;
-  const envs: Envelope[] = [];
   const logs: string[] = [];
   const log = pino({ level: 'debug' }, { write: (l: string) => void logs.push(l) });
-  const config: NxapiConfig = {
-    name, type: 'nxapi', url: sim.url, username: USER, password: PASS,
+  const config = sourceConfig(nxapiSource, {
+    url: sim.url, username: USER, password: PASS,
     queries: ['/api/class/rmonIfIn.json', '/api/class/ethpmPhysIf.json', '/api/mo/sys/intf/phys-[eth1/1].json'],
     subscription_refresh_interval: 300, token_refresh_interval: 0, request_timeout: 2000,
-    resource: {}, metrics: [], reconnect: { initial_interval: 50, max_interval: 300 },
-    keepalive: { interval: 30_000, timeout: 20_000 }, max_frame_bytes: 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false },
+    keepalive: { interval: 30_000, timeout: 20_000 }, max_frame_bytes: 1024 * 1024,
     ...cfg,
-  };
-  const src = nxapiSource.create(config, { emitter: { emit: (e) => (envs.push(e), true), onDrain: () => undefined }, log }) as NxapiSource;
-  const r: Rig = { sim, src, name, envs, logs, records: () => envs.reduce((n, e) => n + e.logs.length, 0) };
+  });
+  const emitter = new CaptureEmitter();
+  const src = nxapiSource.create(config, { emitter, log }) as NxapiSource;
+  const r: Rig = { sim, src, name: config.name, envs: emitter.envelopes, logs, records: () => emitter.records().length };
   rigs.push(r);
   src.start();
   return r;
-}
-
-async function value(metric: Counter | Gauge, labels: Record<string, string>): Promise<number> {
-  const { values } = await metric.get();
-  return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((s, v) => s + v.value, 0);
 }
 
 /** Waits until the source has mapped `n` more notification records than now. */
@@ -70,7 +61,7 @@ async function flowing(r: Rig, n = 5): Promise<void> {
 describe('nxapi source against the simulator', () => {
   it('counts a refused login as an auth failure and never opens the socket', async () => {
     const r = await rig({}, { password: 'wrong-password' });
-    await waitFor('two refused logins', async () => (await value(selfMetrics.authFailures, { source: r.name })) >= 2);
+    await waitFor('two refused logins', async () => (await selfMetric('authFailures', { source: r.name })) >= 2);
     assert.ok(r.sim.stats.loginFailures >= 2);
     assert.equal(r.sim.stats.upgrades, 0);
     assert.equal(r.src.status().connected, false);
@@ -85,7 +76,7 @@ describe('nxapi source against the simulator', () => {
     assert.deepEqual(r.sim.requests.filter((q) => q.includes('subscription=yes')), [
       '/api/class/rmonIfIn.json?subscription=yes', '/api/mo/sys/intf/phys-[eth1/1].json?subscription=yes', '/api/mo/sys.json?subscription=yes',
     ]);
-    assert.equal(await value(selfMetrics.subscriptions, { source: r.name, state: 'active' }), 3);
+    assert.equal(await selfMetric('subscriptions', { source: r.name, state: 'active' }), 3);
     // rmonIfIn: 4 ports × 7 counters; l1PhysIf eth1/1: adminSt and mtu; topSystem (unmapped): a snapshot record.
     const [counters, phys, sys] = r.envs;
     assert.equal(counters!.metrics.length, 28);
@@ -157,7 +148,7 @@ describe('nxapi source against the simulator', () => {
     await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 6);
     await waitFor('established again', () => r.src.status().connected);
     await flowing(r);
-    assert.ok((await value(selfMetrics.reconnects, { source: r.name })) >= 1);
+    assert.ok((await selfMetric('reconnects', { source: r.name })) >= 1);
   });
 
   it('subscribes a query again when its refresh is refused, without a new login', async () => {
@@ -175,7 +166,7 @@ describe('nxapi source against the simulator', () => {
     const r = await rig({ faults: { malformedEvery: 3, unknownEvery: 4, badPayloadEvery: 5 } });
     await waitFor('established', () => r.src.status().connected);
     for (const reason of ['malformed_json', 'unknown_type', 'bad_payload']) {
-      await waitFor(`a ${reason} frame counted`, async () => (await value(selfMetrics.framesRejected, { source: r.name, reason })) >= 2);
+      await waitFor(`a ${reason} frame counted`, async () => (await selfMetric('framesRejected', { source: r.name, reason })) >= 2);
     }
     await flowing(r, 10);
     assert.equal(r.sim.stats.upgrades, 1, 'bad frames do not cost the connection');
@@ -184,7 +175,7 @@ describe('nxapi source against the simulator', () => {
   it('counts an oversized frame, then reconnects and re-subscribes', async () => {
     const r = await rig({ faults: { oversizedEvery: 20, oversizedBytes: 200_000 } }, { max_frame_bytes: 64 * 1024 });
     await waitFor('established', () => r.src.status().connected);
-    await waitFor('an oversized frame counted', async () => (await value(selfMetrics.framesRejected, { source: r.name, reason: 'oversized' })) >= 1);
+    await waitFor('an oversized frame counted', async () => (await selfMetric('framesRejected', { source: r.name, reason: 'oversized' })) >= 1);
     await waitFor('a second login', () => r.sim.stats.logins >= 2);
     await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 6);
     await flowing(r);

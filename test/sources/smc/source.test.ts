@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../../src/sources/smc/simulator.js';
 import type { SmcSource } from '../../../src/sources/smc/source.js';
 import { waitFor } from '../../helpers/net.js';
-import { makeSource, metric, selfMetrics } from './helpers.js';
+import { makeSource } from './helpers.js';
+import { selfMetric } from '../../helpers/capture.js';
 
 const KEY = 'smc-test-api-key-0123456789';
 
@@ -41,23 +42,23 @@ describe('SMC source against the simulator', () => {
     assert.deepEqual(s.channels('notification').map((c) => [c.id, c.what]), [[0, '*'], [1, 'host']]);
     assert.deepEqual(s.channels('status').map((c) => [c.id, c.what]), [[0, SEED_VPN_ENDPOINT], [1, SEED_ENGINE_NODE]]);
     assert.deepEqual([...source.socket('status')!.subscriptions()], [[0, { element: s.href('7.2', SEED_VPN_ENDPOINT) }], [1, { element: s.href('7.2', SEED_ENGINE_NODE) }]]);
-    assert.equal(await metric(selfMetrics.subscriptions, { source: made.cfg.name, state: 'active' }), 4);
+    assert.equal(await selfMetric('subscriptions', { source: made.cfg.name, state: 'active' }), 4);
 
     // The status sent on subscribe, mapped per element with the subscribed href as resource.
     await waitFor('both statuses', () => made.out.envelopes.filter((e) => e.metrics.length).length >= 2);
-    const vpn = made.out.points.find((p) => p.name === 'smc.element.packet_loss');
+    const vpn = made.out.points().find((p) => p.name === 'smc.element.packet_loss');
     assert.ok(vpn);
     assert.equal(vpn.value, 3.61);
     assert.equal(vpn.resource['smc.element.href'], s.href('7.2', SEED_VPN_ENDPOINT));
     assert.equal(vpn.resource['smc.element.name'], 'Corporate VPN');
-    const node = made.out.points.find((p) => p.resource['smc.element.name'] === 'Plano node 1');
+    const node = made.out.points().find((p) => p.resource['smc.element.name'] === 'Plano node 1');
     assert.equal(node?.resource['smc.element.href'], s.href('7.2', SEED_ENGINE_NODE));
 
     // A host change arrives on both channels, a router change only on '*'.
     s.change('create', 'elements/host/1732');
     s.change('create', 'elements/router/1733');
-    await waitFor('three records', () => made.out.records.length >= 3);
-    assert.deepEqual(made.out.records.map((r) => [r.eventName, r.attributes['smc.subscription.context'], r.attributes['smc.element.type']]).sort(), [
+    await waitFor('three records', () => made.out.records().length >= 3);
+    assert.deepEqual(made.out.records().map((r) => [r.eventName, r.attributes['smc.subscription.context'], r.attributes['smc.element.type']]).sort(), [
       ['smc.element.create', '*', 'host'], ['smc.element.create', '*', 'router'], ['smc.element.create', 'host', 'host'],
     ]);
   });
@@ -68,7 +69,7 @@ describe('SMC source against the simulator', () => {
     source = made.source;
     source.start();
     await waitFor('two refused logins', () => s.loginFailures >= 2);
-    assert.ok(await metric(selfMetrics.authFailures, { source: made.cfg.name }) >= 2, 'login failures counted');
+    assert.ok(await selfMetric('authFailures', { source: made.cfg.name }) >= 2, 'login failures counted');
     assert.equal(s.upgrades.length, 0, 'no socket without a session');
     assert.equal(source.status().connected, false);
     assert.match(source.status().detail, /login refused with HTTP 401/);
@@ -101,9 +102,9 @@ describe('SMC source against the simulator', () => {
     assert.deepEqual(s.channels('status').map((c) => [c.connection, c.id]), [[2, 0]]);
     assert.equal(s.activeSessions, 1);
     // The new channels deliver.
-    const before = made.out.records.length;
+    const before = made.out.records().length;
     s.change('update', 'elements/router/1733');
-    await waitFor('records on both new channels', () => made.out.records.length >= before + 2);
+    await waitFor('records on both new channels', () => made.out.records().length >= before + 2);
   });
 
   it('after the server drops the sockets re-subscribes with a fresh session and logs the old one out', async () => {
@@ -128,13 +129,13 @@ describe('SMC source against the simulator', () => {
     });
     source = made.source;
     source.start();
-    await waitFor('two refusals answered', async () => (await metric(selfMetrics.subscriptions, { source: made.cfg.name, state: 'failed' })) >= 2);
+    await waitFor('two refusals answered', async () => (await selfMetric('subscriptions', { source: made.cfg.name, state: 'failed' })) >= 2);
     await waitFor('established', () => source!.status().connected);
-    assert.equal(await metric(selfMetrics.subscriptions, { source: made.cfg.name, state: 'active' }), 2);
+    assert.equal(await selfMetric('subscriptions', { source: made.cfg.name, state: 'active' }), 2);
     // Failed commands take no id: the survivors are 0 on each socket.
     assert.deepEqual([...source.socket('notification')!.subscriptions()], [[0, { context: '*' }]]);
-    await waitFor('node status', () => made.out.points.some((p) => p.resource['smc.element.name'] === 'Plano node 1'));
-    const p = made.out.points.find((x) => x.resource['smc.element.name'] === 'Plano node 1')!;
+    await waitFor('node status', () => made.out.points().some((p) => p.resource['smc.element.name'] === 'Plano node 1'));
+    const p = made.out.points().find((x) => x.resource['smc.element.name'] === 'Plano node 1')!;
     assert.equal(p.resource['smc.element.href'], s.href('7.2', SEED_ENGINE_NODE));
   });
 
@@ -153,20 +154,20 @@ describe('SMC source against the simulator', () => {
     s.inject('notification', JSON.stringify({ event: { type: 'create' }, subscription_id: 0 }));
     s.inject('notification', JSON.stringify({ event: { type: 'create', element: 'http://h/7.2/elements/host/1' } }));
     s.inject('notification', '[1,2]');
-    await waitFor('rejections counted', async () => (await metric(selfMetrics.framesRejected, { source: st })) >= 4 && (await metric(selfMetrics.framesRejected, { source: nt })) >= 3);
-    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'malformed_json' }), 1);
-    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'unknown_type' }), 1);
-    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'bad_status' }), 1);
-    assert.equal(await metric(selfMetrics.framesRejected, { source: st, reason: 'unmapped' }), 1);
-    assert.equal(await metric(selfMetrics.framesRejected, { source: nt, reason: 'bad_event' }), 2);
-    assert.equal(await metric(selfMetrics.framesRejected, { source: nt, reason: 'malformed_json' }), 1);
+    await waitFor('rejections counted', async () => (await selfMetric('framesRejected', { source: st })) >= 4 && (await selfMetric('framesRejected', { source: nt })) >= 3);
+    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'malformed_json' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'unknown_type' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'bad_status' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'unmapped' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: nt, reason: 'bad_event' }), 2);
+    assert.equal(await selfMetric('framesRejected', { source: nt, reason: 'malformed_json' }), 1);
     // The stream goes on.
     s.change('create', 'elements/host/1732');
-    await waitFor('an event after the bad frames', () => made.out.records.length >= 1);
+    await waitFor('an event after the bad frames', () => made.out.records().length >= 1);
 
     // Oversized: counted, the status socket is reset, re-subscribed, and delivers again.
     s.inject('status', JSON.stringify({ status: { status: { name: 'x'.repeat(100_000) } }, subscription_id: 0 }));
-    await waitFor('oversized counted', async () => (await metric(selfMetrics.framesRejected, { source: st, reason: 'oversized' })) === 1);
+    await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: st, reason: 'oversized' })) === 1);
     await waitFor('status socket back', () => s.connections.status === 2 && source!.status().connected);
     const statuses = () => made.out.envelopes.filter((e) => e.resource['smc.element.name'] === 'Plano node 1').length;
     await waitFor('status after the reset', () => statuses() >= 2);
@@ -196,10 +197,10 @@ describe('SMC source against the simulator', () => {
     await waitFor('established', () => source!.status().connected);
     assert.equal(s.upgrades[0]!.path, '/6.5/notification/socket');
     s.change('delete', 'elements/host/1732');
-    await waitFor('a record', () => made.out.records.length === 1);
+    await waitFor('a record', () => made.out.records().length === 1);
     const sent = s.sent.find((f) => f.kind === 'notification')!;
     assert.ok(Array.isArray(sent.frame.events), 'the simulator spoke the 6.5 list form');
-    const r = made.out.records[0]!;
+    const r = made.out.records()[0]!;
     assert.equal(r.eventName, 'smc.element.delete');
     assert.equal(r.severityText, 'WARN');
     assert.equal(r.attributes['smc.element.href'], `${s.url}/6.5/elements/host/1732`);
@@ -213,8 +214,8 @@ describe('SMC source against the simulator', () => {
     await waitFor('established', () => source!.status().connected);
     assert.equal(s.upgrades[0]!.path, '/6.10/notification/socket');
     s.change('update', 'elements/host/1732');
-    await waitFor('a record', () => made.out.records.length === 1);
-    assert.equal(made.out.records[0]!.attributes['smc.element.href'], `${s.url}/6.10/elements/host/1732`);
+    await waitFor('a record', () => made.out.records().length === 1);
+    assert.equal(made.out.records()[0]!.attributes['smc.element.href'], `${s.url}/6.10/elements/host/1732`);
   });
 
   it('keeps a silent but answering socket, and reconnects when pongs stop', async () => {
@@ -236,7 +237,7 @@ describe('SMC source against the simulator', () => {
     const made = makeSource({ url: s.url, api_key: KEY, contexts: [], elements: [s.href('7.2', SEED_VPN_ENDPOINT)], status_repeat_interval: '50ms' });
     source = made.source;
     source.start();
-    const loss = () => made.out.points.filter((p) => p.name === 'smc.element.packet_loss');
+    const loss = () => made.out.points().filter((p) => p.name === 'smc.element.packet_loss');
     await waitFor('three packet loss points from one status frame', () => loss().length >= 3);
     assert.equal(s.sent.length, 1, 'the SMC sent one status');
     assert.ok(loss().every((p) => p.value === 3.61));

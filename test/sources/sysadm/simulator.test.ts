@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { SysadmSimulator } from '../../../src/sources/sysadm/simulator.js';
-import { RawClient } from './capture.js';
+import { RawClient } from './raw_client.js';
 import { waitFor } from '../../helpers/net.js';
 
 // The simulator must be as strict as the server (protocols.md "sysadm"): a forgiving one hides bugs.

@@ -1,23 +1,20 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SysadmSource } from '../../../src/sources/sysadm/source.js';
+import { SysadmSource, sysadmSource } from '../../../src/sources/sysadm/source.js';
 import { SysadmSimulator, type SysadmSimulatorOptions } from '../../../src/sources/sysadm/simulator.js';
 import type { SysadmConfig } from '../../../src/sources/sysadm/config.js';
-import { CaptureEmitter, RawClient, selfMetric, silentLog } from './capture.js';
+import { RawClient } from './raw_client.js';
+import { CaptureEmitter, selfMetric, silentLog, sourceConfig } from '../../helpers/capture.js';
 import { waitFor } from '../../helpers/net.js';
 import { readFileSync } from 'node:fs';
 
 const USER = 'monitor';
 const PASS = 'correct horse battery';
-let n = 0;
-
 function config(url: string, over: Partial<SysadmConfig> = {}): SysadmConfig {
-  return {
-    name: `sysadm-test-${++n}`, type: 'sysadm', url, username: USER, password: PASS, token: '',
-    events: ['dispatcher', 'life-preserver', 'system-state'], identify_interval: 5 * 60_000, poll: { interval: 0, actions: ['memorystats', 'cpupercentage', 'cputemps'] },
-    resource: {}, metrics: [], reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 30_000 },
-    max_frame_bytes: 16 * 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false }, ...over,
-  };
+  return sourceConfig(sysadmSource, {
+    url, username: USER, password: PASS, events: ['dispatcher', 'life-preserver', 'system-state'],
+    reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 30_000 }, ...over,
+  });
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];

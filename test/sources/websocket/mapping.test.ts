@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Capture, exampleConfig, makeSource, rejected } from './harness.js';
+import { exampleConfig, makeSource, rejected } from './harness.js';
+import type { CaptureEmitter } from '../../helpers/capture.js';
 import { buildConfig } from '../../../src/config/load.js';
 import type { WebSocketConfig } from '../../../src/sources/websocket/config.js';
 import { SEED_DEVICE_STATS_FRAME as SEED_FRAME } from '../../fixtures/mist.js';
@@ -11,7 +12,7 @@ import { SEED_DEVICE_STATS_FRAME as SEED_FRAME } from '../../fixtures/mist.js';
 
 const ENV = { MIST_TOKEN: 'tok-abcdef', MIST_SITE_ID: 'c1947558-268d-4d31-xxxx-xxxxxxxxxxxx', MIST_WS_URL: 'ws://127.0.0.1:1/api-ws/v1/stream' };
 
-function feed(cfg: WebSocketConfig, ...frames: (string | object)[]): Capture {
+function feed(cfg: WebSocketConfig, ...frames: (string | object)[]): CaptureEmitter {
   const { source, capture } = makeSource(cfg);
   for (const f of frames) source.onFrame(Buffer.from(typeof f === 'string' ? f : JSON.stringify(f)));
   return capture;

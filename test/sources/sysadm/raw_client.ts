@@ -1,28 +1,6 @@
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import type { Emitter, Envelope } from '../../../src/model.js';
-import { selfMetrics } from '../../../src/telemetry/metrics.js';
 import type { SysadmMessage } from '../../../src/sources/sysadm/protocol.js';
 import { waitFor } from '../../helpers/net.js';
-
-// Test helpers for the sysadm tests (kept beside them rather than in the shared test/helpers).
-
-export const silentLog = pino({ level: 'silent' });
-
-export class CaptureEmitter implements Emitter {
-  readonly envelopes: Envelope[] = [];
-  emit(envelope: Envelope): boolean {
-    this.envelopes.push(envelope);
-    return true;
-  }
-  onDrain(): void {}
-}
-
-/** Current value of a self-metric series (summed over the series matching the labels). */
-export async function selfMetric(name: keyof typeof selfMetrics, labels: Record<string, string>): Promise<number> {
-  const m = (await selfMetrics[name].get()) as { values: { labels: Record<string, string | number>; value: number }[] };
-  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
-}
 
 /** A bare client for poking the simulator: sends envelopes, keeps every message it gets. */
 export class RawClient {
