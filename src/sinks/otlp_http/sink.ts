@@ -1,23 +1,13 @@
-import { gzip } from 'node:zlib';
-import { promisify } from 'node:util';
 import type { Envelope } from '../../model.js';
 import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
+import { gzipAsync, httpPost } from '../../net/http.js';
 import { PermanentError, RetryableError, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
 import { checkOtlpHttp, otlpHttpSchema, type OtlpHttpConfig } from './config.js';
 
-const gzipAsync = promisify(gzip);
+export { parseRetryAfter } from '../../net/http.js';
 
 // The OTLP/HTTP spec's retryable statuses; every other 4xx/5xx is final for that batch.
 const RETRYABLE = new Set([429, 502, 503, 504]);
-
-/** Retry-After is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(v: string | null): number | undefined {
-  if (!v) return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
-}
 
 type Signal = 'metrics' | 'logs';
 
@@ -60,26 +50,11 @@ export class OtlpHttpSink implements Sink {
 
   private async post(kind: Signal, body: Uint8Array, signal: AbortSignal): Promise<void> {
     const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body) : body;
-    let res: Response;
-    try {
-      res = await fetch(this.urls[kind], {
-        method: 'POST',
-        headers: this.headers,
-        body: payload,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.cfg.timeout)]),
-      });
-    } catch (err) {
-      if (signal.aborted) throw err;
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      throw new RetryableError(`${kind}: ${cause ?? (err as Error).message}`);
-    }
-    if (res.ok) {
-      await res.arrayBuffer(); // drain so the connection returns to the pool
-      return;
-    }
-    const text = (await res.text().catch(() => '')).slice(0, 300);
+    const res = await httpPost(this.urls[kind], payload, this.headers, this.cfg.timeout, signal, kind);
+    if (res.ok) return;
+    const text = res.text.slice(0, 300);
     const msg = `${kind}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
-    if (RETRYABLE.has(res.status)) throw new RetryableError(msg, parseRetryAfter(res.headers.get('retry-after')));
+    if (RETRYABLE.has(res.status)) throw new RetryableError(msg, res.retryAfterMs);
     throw new PermanentError(msg);
   }
 
