@@ -88,14 +88,23 @@ export class Collector {
   port = 0;
   output = '';
 
-  constructor(private readonly opts: { kafka?: KafkaReceiverOptions; otlp?: boolean } = {}) {}
+  /** Port of the splunk_hec receiver (when `splunkHec` is on). */
+  hecPort = 0;
+
+  constructor(private readonly opts: { kafka?: KafkaReceiverOptions; otlp?: boolean; splunkHec?: boolean } = {}) {}
 
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The splunk_hec receiver's base URL: HEC events and metrics on any path under it. */
+  get hecEndpoint(): string {
+    return `http://127.0.0.1:${this.hecPort}`;
+  }
+
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
+    if (this.opts.splunkHec && !this.hecPort) this.hecPort = await freePort();
     this.runs++;
     this.metricsFile = join(this.dir, `metrics-${this.runs}.json`);
     this.logsFile = join(this.dir, `logs-${this.runs}.json`);
@@ -113,6 +122,12 @@ export class Collector {
         `    metrics:\n      topics: [${k.metricsTopic}]\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
         `    logs:\n      topics: [${k.logsTopic}]\n      encoding: ${k.encoding ?? 'otlp_proto'}\n` +
         `    initial_offset: earliest\n    group_id: ws2otel-test-${process.pid}-${this.port}\n`;
+    }
+    if (this.opts.splunkHec) {
+      // A real HEC server: it takes HEC event and metric (`"event":"metric"`) JSON, maps host,
+      // source, sourcetype and index to resource attributes and fields to attributes.
+      receivers.push('splunk_hec');
+      recv += `  splunk_hec:\n    endpoint: 127.0.0.1:${this.hecPort}\n`;
     }
     const config = `receivers:\n${recv}exporters:\n` +
       `  file/metrics:\n    path: ${this.metricsFile}\n    flush_interval: 10ms\n` +
