@@ -16,7 +16,7 @@ interface Running<T> {
 }
 
 function stdoutTaken(config: Config): boolean {
-  return config.sinks.some((s) => s.factory.type === 'file' && (s.config as unknown as { path: string }).path === '-');
+  return config.sinks.some((s) => s.factory.usesStdout?.(s.config) ?? false);
 }
 
 /**

@@ -3,6 +3,7 @@ import { otlpHttpSink } from './otlp_http/sink.js';
 import { fileSink } from './file/sink.js';
 import { kafkaSink } from './kafka/sink.js';
 import { splunkHecSink } from './splunk_hec/sink.js';
+import { debugSink } from './debug/sink.js';
 
 // The registry: `type:` in a sinks entry → its factory.
 export const sinkFactories: Record<string, SinkFactory<any>> = {
@@ -10,4 +11,5 @@ export const sinkFactories: Record<string, SinkFactory<any>> = {
   [fileSink.type]: fileSink,
   [kafkaSink.type]: kafkaSink,
   [splunkHecSink.type]: splunkHecSink,
+  [debugSink.type]: debugSink,
 };

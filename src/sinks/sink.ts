@@ -28,12 +28,12 @@ export interface Sink {
   readonly name: string;
   send(batch: readonly Envelope[], signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
-  /** True when this sink writes to the process's stdout (the logger then moves to stderr). */
-  readonly usesStdout?: boolean;
 }
 
 export interface SinkFactory<C extends CommonSinkConfig = CommonSinkConfig> extends ComponentSpec<C> {
   create(config: C, ctx: SinkContext): Sink;
+  /** True when a sink so configured writes to the process's stdout (the daemon's logs then go to stderr). */
+  usesStdout?(config: C): boolean;
 }
 
 export type WhenFull = 'block' | 'drop_newest' | 'drop_oldest';

@@ -2,19 +2,20 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Envelope } from '../../model.js';
 import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
-import { RetryableError, type Sink, type SinkFactory } from '../sink.js';
+import { writeOut } from '../output.js';
+import type { Sink, SinkFactory } from '../sink.js';
 import { fileSinkSchema, type FileSinkConfig } from './config.js';
 
 /** Writes each batch as one ExportMetricsServiceRequest line and one ExportLogsServiceRequest line (OTLP JSON). */
 export class FileSink implements Sink {
   readonly name: string;
-  readonly usesStdout: boolean;
+  private readonly toStdout: boolean;
   private readonly out: Writable;
 
   constructor(cfg: FileSinkConfig) {
     this.name = cfg.name;
-    this.usesStdout = cfg.path === '-';
-    this.out = this.usesStdout ? process.stdout : createWriteStream(cfg.path, { flags: 'a' });
+    this.toStdout = cfg.path === '-';
+    this.out = this.toStdout ? process.stdout : createWriteStream(cfg.path, { flags: 'a' });
   }
 
   async send(batch: readonly Envelope[]): Promise<void> {
@@ -24,13 +25,11 @@ export class FileSink implements Sink {
       if (body) parts.push(body, nl);
     }
     if (parts.length === 0) return;
-    await new Promise<void>((resolve, reject) =>
-      this.out.write(Buffer.concat(parts), (err) => (err ? reject(new RetryableError(`write: ${err.message}`)) : resolve())),
-    );
+    await writeOut(this.out, Buffer.concat(parts));
   }
 
   async close(): Promise<void> {
-    if (this.usesStdout) return;
+    if (this.toStdout) return;
     await new Promise<void>((resolve) => (this.out as WriteStream).end(() => resolve()));
   }
 }
@@ -38,5 +37,6 @@ export class FileSink implements Sink {
 export const fileSink: SinkFactory<FileSinkConfig> = {
   type: 'file',
   schema: fileSinkSchema,
+  usesStdout: (c) => c.path === '-',
   create: (config) => new FileSink(config),
 };
