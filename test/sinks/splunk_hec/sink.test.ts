@@ -9,7 +9,13 @@ import type { SplunkHecConfig } from '../../../src/sinks/splunk_hec/config.js';
 import { validateComponent } from '../../../src/config/component.js';
 import { scrub } from '../../../src/telemetry/logger.js';
 import type { Envelope } from '../../../src/model.js';
-import { silentLog } from '../../helpers/capture.js';
+import { selfMetric, silentLog } from '../../helpers/capture.js';
+import { waitFor } from '../../helpers/net.js';
+import { SinkExporter, createBuffer } from '../../../src/pipeline/exporter.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 
 // The HEC sink against a plain HTTP server that answers as HEC would: which answers are retried and
 // which are final (with HEC's error text), the request and indexer-acknowledgement shapes (the
@@ -54,14 +60,18 @@ describe('Splunk HEC sink', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  function sink(over: Partial<SplunkHecConfig> = {}) {
-    return new SplunkHecSink({
+  function config(over: Partial<SplunkHecConfig> = {}): SplunkHecConfig {
+    return {
       name: 'hec', type: 'splunk_hec', inputs: [], endpoint: `http://127.0.0.1:${port}/`, token: TOKEN,
       index: '', metrics_index: '', source: '', sourcetype: '', host: '', compression: 'gzip', max_request_bytes: 2 * 1024 * 1024,
       timeout: 5000, ack: false, ack_poll_interval: 10, ack_timeout: 5000,
       batch: { max_events: 10, timeout: 1 }, buffer: { type: 'memory', max_events: 10, max_bytes: 0, when_full: 'block', fsync: 1000 },
       retry: { initial_interval: 1, max_interval: 1, max_elapsed_time: 0 }, ...over,
-    }, { log: silentLog });
+    };
+  }
+
+  function sink(over: Partial<SplunkHecConfig> = {}) {
+    return new SplunkHecSink(config(over), { log: silentLog });
   }
 
   const events = (s: Seen) => s.body.split('\n').map((l) => JSON.parse(l) as Record<string, any>);
@@ -226,5 +236,45 @@ describe('Splunk HEC sink', () => {
       'sinks[0].max_request_bytes: must be at least 1024',
       'sinks[0].token: must not contain whitespace',
     ]);
+  });
+
+  describe('through the pipeline', () => {
+    const DATA = mkdtempSync(join(tmpdir(), 'ws2otel-hec-'));
+
+    function exporter(name: string, lines: string[]) {
+      const log = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+      const c = config({ name });
+      return new SinkExporter(new SplunkHecSink(c, { log }), c, log, createBuffer(c, DATA, log), DATA);
+    }
+
+    it('retries 503 "Server is busy" until HEC takes the batch, and delivers it once', async () => {
+      seen.length = 0;
+      let busy = 2;
+      answer = () => (busy-- > 0 ? { status: 503, body: '{"text":"Server is busy","code":9}' } : { status: 200, body: '{"text":"Success","code":0}' });
+      const lines: string[] = [];
+      const e = exporter('hec-busy', lines);
+      for (let i = 0; i < 3; i++) e.offer(envelope(i));
+      await waitFor('the batch accepted', async () => (await selfMetric('eventsSent', { sink: 'hec-busy' })) === 3);
+      assert.equal(seen.length, 3, 'two refused attempts, one accepted');
+      assert.equal(await selfMetric('retries', { sink: 'hec-busy' }), 2);
+      assert.ok(lines.some((l) => l.includes('Server is busy (code 9)')), 'the retry log line says why');
+      await e.flush(Date.now() + 1000);
+    });
+
+    it('dead-letters a batch HEC refuses with 403, logging HEC\'s text and never the token', async () => {
+      seen.length = 0;
+      answer = () => ({ status: 403, body: '{"text":"Invalid token","code":4}' });
+      const lines: string[] = [];
+      const e = exporter('hec-denied', lines);
+      e.offer(envelope(0));
+      await waitFor('the batch refused', async () => (await selfMetric('deadLettered', { sink: 'hec-denied' })) === 1);
+      assert.equal(seen.length, 1, 'not retried');
+      const refused = lines.find((l) => l.includes('batch refused by the sink'));
+      assert.ok(refused);
+      assert.match(refused, /HEC: HTTP 403 Invalid token \(code 4\)/);
+      const dead = readFileSync(join(DATA, 'dead_letter', 'hec-denied.jsonl'), 'utf8');
+      for (const text of [...lines, dead]) assert.ok(!text.includes(TOKEN), 'token leaked');
+      await e.flush(Date.now() + 1000);
+    });
   });
 });
