@@ -45,6 +45,12 @@ describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
         // Small requests, so that a batch goes as several requests (the split path runs too).
         max_request_bytes: 16384,
         batch: { max_events: 10, timeout: '100ms' },
+      }, {
+        // The same data with indexer acknowledgement asked for: the receiver (without the Collector's
+        // ack extension) checks the channel header and answers without an ackId, as a Splunk token
+        // with acknowledgement off does.
+        name: 'splunk-ack', type: 'splunk_hec', endpoint: collector.hecEndpoint, token_file: tokenFile,
+        index: 'acked', metrics_index: 'acked_metrics', ack: true, batch: { max_events: 10, timeout: '100ms' },
       }],
     });
     await daemon.start();
@@ -60,8 +66,9 @@ describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
     await sim.done;
     // Per simulated AP frame: 10 device, 5 BLE, 7 per radio × 2 radios, 6 for port eth0 = 35 points.
     const expected = FRAMES * 35;
-    await waitFor('all metric events at the Collector', () => collector.points().length >= expected, 30_000);
-    const points = collector.points();
+    const metricsOf = (index: string) => collector.points().filter((p) => p.resource['com.splunk.index'] === index);
+    await waitFor('all metric events at the Collector', () => metricsOf('netops_metrics').length >= expected, 30_000);
+    const points = metricsOf('netops_metrics');
     assert.equal(points.length, expected, 'each point arrives exactly once');
 
     for (const { payload } of sim.sent) {
@@ -107,8 +114,9 @@ describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
     await sim.stop(); // no more events: what was sent is final
     const sent = sim.sentEvents;
     assert.ok(sent.length >= 3, `the simulator sent events (${sent.length})`);
-    await waitFor('all events at the Collector', () => collector.records().length >= sent.length, 30_000);
-    const records = collector.records();
+    const recordsOf = (index: string) => collector.records().filter((r) => r.resource['com.splunk.index'] === index);
+    await waitFor('all events at the Collector', () => recordsOf('netops').length >= sent.length, 30_000);
+    const records = recordsOf('netops');
     assert.equal(records.length, sent.length, 'each event arrives exactly once');
     for (const e of sent) {
       const r = records.find((x) => x.body === e.payload.text);
@@ -124,6 +132,17 @@ describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
       assert.equal(r.resource['com.splunk.index'], 'netops');
       assert.equal(r.resource['com.splunk.sourcetype'], 'ws2otel:mist');
     }
+  });
+
+  it('with ack: true sends a channel HEC accepts, and counts HTTP 200 without an ackId as delivered', async () => {
+    const expected = FRAMES * 35;
+    await waitFor('the acked sink\'s metric events', () => collector.points().filter((p) => p.resource['com.splunk.index'] === 'acked_metrics').length >= expected, 30_000);
+    await waitFor('the acked sink\'s events', () => collector.records().filter((r) => r.resource['com.splunk.index'] === 'acked').length >= sim.sentEvents.length, 30_000);
+    assert.equal(collector.points().filter((p) => p.resource['com.splunk.index'] === 'acked_metrics').length, expected);
+    assert.equal(collector.records().filter((r) => r.resource['com.splunk.index'] === 'acked').length, sim.sentEvents.length);
+    const warnings = daemon.stdout.split('\n').filter((l) => l.includes('answered without an ackId'));
+    assert.equal(warnings.length, 1, 'said once, not per batch');
+    assert.equal(await daemon.metric('ws2otel_sink_send_failures_total', { sink: 'splunk-ack' }), 0);
   });
 
   it('counts every batch sent, exits 0 on SIGTERM and never logs the HEC token', async () => {
