@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { DiskBuffer, type DiskBufferOptions } from '../../src/pipeline/disk_buffer.js';
 import { BufferFullError } from '../../src/pipeline/buffer.js';
 import type { Envelope } from '../../src/model.js';
+import { MistMapping } from '../../src/sources/mist/mapping.js';
+import { deviceStats } from '../../src/sources/mist/simulator.js';
 import { silentLog } from '../helpers/capture.js';
 import { pino } from 'pino';
 import type { Logger } from '../../src/telemetry/logger.js';
@@ -250,4 +252,19 @@ describe('disk buffer', () => {
       assert.equal(a.size, 100);
       a.close();
     }));
+
+  it('persists what a mapping produced and nothing of an encoder: a record parses back to the same envelope', () => {
+    const dir = fresh();
+    const now = Date.now();
+    const site = '978c48e6-6ef6-11e6-8bbf-02e208b2d34f';
+    const mapped = new MistMapping('mist', [], {}, '0.0.0').stats(`/sites/${site}/stats/devices`, deviceStats(0, 0, site, now), now);
+    const a = open(dir);
+    a.push(mapped);
+    a.close();
+    const seg = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.log'))!));
+    const onDisk = JSON.parse(seg.subarray(8).toString()) as Envelope;
+    assert.ok(mapped.metrics.length > 10);
+    for (const p of onDisk.metrics) assert.deepEqual(Object.keys(p).sort(), ['attributes', 'description', 'int', 'kind', 'name', 'startTimeMs', 'timeMs', 'unit', 'value']);
+    assert.deepEqual(onDisk, JSON.parse(JSON.stringify(mapped)));
+  });
 });
