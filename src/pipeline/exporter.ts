@@ -186,7 +186,9 @@ export class SinkExporter {
 
   status(): { ready: boolean; buffered: number; detail: string } {
     const full = this.buffer.full || this.overflow.length > 0;
-    return { ready: !full, buffered: this.buffer.size, detail: full ? `buffer full (${this.buffer.size})` : this.lastError || 'ok' };
+    const waiting = this.overflow.length ? `, ${this.overflow.length} waiting` : '';
+    const why = this.lastError ? `: ${this.lastError}` : '';
+    return { ready: !full, buffered: this.buffer.size, detail: full ? `buffer full (${this.buffer.size} held${waiting})${why}` : this.lastError || 'ok' };
   }
 
 
