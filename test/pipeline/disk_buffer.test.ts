@@ -29,7 +29,7 @@ function withTmpfs(t: { skip: (m: string) => void }, size: string, fn: (mnt: str
     t.skip('mounting a small tmpfs needs root (CI runs as root)');
     return;
   }
-  const done = () => execFileSync('umount', [mnt]);
+  const done = () => execFileSync('umount', ['-l', mnt]); // lazy: a failed test may leave a file open
   try {
     const r = fn(mnt);
     if (r instanceof Promise) return r.finally(done);
