@@ -20,8 +20,6 @@ export interface MetricPoint {
   /** For cumulative sums: when the counter last started from zero (device boot, or first sight). */
   startTimeMs: number;
   attributes: Attributes;
-  /** Grouping key of name, kind, unit and int; rule-built points carry it precomputed (hot path). */
-  series?: string;
 }
 
 export interface LogRecord {

@@ -1,3 +1,4 @@
+
 // `node dist/test/bench_kafka.js`: ONE JSON line comparing the Kafka client libraries behind the same
 // KafkaSink, against one real Kafka 4.3.1 broker (started here), with the same load for each:
 //   BENCH_KAFKA_FRAMES Mist device-stats frames (35 points each), mapped beforehand, sent as the
@@ -16,6 +17,7 @@ import { MistMapping } from '../src/sources/mist/mapping.js';
 import { deviceStats } from '../src/sources/mist/simulator.js';
 import { validateComponent } from '../src/config/component.js';
 import { createClient, kafkaSink, KafkaSink } from '../src/sinks/kafka/sink.js';
+import { ExportRequest } from '../src/pipeline/request.js';
 import type { Envelope } from '../src/model.js';
 
 const FRAMES = Number(process.env.BENCH_KAFKA_FRAMES ?? 20_000);
@@ -38,12 +40,12 @@ async function runClient(client: 'kafkajs' | 'platformatic', bootstrap: string):
   if (!config) throw new Error(problems.join('; '));
   const sink = new KafkaSink(config, createClient(config, { log: silentLog }), { log: silentLog });
   const never = new AbortController().signal;
-  await sink.send([mapping.stats(CHANNEL, deviceStats(0, 0, SITE_ID, now), now)], never); // connect, producer id
+  await sink.send(new ExportRequest([mapping.stats(CHANNEL, deviceStats(0, 0, SITE_ID, now), now)]), never); // connect, producer id
   const lat: number[] = [];
   const t0 = performance.now();
   for (const b of batches) {
     const s = performance.now();
-    await sink.send(b, never);
+    await sink.send(new ExportRequest(b), never);
     lat.push(performance.now() - s);
   }
   const secs = (performance.now() - t0) / 1000;

@@ -4,7 +4,6 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ValueType, type HrTime } from '@opentelemetry/api';
 import type { Attributes, Envelope, MetricPoint } from '../model.js';
-import { seriesKey } from '../mapping/rules.js';
 
 // Envelopes → OTLP export requests, through the official serializers of @opentelemetry/otlp-transformer.
 // The SDK's *data* types are only the serializers' input shape here: no MeterProvider aggregates
@@ -24,7 +23,13 @@ function resourceKey(attrs: Attributes): string {
 
 interface Grouped {
   resource: Resource;
-  scopes: Map<string, { scope: { name: string; version: string }; metrics: Map<string, MetricData> }>;
+  /** Per scope: its metrics in order of first appearance, and by name (the few of a name differ in kind, unit or int). */
+  scopes: Map<string, { scope: { name: string; version: string }; metrics: MetricData[]; byName: Map<string, MetricData[]> }>;
+}
+
+function sameMetric(md: MetricData, p: MetricPoint): boolean {
+  const kind = md.dataPointType === DataPointType.GAUGE ? 'gauge' : (md as { isMonotonic?: boolean }).isMonotonic ? 'counter' : 'updown';
+  return kind === p.kind && md.descriptor.unit === p.unit && (md.descriptor.valueType === ValueType.INT) === p.int;
 }
 
 function metricData(p: MetricPoint): MetricData {
@@ -54,11 +59,15 @@ export function toResourceMetrics(batch: readonly Envelope[]): ResourceMetrics[]
     let g = byResource.get(rk);
     if (!g) byResource.set(rk, (g = { resource: resourceFromAttributes(env.resource), scopes: new Map() }));
     let s = g.scopes.get(env.scope.name);
-    if (!s) g.scopes.set(env.scope.name, (s = { scope: env.scope, metrics: new Map() }));
+    if (!s) g.scopes.set(env.scope.name, (s = { scope: env.scope, metrics: [], byName: new Map() }));
     for (const p of env.metrics) {
-      const mk = p.series ?? seriesKey(p.name, p.kind, p.unit, p.int);
-      let md = s.metrics.get(mk);
-      if (!md) s.metrics.set(mk, (md = metricData(p)));
+      let named = s.byName.get(p.name);
+      if (!named) s.byName.set(p.name, (named = []));
+      let md = named.length === 1 && sameMetric(named[0]!, p) ? named[0] : named.find((m) => sameMetric(m, p));
+      if (!md) {
+        named.push((md = metricData(p)));
+        s.metrics.push(md);
+      }
       (md.dataPoints as unknown[]).push({
         startTime: p.kind === 'gauge' ? hr(p.timeMs) : hrStart(p.startTimeMs),
         endTime: hr(p.timeMs),
@@ -69,7 +78,7 @@ export function toResourceMetrics(batch: readonly Envelope[]): ResourceMetrics[]
   }
   return [...byResource.values()].map((g) => ({
     resource: g.resource,
-    scopeMetrics: [...g.scopes.values()].map((s) => ({ scope: s.scope, metrics: [...s.metrics.values()] })),
+    scopeMetrics: [...g.scopes.values()].map((s) => ({ scope: s.scope, metrics: s.metrics })),
   }));
 }
 

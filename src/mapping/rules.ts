@@ -33,13 +33,6 @@ export interface CompiledRule {
   int: boolean;
   keyAttribute: string;
   attributes: Attributes;
-  seriesInt: string;
-  seriesDouble: string;
-}
-
-/** The encoder groups points of one metric by this key; see MetricPoint.series. */
-export function seriesKey(name: string, kind: MetricKind, unit: string, int: boolean): string {
-  return `${name}\u0000${kind}\u0000${unit}\u0000${int ? 'i' : 'd'}`;
 }
 
 /** Defaults first, then the user's rules: same path replaces, `drop: true` removes, new paths add. */
@@ -68,8 +61,6 @@ export function compileRules(rules: readonly MetricRule[]): CompiledRule[] {
       int: r.int ?? kind !== 'gauge',
       keyAttribute: r.key_attribute ?? '',
       attributes: r.attributes ?? {},
-      seriesInt: seriesKey(r.metric, kind, r.unit ?? '1', true),
-      seriesDouble: seriesKey(r.metric, kind, r.unit ?? '1', false),
     };
   });
 }
@@ -101,7 +92,7 @@ function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number,
   const int = r.int && Number.isInteger(value);
   out.push({
     name: r.metric, unit: r.unit, description: r.description, kind: r.kind,
-    int, value, timeMs, startTimeMs, attributes, series: int ? r.seriesInt : r.seriesDouble,
+    int, value, timeMs, startTimeMs, attributes,
   });
 }
 

@@ -2,17 +2,18 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
+import { sinkFileName } from './paths.js';
 
 /**
  * Where batches the sink refused for good go: one JSON line per envelope with the reason, in
- * `<data_dir>/dead_letter/<sink>.jsonl`, so that nothing accepted disappears without a trace and an
+ * `<data_dir>/dead_letter/<sink>.jsonl` (see sinkFileName), so that nothing accepted disappears without a trace and an
  * operator can inspect or replay it.
  */
 export class DeadLetter {
   private readonly file: string;
 
   constructor(dataDir: string, sink: string, private readonly log: Logger) {
-    this.file = join(dataDir, 'dead_letter', `${sink.replace(/[^\w.-]/g, '_')}.jsonl`);
+    this.file = join(dataDir, 'dead_letter', `${sinkFileName(sink)}.jsonl`);
   }
 
   /** Returns false when the file could not be written (then the log line is the only trace). */

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Envelope } from '../model.js';
@@ -10,11 +10,16 @@ import { BufferFullError, type EnvelopeBuffer } from './buffer.js';
 // position of the first record not yet confirmed by the sink; segments wholly before it are deleted.
 // Each push is written to the file at once (in the page cache: it survives a crash of the process);
 // `fsync` decides how often it is forced to the device (power loss). On open, what was not
-// acknowledged is replayed, and a torn or corrupt record is found by its CRC and cut off.
+// acknowledged is replayed. A damaged region is found by its CRC and skipped: the reader
+// resynchronises on the next whole record (as Vector's and Fluent Bit's readers do) and counts the
+// bytes skipped; only a torn tail with no whole record after it is cut off. An ack file that does not
+// point at a record boundary of a segment on disk is logged and ignored: replay, never delete.
 
 const HEADER = 8;
 const ACK_BYTES = 64;
 const SEG_RE = /^(\d{16})\.log$/;
+/** A length above this is damage, not a record (an envelope is far smaller). */
+const MAX_RECORD = 1 << 30;
 
 export type FsyncPolicy = 'always' | number;
 
@@ -25,7 +30,7 @@ export interface DiskBufferOptions {
   segmentBytes?: number;
   fsync: FsyncPolicy;
   log: Logger;
-  /** Called for each torn or corrupt record found on open, with the bytes cut off. */
+  /** Called for each damaged region found on open (skipped, or cut off at the tail), with its bytes. */
   onTruncate?: (bytes: number) => void;
 }
 
@@ -37,7 +42,23 @@ interface Pos {
 interface Segment {
   id: number;
   size: number;
+  /** Damaged regions found on open: start → end (exclusive); the reader jumps over them. */
+  skips?: Map<number, number>;
 }
+
+interface Scan {
+  /** Where whole data ends: a torn tail after it is cut off. */
+  end: number;
+  fileSize: number;
+  skips: Map<number, number>;
+  /** Record starts, and `end`: the only places an ack may point. */
+  boundaries: Set<number>;
+  /** Offset and length of each whole record. */
+  records: [number, number][];
+}
+
+/** The ack file's checksum: a bit flip that still parses as a position is noticed. */
+const ackCrc = (p: Pos) => crc32(`${p.seg}:${p.off}`);
 
 const segName = (id: number) => `${String(id).padStart(16, '0')}.log`;
 
@@ -87,59 +108,99 @@ export class DiskBuffer implements EnvelopeBuffer {
     return join(this.opts.dir, segName(id));
   }
 
-  private recover(): void {
-    try {
-      const a = JSON.parse(readFileSync(join(this.opts.dir, 'ack.json'), 'utf8')) as Pos;
-      if (Number.isInteger(a.seg) && Number.isInteger(a.off)) this.ackPos = a;
-    } catch {
-      // No ack file: nothing was ever acknowledged.
-    }
-    const files = readdirSync(this.opts.dir);
-    const ids = files.map((f) => SEG_RE.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
-    if (ids.length && !files.includes('ack.json')) this.ackPos = { seg: ids[0]!, off: 0 };
-    for (const id of ids) {
-      if (id < this.ackPos.seg) {
-        rmSync(this.path(id), { force: true });
+  /** The length of the whole record at `off`, or -1. */
+  private static recordAt(data: Buffer, off: number): number {
+    if (data.length - off < HEADER) return -1;
+    const len = data.readUInt32LE(off);
+    if (len < 2 || len > MAX_RECORD || off + HEADER + len > data.length) return -1;
+    return crc32(data.subarray(off + HEADER, off + HEADER + len)) === data.readUInt32LE(off + 4) ? len : -1;
+  }
+
+  private scan(id: number, data: Buffer): Scan {
+    const out: Scan = { end: 0, fileSize: data.length, skips: new Map(), boundaries: new Set([0]), records: [] };
+    let off = 0;
+    while (off < data.length) {
+      const len = DiskBuffer.recordAt(data, off);
+      if (len >= 0) {
+        out.records.push([off, len]);
+        off += HEADER + len;
+        out.boundaries.add(off);
         continue;
       }
-      const data = readFileSync(this.path(id));
-      let off = id === this.ackPos.seg ? Math.min(this.ackPos.off, data.length) : 0;
-      const start = off;
-      let records = 0;
-      while (off < data.length) {
-        const bad = (why: string) => {
-          this.opts.log.error({ segment: segName(id), offset: off, bytes: data.length - off, why }, 'disk buffer: torn or corrupt record; truncating');
-          this.opts.onTruncate?.(data.length - off);
-        };
-        if (data.length - off < HEADER) {
-          bad('short header');
-          break;
-        }
-        const len = data.readUInt32LE(off);
-        const crc = data.readUInt32LE(off + 4);
-        if (off + HEADER + len > data.length) {
-          bad('short payload');
-          break;
-        }
-        if (crc32(data.subarray(off + HEADER, off + HEADER + len)) !== crc) {
-          bad('crc mismatch');
-          break;
-        }
-        off += HEADER + len;
-        records++;
+      let next = off + 1;
+      while (next < data.length && DiskBuffer.recordAt(data, next) < 0) next++;
+      const bytes = next - off;
+      this.opts.log.error({ segment: segName(id), offset: off, bytes, action: next < data.length ? 'skipped' : 'cut off' }, 'disk buffer: torn or corrupt data; resuming at the next whole record');
+      this.opts.onTruncate?.(bytes);
+      if (next >= data.length) break;
+      out.skips.set(off, next);
+      out.boundaries.add(next);
+      off = next;
+    }
+    out.end = off;
+    out.boundaries.add(off);
+    return out;
+  }
+
+  private recover(): void {
+    const files = readdirSync(this.opts.dir);
+    const ids = files.map((f) => SEG_RE.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
+    let ack: Pos | undefined;
+    let damage = '';
+    if (files.includes('ack.json')) {
+      const text = readFileSync(join(this.opts.dir, 'ack.json'), 'utf8');
+      try {
+        const a = JSON.parse(text) as (Partial<Pos> & { crc?: unknown }) | null;
+        if (!a || !Number.isSafeInteger(a.seg) || !Number.isSafeInteger(a.off) || a.seg! < 0 || a.off! < 0) damage = 'not a position';
+        // An ack file without a checksum comes from an older ws2otel and is trusted as before.
+        else if (a.crc !== undefined && a.crc !== ackCrc(a as Pos)) damage = 'checksum mismatch';
+        else ack = { seg: a.seg!, off: a.off! };
+      } catch {
+        damage = 'not JSON';
       }
-      if (off < data.length) {
+      if (damage) damage += `: ${JSON.stringify(text.slice(0, 80).trim())}`;
+    } else if (ids.length) {
+      damage = 'missing';
+    }
+    const scans = new Map(ids.map((id) => [id, this.scan(id, readFileSync(this.path(id)))]));
+    if (ack && ids.length && ack.seg >= ids[0]!) {
+      const at = scans.get(ack.seg);
+      if (!at) damage = `points at segment ${ack.seg}, which is not on disk (${ids.length} segments from ${ids[0]})`;
+      else if (!at.boundaries.has(ack.off)) {
+        // Into a damaged region (already counted): resume where the region starts, the reader jumps it.
+        const region = [...at.skips].find(([from, to]) => from < ack!.off && ack!.off < to);
+        if (region) ack.off = region[0];
+        else if (ack.off > at.end && ack.off <= at.fileSize) ack.off = at.end; // into the torn tail that was cut off
+        else damage = `points at offset ${ack.off} of segment ${ack.seg}, which is not a record boundary`;
+      }
+    }
+    if (damage) {
+      this.opts.log.error({ file: join(this.opts.dir, 'ack.json'), why: damage }, 'disk buffer: the ack file is damaged; replaying every segment (duplicates possible, nothing dropped)');
+      ack = undefined;
+    }
+    this.ackPos = ack && (!ids.length || ack.seg >= ids[0]!) ? ack : { seg: ids[0] ?? ack?.seg ?? 1, off: 0 };
+    for (const id of ids) {
+      if (id < this.ackPos.seg) {
+        rmSync(this.path(id), { force: true }); // acknowledged: its deletion was interrupted
+        continue;
+      }
+      const sc = scans.get(id)!;
+      const size = statSync(this.path(id)).size;
+      if (sc.end < size) {
         const fd = openSync(this.path(id), 'r+');
-        ftruncateSync(fd, off);
+        ftruncateSync(fd, sc.end);
         fsyncSync(fd);
         closeSync(fd);
       }
-      this.segments.push({ id, size: off });
-      this.size += records;
-      this.bytes += off - start;
+      const from = id === this.ackPos.seg ? this.ackPos.off : 0;
+      for (const [off, len] of sc.records) {
+        if (off < from) continue;
+        this.size++;
+        this.bytes += HEADER + len;
+      }
+      this.segments.push({ id, size: sc.end, ...(sc.skips.size ? { skips: sc.skips } : {}) });
     }
     if (this.segments.length === 0) this.segments.push({ id: this.ackPos.seg, size: 0 });
-    if (this.ackPos.seg < this.segments[0]!.id) this.ackPos = { seg: this.segments[0]!.id, off: 0 };
     if (this.size > 0) this.opts.log.info({ events: this.size, bytes: this.bytes }, 'disk buffer: replaying unacknowledged events');
   }
 
@@ -148,12 +209,14 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.writeFd = openSync(this.path(last.id), 'a');
   }
 
+  /** Starts a new write segment; throws (and changes nothing) when the file cannot be created. */
   private roll(): void {
+    const id = this.segments[this.segments.length - 1]!.id + 1;
+    const fd = openSync(this.path(id), 'a');
     this.sync();
     closeSync(this.writeFd);
-    const id = this.segments[this.segments.length - 1]!.id + 1;
     this.segments.push({ id, size: 0 });
-    this.writeFd = openSync(this.path(id), 'a');
+    this.writeFd = fd;
   }
 
   push(env: Envelope): void {
@@ -163,8 +226,13 @@ export class DiskBuffer implements EnvelopeBuffer {
     header.writeUInt32LE(crc32(payload), 4);
     let seg = this.segments[this.segments.length - 1]!;
     if (seg.size > 0 && (this.rollPending || seg.size + HEADER + payload.length > this.segmentBytes)) {
+      try {
+        this.roll();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+        throw new BufferFullError(`disk buffer: cannot start a segment: ${code}`, code);
+      }
       this.rollPending = false;
-      this.roll();
       seg = this.segments[this.segments.length - 1]!;
     }
     const rec = Buffer.concat([header, payload]);
@@ -220,12 +288,23 @@ export class DiskBuffer implements EnvelopeBuffer {
         this.readPos = { seg: next.id, off: 0 };
         continue;
       }
+      const skipTo = seg.skips?.get(this.readPos.off);
+      if (skipTo !== undefined) {
+        this.readPos = { seg: seg.id, off: skipTo };
+        continue;
+      }
       const fd = this.readFd(seg.id);
       readSync(fd, this.header, 0, HEADER, this.readPos.off);
       const len = this.header.readUInt32LE(0);
       const payload = Buffer.allocUnsafe(len);
       readSync(fd, payload, 0, len, this.readPos.off + HEADER);
-      out.push(JSON.parse(payload.toString('utf8')) as Envelope);
+      try {
+        out.push(JSON.parse(payload.toString('utf8')) as Envelope);
+      } catch {
+        // Damage whose CRC matched by chance (1 in 2^32): leaves with this batch, counted, not sent.
+        this.opts.log.error({ segment: segName(seg.id), offset: this.readPos.off, bytes: HEADER + len }, 'disk buffer: a record passed its CRC but is not an envelope; skipped');
+        this.opts.onTruncate?.(HEADER + len);
+      }
       this.readPos = { seg: seg.id, off: this.readPos.off + HEADER + len };
       this.inFlight++;
       this.inFlightBytes += HEADER + len;
@@ -240,13 +319,25 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.inFlight = 0;
     this.inFlightBytes = 0;
     this.ackPos = { ...this.readPos };
+    // The end of a segment is the start of the next: an ack there lets the segment go.
+    for (let i = this.segments.findIndex((s) => s.id === this.ackPos.seg); i >= 0 && i < this.segments.length - 1 && this.ackPos.off >= this.segments[i]!.size; i++) {
+      this.ackPos = { seg: this.segments[i + 1]!.id, off: 0 };
+    }
     // Everything confirmed: start a fresh segment so the old one's space is given back now, not
     // only when it would have filled up (a small disk may never let it).
-    if (this.size === 0 && this.segments[this.segments.length - 1]!.size > 0) {
-      this.roll();
-      this.ackPos = { seg: this.segments[this.segments.length - 1]!.id, off: 0 };
-      this.readPos = { ...this.ackPos };
+    if (this.size === 0) {
+      if (this.segments[this.segments.length - 1]!.size > 0) {
+        try {
+          this.roll();
+          this.rollPending = false;
+        } catch (err) {
+          this.opts.log.error({ err: String(err) }, 'disk buffer: cannot start a new segment; the acknowledged one stays until the next ack');
+        }
+      }
+      const last = this.segments[this.segments.length - 1]!;
+      if (last.size === 0) this.ackPos = { seg: last.id, off: 0 };
     }
+    this.readPos = { ...this.ackPos };
     this.persistAck();
     // Segments wholly before the ack position are done; the write segment always stays.
     while (this.segments.length > 1 && this.segments[0]!.id < this.ackPos.seg) {
@@ -270,7 +361,8 @@ export class DiskBuffer implements EnvelopeBuffer {
    * An unreadable ack file means replay from the oldest segment: duplicates, never loss.
    */
   private persistAck(): void {
-    const text = JSON.stringify(this.ackPos).padEnd(ACK_BYTES - 1, ' ') + '\n';
+    const { seg, off } = this.ackPos;
+    const text = JSON.stringify({ seg, off, crc: ackCrc(this.ackPos) }).padEnd(ACK_BYTES - 1, ' ') + '\n';
     try {
       if (this.ackFd < 0) {
         const path = join(this.opts.dir, 'ack.json');

@@ -1,11 +1,15 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SampledWarn } from '../telemetry/logger.js';
 import { selfMetrics } from '../telemetry/metrics.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../sinks/sink.js';
+import { ExportRequest } from './request.js';
+import { envelopeProblem } from './validate.js';
+import { sinkFileName } from './paths.js';
 import { retryWithBackoff } from './backoff.js';
-import { BufferFullError, type EnvelopeBuffer } from './buffer.js';
+import { BufferFullError, envelopeBytes, type EnvelopeBuffer } from './buffer.js';
 import { MemoryBuffer } from './memory_buffer.js';
 import { DiskBuffer } from './disk_buffer.js';
 import { DeadLetter } from './dead_letter.js';
@@ -14,19 +18,26 @@ export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger
   const b = cfg.buffer;
   if (b.type === 'memory') return new MemoryBuffer(b.max_events, b.max_bytes);
   return new DiskBuffer({
-    dir: join(dataDir, 'buffer', cfg.name.replace(/[^\w.-]/g, '_')),
+    dir: join(dataDir, 'buffer', sinkFileName(cfg.name)),
     maxEvents: b.max_events,
     maxBytes: b.max_bytes,
     fsync: b.fsync,
     log,
-    onTruncate: () => selfMetrics.bufferTruncations.labels(cfg.name).inc(),
+    onTruncate: (bytes) => {
+      selfMetrics.bufferTruncations.labels(cfg.name).inc();
+      selfMetrics.bufferCorruptBytes.labels(cfg.name).inc(bytes);
+    },
   });
 }
 
+/** How long envelopes waiting for a buffer that refused a write (disk full) wait before the next try. */
+const ADMIT_RETRY_MS = 500;
+
 /**
  * One sink's side of the pipeline, as the Collector's exporterhelper: a bounded buffer (memory or
- * disk), batching by count and time, one batch in flight, retries with backoff on retryable errors,
- * permanent rejections to the dead-letter file, every drop counted.
+ * disk), batching by count and time, one request in flight, retries with backoff on retryable errors,
+ * a permanently refused request split down to the envelopes the peer refuses, those to the
+ * dead-letter file, every drop counted.
  */
 export class SinkExporter {
   readonly name: string;
@@ -35,8 +46,16 @@ export class SinkExporter {
   private sending: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private drainListeners: (() => void)[] = [];
-  /** when_full: block — envelopes taken from a source after the buffer filled (at most a few frames). */
+  /**
+   * when_full: block — envelopes taken after the buffer filled, from frames already being decoded when
+   * the sources were asked to pause. At most `batch.max_events` (a frame yields far fewer); they count
+   * in the buffer gauges and in readiness, and more are refused and counted (reason buffer_full).
+   */
   private overflow: Envelope[] = [];
+  private overflowBytes = 0;
+  private readonly overflowMax: number;
+  /** Retries moving the overflow in while the buffer refuses writes (a full disk) and nothing is sent. */
+  private admitTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private flushing = false;
   /** The batch timer fired while a batch was in flight. */
@@ -57,6 +76,7 @@ export class SinkExporter {
     this.inputs = cfg.inputs.length ? new Set(cfg.inputs) : undefined;
     this.warn = new SampledWarn(log);
     this.deadLetter = new DeadLetter(dataDir, this.name, log);
+    this.overflowMax = Math.max(1, cfg.batch.max_events);
     this.m = {
       sent: selfMetrics.eventsSent.labels(this.name),
       batches: selfMetrics.batchesSent.labels(this.name),
@@ -66,11 +86,14 @@ export class SinkExporter {
       droppedFull: selfMetrics.dropped.labels(this.name, 'buffer_full'),
       droppedDisk: selfMetrics.dropped.labels(this.name, 'disk_error'),
       droppedRejected: selfMetrics.dropped.labels(this.name, 'rejected'),
+      droppedInvalid: selfMetrics.dropped.labels(this.name, 'invalid'),
+      latency: selfMetrics.eventLatency.labels(this.name),
       droppedShutdown: selfMetrics.dropped.labels(this.name, 'shutdown'),
       deadLettered: selfMetrics.deadLettered.labels(this.name),
       buffered: selfMetrics.bufferEvents.labels(this.name),
       bufferedBytes: selfMetrics.bufferBytes.labels(this.name),
       duration: selfMetrics.exportDuration.labels(this.name),
+      splits: selfMetrics.requestSplits.labels(this.name),
     };
     this.updateGauges();
     if (buffer.size > 0) this.schedule(); // replay what a disk buffer kept across a restart
@@ -86,11 +109,15 @@ export class SinkExporter {
 
   /** Accepts an envelope; false asks the sources to stop reading (when_full: block and no room). */
   offer(env: Envelope): boolean {
-    if (this.overflow.length > 0) {
-      // Already blocked: keep order behind what waits; the source is pausing.
-      this.overflow.push(env);
-      return false;
+    const problem = envelopeProblem(env);
+    if (problem) {
+      // Rejected alone, before it can fail a batch of good envelopes.
+      this.m.droppedInvalid.inc();
+      this.warn.warn('invalid', { err: problem }, 'envelope rejected: no encoder can carry it; written to the dead-letter file');
+      if (this.deadLetter.write([env], `invalid: ${problem}`)) this.m.deadLettered.inc();
+      return !this.blocked;
     }
+    if (this.overflow.length > 0) return this.hold(env); // already blocked: keep order behind what waits
     if (this.buffer.full) {
       switch (this.cfg.buffer.when_full) {
         case 'drop_newest':
@@ -104,9 +131,7 @@ export class SinkExporter {
           }
           break;
         case 'block':
-          // Frames decoded after the pause was asked are still taken: nothing accepted is dropped.
-          this.overflow.push(env);
-          return false;
+          return this.hold(env);
       }
     }
     try {
@@ -114,16 +139,41 @@ export class SinkExporter {
     } catch (err) {
       if (!(err instanceof BufferFullError)) throw err;
       this.warn.warn(`buffer:${err.code}`, { err: err.message, code: err.code, when_full: this.cfg.buffer.when_full }, 'buffer refused an event');
-      if (this.blocking) {
-        this.overflow.push(env);
-        return false;
-      }
+      if (this.blocking) return this.hold(env);
       this.m.droppedDisk.inc();
       return true;
     }
     this.updateGauges();
     this.schedule();
     return !(this.blocking && this.buffer.full);
+  }
+
+  /** when_full: block and no room: the envelope waits in the bounded overflow, or is refused, counted. */
+  private hold(env: Envelope): false {
+    if (this.overflow.length >= this.overflowMax) {
+      this.m.droppedFull.inc();
+      this.warn.warn('overflow', { held: this.buffer.size + this.overflow.length, overflow_max: this.overflowMax }, 'buffer and overflow full while the sources pause; envelope dropped');
+      return false;
+    }
+    this.overflow.push(env);
+    this.overflowBytes += envelopeBytes(env);
+    this.updateGauges();
+    this.armAdmit();
+    return false;
+  }
+
+  /** With nothing in the buffer to send, only a timer can find out that the medium takes writes again. */
+  private armAdmit(): void {
+    if (this.admitTimer || this.closed || this.buffer.size > 0) return;
+    this.admitTimer = setTimeout(() => {
+      this.admitTimer = undefined;
+      this.admitOverflow();
+      this.updateGauges();
+      if (this.overflow.length > 0) this.armAdmit();
+      else if (!this.blocked) this.notifyDrain();
+      this.schedule();
+    }, ADMIT_RETRY_MS);
+    this.admitTimer.unref();
   }
 
   onDrain(listener: () => void): void {
@@ -136,13 +186,15 @@ export class SinkExporter {
 
   status(): { ready: boolean; buffered: number; detail: string } {
     const full = this.buffer.full || this.overflow.length > 0;
-    return { ready: !full, buffered: this.buffer.size, detail: full ? `buffer full (${this.buffer.size})` : this.lastError || 'ok' };
+    const waiting = this.overflow.length ? `, ${this.overflow.length} waiting` : '';
+    const why = this.lastError ? `: ${this.lastError}` : '';
+    return { ready: !full, buffered: this.buffer.size, detail: full ? `buffer full (${this.buffer.size} held${waiting})${why}` : this.lastError || 'ok' };
   }
 
 
   private updateGauges(): void {
     this.m.buffered.set(this.buffer.size + this.overflow.length);
-    this.m.bufferedBytes.set(this.buffer.bytes);
+    this.m.bufferedBytes.set(this.buffer.bytes + this.overflowBytes);
   }
 
   /**
@@ -166,15 +218,16 @@ export class SinkExporter {
   }
 
   private async sendNext(): Promise<void> {
+    await undefined; // the caller stores this promise in `sending` before the loop below can clear it
     while (this.buffer.pending > 0 && !this.abort.signal.aborted) {
-      const batch = this.buffer.take(this.cfg.batch.max_events);
-      const ok = await this.deliver(batch);
+      const ok = await this.deliver(new ExportRequest(this.buffer.take(this.cfg.batch.max_events)));
       if (!ok) {
         this.buffer.unTake(); // aborted during shutdown: the batch stays for the next start
         break;
       }
       this.buffer.ack();
       this.admitOverflow();
+      if (this.overflow.length > 0) this.armAdmit();
       this.updateGauges();
       if (!this.blocked) this.notifyDrain();
       if (this.buffer.pending < this.cfg.batch.max_events && !this.flushing && !this.due) break;
@@ -193,8 +246,9 @@ export class SinkExporter {
         if (err instanceof BufferFullError) return;
         throw err;
       }
-      this.overflow.shift();
+      this.overflowBytes -= envelopeBytes(this.overflow.shift()!);
     }
+    if (this.overflow.length === 0) this.overflowBytes = 0;
   }
 
   private notifyDrain(): void {
@@ -203,40 +257,71 @@ export class SinkExporter {
     for (const l of listeners) l();
   }
 
-  /** True when the batch left the buffer for good (delivered, or refused and dead-lettered). */
-  private async deliver(batch: Envelope[]): Promise<boolean> {
+  /**
+   * True when the request left the buffer for good: delivered, or refused and dead-lettered (only the
+   * envelopes the peer refuses, when it can tell or when splitting finds them). False when aborted.
+   */
+  private async deliver(req: ExportRequest): Promise<boolean> {
     const { initial_interval, max_interval, max_elapsed_time } = this.cfg.retry;
     const started = performance.now();
     try {
-      await retryWithBackoff(() => this.sink.send(batch, this.abort.signal), {
+      await retryWithBackoff(() => this.sink.send(req, this.abort.signal), {
         initialMs: initial_interval,
         maxMs: max_interval,
         maxElapsedMs: max_elapsed_time,
         signal: this.abort.signal,
-        shouldRetry: (err) => !(err instanceof PermanentError),
+        shouldRetry: (err) => !refusal(err),
         retryAfterMs: (err) => (err instanceof RetryableError ? err.retryAfterMs : undefined),
         onRetry: (err, attempt, delayMs) => {
           this.m.retryable.inc();
           this.m.retries.inc();
           this.lastError = (err as Error).message;
-          this.warn.warn('retry', { attempt, delay_ms: Math.round(delayMs), err: this.lastError, events: batch.length }, 'send failed; retrying');
+          this.warn.warn('retry', { attempt, delay_ms: Math.round(delayMs), err: this.lastError, events: req.size }, 'send failed; retrying');
         },
       });
       this.m.duration.observe((performance.now() - started) / 1000);
-      this.m.sent.inc(batch.length);
-      this.m.batches.inc();
+      this.delivered(req.envelopes);
       this.lastError = '';
       return true;
     } catch (err) {
       if (this.abort.signal.aborted) return false;
-      // Refused for good, or max_elapsed_time ran out: dead-letter, count, log; never silently.
-      this.m.permanent.inc();
-      this.m.droppedRejected.inc(batch.length);
       this.lastError = (err as Error).message;
-      if (this.deadLetter.write(batch, this.lastError)) this.m.deadLettered.inc(batch.length);
-      this.log.error({ err: this.lastError, events: batch.length }, 'batch refused by the sink; written to the dead-letter file');
+      const refused = refusal(err);
+      if (refused instanceof PermanentError && refused.rejected) {
+        // The sink delivered everything but these.
+        const rejected = new Set(refused.rejected);
+        this.delivered(req.envelopes.filter((e) => !rejected.has(e)));
+        this.reject(refused.rejected, this.lastError);
+        return true;
+      }
+      const halves = refused && (!(refused instanceof PermanentError) || refused.splittable) ? req.split() : undefined;
+      if (halves) {
+        // Find the envelopes the peer refuses: each half goes on its own (with its own retries).
+        this.m.splits.inc();
+        this.log.debug({ err: this.lastError, events: req.size }, 'request refused; splitting it to find the envelopes the sink refuses');
+        for (const half of halves) if (!(await this.deliver(half))) return false;
+        return true;
+      }
+      // Refused for good, or max_elapsed_time ran out: dead-letter, count, log; never silently.
+      this.reject(req.envelopes, this.lastError);
       return true;
     }
+  }
+
+  private delivered(envelopes: readonly Envelope[]): void {
+    if (envelopes.length === 0) return;
+    this.m.sent.inc(envelopes.length);
+    this.m.batches.inc();
+    // receivedMs is when the frame arrived: this is the latency ws2otel added, buffering included.
+    const now = Date.now();
+    for (const e of envelopes) this.m.latency.observe(Math.max(0, now - e.receivedMs) / 1000);
+  }
+
+  private reject(envelopes: readonly Envelope[], reason: string): void {
+    this.m.permanent.inc();
+    this.m.droppedRejected.inc(envelopes.length);
+    if (this.deadLetter.write(envelopes, reason)) this.m.deadLettered.inc(envelopes.length);
+    this.log.error({ err: reason, events: envelopes.length }, 'envelopes refused by the sink; written to the dead-letter file');
   }
 
   /**
@@ -253,6 +338,11 @@ export class SinkExporter {
     try {
       while ((this.buffer.size > 0 || this.overflow.length > 0) && !this.abort.signal.aborted) {
         this.admitOverflow();
+        if (!this.sending && this.buffer.pending === 0) {
+          // Only the overflow is left and the buffer refuses it (disk full): wait, letting the grace timer run.
+          await Promise.race([sleep(Math.min(ADMIT_RETRY_MS, 100)), aborted]);
+          continue;
+        }
         this.sending ??= this.sendNext();
         await Promise.race([this.sending, aborted]);
       }
@@ -268,8 +358,14 @@ export class SinkExporter {
       this.log.error({ events: lost }, 'grace period over with events in memory; they are lost (a disk buffer keeps them)');
     }
     this.closed = true;
+    clearTimeout(this.admitTimer);
     this.buffer.close();
     await this.sink.close();
     return lost;
   }
+}
+
+/** The error when retrying cannot help: the sink's refusal, or a throw of its encoder (a bug or a value it cannot carry). */
+function refusal(err: unknown): PermanentError | TypeError | RangeError | undefined {
+  return err instanceof PermanentError || err instanceof TypeError || err instanceof RangeError ? err : undefined;
 }

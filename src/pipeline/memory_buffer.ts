@@ -1,5 +1,5 @@
 import type { Envelope } from '../model.js';
-import { estimateBytes, type EnvelopeBuffer } from './buffer.js';
+import { envelopeBytes, type EnvelopeBuffer } from './buffer.js';
 
 /** A bounded FIFO in memory: fast, and lost on a crash (use the disk buffer to keep it). */
 export class MemoryBuffer implements EnvelopeBuffer {
@@ -25,7 +25,7 @@ export class MemoryBuffer implements EnvelopeBuffer {
   }
 
   push(env: Envelope): void {
-    const b = estimateBytes(env);
+    const b = envelopeBytes(env);
     this.items.push(env);
     this.sizes.push(b);
     this.bytes += b;

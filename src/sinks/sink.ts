@@ -2,6 +2,8 @@ import type convict from 'convict';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ComponentSpec } from '../config/component.js';
+import { ExportRequest } from '../pipeline/request.js';
+import { checkPipelineSettings, pipelineSchema, type PipelineSettings, type WhenFull } from '../pipeline/settings.js';
 
 /** A failure worth retrying (network, 429, 5xx); `retryAfterMs` carries the server's Retry-After. */
 export class RetryableError extends Error {
@@ -11,11 +13,23 @@ export class RetryableError extends Error {
   }
 }
 
-/** The sink refused the batch for good (OTLP 400, a record too large): retrying cannot help. */
+/**
+ * The sink refused the request for good (OTLP 400, a record too large): retrying cannot help.
+ * `rejected`: the sink knows exactly which envelopes it refused and delivered all the others; only
+ * those are dead-lettered. Otherwise, when `splittable` (the default: the refusal may be about one
+ * envelope's content), the exporter splits the request in halves and sends each, down to the single
+ * envelopes the peer refuses; `splittable: false` (a refusal of any request, such as 401 or 404)
+ * dead-letters the whole request at once.
+ */
 export class PermanentError extends Error {
-  constructor(message: string) {
+  readonly rejected: readonly Envelope[] | undefined;
+  readonly splittable: boolean;
+
+  constructor(message: string, opts: { rejected?: readonly Envelope[]; splittable?: boolean } = {}) {
     super(message);
     this.name = 'PermanentError';
+    this.rejected = opts.rejected;
+    this.splittable = opts.splittable ?? true;
   }
 }
 
@@ -23,10 +37,14 @@ export interface SinkContext {
   log: Logger;
 }
 
-/** Encodes and delivers one batch; resolves only when the peer confirmed it. Retries are the pipeline's. */
+/**
+ * Encodes and delivers one request; resolves only when the peer confirmed all of it. Retries,
+ * splitting and dead letters are the pipeline's: a sink throws RetryableError or PermanentError and
+ * records on the request what was already accepted (see ExportRequest), so a retry sends only the rest.
+ */
 export interface Sink {
   readonly name: string;
-  send(batch: readonly Envelope[], signal: AbortSignal): Promise<void>;
+  send(request: ExportRequest, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,27 +54,20 @@ export interface SinkFactory<C extends CommonSinkConfig = CommonSinkConfig> exte
   usesStdout?(config: C): boolean;
 }
 
-export type WhenFull = 'block' | 'drop_newest' | 'drop_oldest';
+export type { WhenFull };
+export { ExportRequest };
 
-/** Keys every sink entry has: what it reads, how it batches, buffers and retries (the pipeline's job). */
-export interface CommonSinkConfig {
+/** Keys every sink entry has: its name, what it reads, and the pipeline's batch, buffer and retry settings. */
+export interface CommonSinkConfig extends PipelineSettings {
   name: string;
   type: string;
   inputs: string[];
-  batch: { max_events: number; timeout: number };
-  buffer: { type: 'memory' | 'disk'; max_events: number; max_bytes: number; when_full: WhenFull; fsync: 'always' | number };
-  retry: { initial_interval: number; max_interval: number; max_elapsed_time: number };
   log_level?: string;
 }
 
 /** Checks every sink's common keys get, whatever its type. */
 export function checkCommonSink(c: CommonSinkConfig): string[] {
-  const problems: string[] = [];
-  if (c.buffer.type === 'disk' && c.buffer.when_full === 'drop_oldest') {
-    problems.push('buffer.when_full: a disk buffer is append-only: use block or drop_newest');
-  }
-  if (c.batch.max_events > c.buffer.max_events) problems.push('batch.max_events: must not exceed buffer.max_events');
-  return problems;
+  return checkPipelineSettings(c);
 }
 
 export function commonSinkSchema(type: string): convict.Schema<CommonSinkConfig> {
@@ -65,25 +76,6 @@ export function commonSinkSchema(type: string): convict.Schema<CommonSinkConfig>
     type: { doc: 'Sink type', format: [type], default: type },
     log_level: { doc: "This sink's log level; empty: the daemon's", format: ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: '' },
     inputs: { doc: 'Names of the sources this sink receives; empty: all of them', format: Array, default: [] },
-    batch: {
-      max_events: { doc: 'Send when this many envelopes (frames) are waiting', format: 'nat', default: 1000 },
-      timeout: { doc: 'Send what is waiting after this long even if the batch is not full', format: 'duration', default: '200ms' as unknown as number },
-    },
-    buffer: {
-      type: { doc: 'memory: fast, lost on a crash; disk: a segmented log in data_dir that survives restarts and crashes', format: ['memory', 'disk'], default: 'memory' },
-      max_events: { doc: 'Capacity in envelopes (one per vendor frame, with all its points)', format: 'nat', default: 2000 },
-      max_bytes: { doc: 'Capacity in bytes (disk: on disk; memory: estimated; 0 = no byte limit for memory)', format: 'nat', default: 256 * 1024 * 1024 },
-      when_full: {
-        doc: 'block: pause the sources feeding this sink (TCP backpressure to the vendor); drop_newest / drop_oldest (memory only): drop and count',
-        format: ['block', 'drop_newest', 'drop_oldest'],
-        default: 'block',
-      },
-      fsync: { doc: 'Disk buffer: "always" (every write) or a period such as 1s (a crash of the process loses nothing either way; power loss up to this period)', format: 'fsync-policy', default: '1s' as unknown as number },
-    },
-    retry: {
-      initial_interval: { doc: 'First retry delay cap (full jitter below it)', format: 'duration', default: '500ms' as unknown as number },
-      max_interval: { doc: 'Largest retry delay cap', format: 'duration', default: '30s' as unknown as number },
-      max_elapsed_time: { doc: 'Give a batch up after retrying this long (0: never; the buffer holds it meanwhile)', format: 'duration', default: 0 },
-    },
+    ...pipelineSchema(),
   };
 }

@@ -7,7 +7,38 @@ import { join } from 'node:path';
 import { DiskBuffer, type DiskBufferOptions } from '../../src/pipeline/disk_buffer.js';
 import { BufferFullError } from '../../src/pipeline/buffer.js';
 import type { Envelope } from '../../src/model.js';
+import { MistMapping } from '../../src/sources/mist/mapping.js';
+import { deviceStats } from '../../src/sources/mist/simulator.js';
 import { silentLog } from '../helpers/capture.js';
+import { pino } from 'pino';
+import type { Logger } from '../../src/telemetry/logger.js';
+import { Writable } from 'node:stream';
+
+/** A logger whose lines the test can read. */
+function recordingLog(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log: Logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+  return { log, lines };
+}
+
+function withTmpfs(t: { skip: (m: string) => void }, size: string, fn: (mnt: string) => void | Promise<void>): void | Promise<void> {
+  const mnt = fresh();
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    t.skip('mounting a small tmpfs needs root (CI runs as root)');
+    return;
+  }
+  const done = () => execFileSync('umount', ['-l', mnt]); // lazy: a failed test may leave a file open
+  try {
+    const r = fn(mnt);
+    if (r instanceof Promise) return r.finally(done);
+    done();
+  } catch (err) {
+    done();
+    throw err;
+  }
+}
 
 function env(i: number): Envelope {
   return {
@@ -75,7 +106,7 @@ describe('disk buffer', () => {
     assert.deepEqual(ids(open(dir).take(100)), [0, 1, 2, 3, 4, 5]);
   });
 
-  it('detects a corrupt record by its CRC and truncates there', () => {
+  it('detects a corrupt record by its CRC and skips that record alone', () => {
     const dir = fresh();
     const a = open(dir);
     for (let i = 0; i < 4; i++) a.push(env(i));
@@ -88,7 +119,7 @@ describe('disk buffer', () => {
     let truncations = 0;
     const b = open(dir, { onTruncate: () => truncations++ });
     assert.equal(truncations, 1);
-    assert.deepEqual(ids(b.take(100)), [0]);
+    assert.deepEqual(ids(b.take(100)), [0, 2, 3]);
     b.close();
   });
 
@@ -143,5 +174,97 @@ describe('disk buffer', () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
+  });
+
+  it('resynchronises on the next whole record after 64 damaged bytes mid-segment, counting what it skipped', () => {
+    const dir = fresh();
+    const a = open(dir);
+    for (let i = 0; i < 100; i++) a.push(env(i));
+    a.close();
+    const seg = join(dir, readdirSync(dir).find((f) => f.endsWith('.log'))!);
+    const data = readFileSync(seg);
+    const mid = data.length >> 1;
+    data.fill(0x41, mid, mid + 64);
+    writeFileSync(seg, data);
+    let skipped = 0;
+    let regions = 0;
+    const b = open(dir, { onTruncate: (bytes) => ((skipped += bytes), regions++) });
+    const got = ids(b.take(1000));
+    assert.equal(regions, 1, 'one damaged region');
+    assert.ok(skipped >= 64, `${skipped} bytes counted as skipped`);
+    assert.ok(got.length >= 97, `${got.length} records kept of 100`);
+    assert.equal(got[got.length - 1], 99, 'the records after the damage are replayed');
+    assert.deepEqual(got, [...got].sort((x, y) => x - y), 'in order');
+    b.push(env(100));
+    b.close();
+    const c = open(dir);
+    assert.deepEqual(ids(c.take(1000)), [...got, 100], 'the damage is found again on the next open and skipped the same way');
+    c.close();
+  });
+
+  for (const [what, ack] of [
+    ['points past the data', '{"seg":99,"off":0}'],
+    ['is not JSON', '{"seg":1,"o'],
+    ['points past the end of its segment', '{"seg":1,"off":99999999}'],
+  ] as const) {
+    it(`an ack file that ${what} is logged and everything is replayed; no segment is deleted`, () => {
+      const dir = fresh();
+      const a = open(dir, { segmentBytes: 600 });
+      for (let i = 0; i < 20; i++) a.push(env(i));
+      a.close();
+      const segs = readdirSync(dir).filter((f) => f.endsWith('.log'));
+      writeFileSync(join(dir, 'ack.json'), ack);
+      const { log, lines } = recordingLog();
+      const b = open(dir, { segmentBytes: 600, log });
+      assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.log')).slice(0, segs.length), segs);
+      assert.deepEqual(ids(b.take(1000)), Array.from({ length: 20 }, (_, i) => i));
+      assert.ok(lines.some((l) => /"level":50/.test(l) && /ack/.test(l)), `an error names the ack file: ${lines.join('')}`);
+      b.close();
+    });
+  }
+
+  it('after the disk filled up, acknowledging everything frees the disk and writes succeed again', (t) =>
+    withTmpfs(t, '256k', (mnt) => {
+      const dir = join(mnt, 'buf');
+      mkdirSync(dir);
+      const a = open(dir, { fsync: 1000 }); // one segment larger than the disk, as by default
+      let accepted = 0;
+      let failures = 0;
+      // Fill the disk, then keep trying as the exporter does while its overflow waits.
+      for (let i = 0; i < 100_000 && failures < 5; i++) {
+        try {
+          a.push(env(i));
+          accepted++;
+        } catch (err) {
+          assert.ok(err instanceof BufferFullError);
+          failures++;
+        }
+      }
+      assert.equal(failures, 5);
+      let taken = 0;
+      while (a.pending > 0) {
+        taken += a.take(500).length;
+        a.ack();
+      }
+      assert.equal(taken, accepted);
+      assert.equal(a.size, 0);
+      for (let i = 0; i < 100; i++) a.push(env(i)); // room again: the acknowledged segments are gone
+      assert.equal(a.size, 100);
+      a.close();
+    }));
+
+  it('persists what a mapping produced and nothing of an encoder: a record parses back to the same envelope', () => {
+    const dir = fresh();
+    const now = Date.now();
+    const site = '978c48e6-6ef6-11e6-8bbf-02e208b2d34f';
+    const mapped = new MistMapping('mist', [], {}, '0.0.0').stats(`/sites/${site}/stats/devices`, deviceStats(0, 0, site, now), now);
+    const a = open(dir);
+    a.push(mapped);
+    a.close();
+    const seg = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.log'))!));
+    const onDisk = JSON.parse(seg.subarray(8).toString()) as Envelope;
+    assert.ok(mapped.metrics.length > 10);
+    for (const p of onDisk.metrics) assert.deepEqual(Object.keys(p).sort(), ['attributes', 'description', 'int', 'kind', 'name', 'startTimeMs', 'timeMs', 'unit', 'value']);
+    assert.deepEqual(onDisk, JSON.parse(JSON.stringify(mapped)));
   });
 });

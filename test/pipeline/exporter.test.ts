@@ -1,13 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SinkExporter, createBuffer } from '../../src/pipeline/exporter.js';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { BufferFullError, type EnvelopeBuffer } from '../../src/pipeline/buffer.js';
+import { DiskBuffer } from '../../src/pipeline/disk_buffer.js';
+import { DeadLetter } from '../../src/pipeline/dead_letter.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../../src/sinks/sink.js';
+import { ExportRequest } from '../../src/pipeline/request.js';
 import type { Envelope } from '../../src/model.js';
 import { selfMetric, silentLog } from '../helpers/capture.js';
+import { encodeMetrics } from '../../src/encoding/otlp.js';
+import { readFileSync } from 'node:fs';
 import { waitFor } from '../helpers/net.js';
 
 // The pipeline's contract with any sink: batches by count and time, at-least-once (a batch leaves the
@@ -24,11 +31,11 @@ class ScriptedSink implements Sink {
   batches: Envelope[][] = [];
   failures: Error[] = [];
   gate: Promise<void> | undefined;
-  async send(batch: readonly Envelope[]): Promise<void> {
+  async send(req: ExportRequest): Promise<void> {
     if (this.gate) await this.gate;
     const f = this.failures.shift();
     if (f) throw f;
-    this.batches.push([...batch]);
+    this.batches.push([...req.envelopes]);
   }
   async close(): Promise<void> {}
 }
@@ -73,9 +80,9 @@ describe('sink exporter', () => {
     assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 3);
   });
 
-  it('drops a permanently rejected batch, counted, and goes on with the next', async () => {
+  it('drops a batch refused for good as a whole (not about its data), counted, and goes on with the next', async () => {
     const sink = new ScriptedSink();
-    sink.failures = [new PermanentError('400 bad data')];
+    sink.failures = [new PermanentError('401 unauthorized', { splittable: false })];
     const e = exporter(sink, cfg());
     for (let i = 0; i < 6; i++) e.offer(env('s', i));
     await waitFor('second batch', () => sink.batches.length === 1);
@@ -143,5 +150,152 @@ describe('sink exporter', () => {
     for (let i = 0; i < 2; i++) e.offer(env('s', i));
     assert.equal(await e.flush(Date.now() + 100), 2);
     assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'shutdown' }), 2);
+  });
+
+  it('when_full block holds at most one batch of overflow beyond the cap, counting what it refuses', async () => {
+    const sink = new ScriptedSink();
+    sink.gate = new Promise(() => undefined);
+    const c = cfg({ batch: { max_events: 5, timeout: 50 }, buffer: { type: 'memory', max_events: 20, max_bytes: 0, when_full: 'block', fsync: 1000 } });
+    const e = exporter(sink, c);
+    // One frame that fans out into 100,000 envelopes: the source cannot stop in the middle of it.
+    for (let i = 0; i < 100_000; i++) e.offer(env('s', i));
+    const held = await selfMetric('bufferEvents', { sink: sink.name });
+    const refused = await selfMetric('dropped', { sink: sink.name, reason: 'buffer_full' });
+    assert.ok(held <= 20 + 5, `${held} envelopes held with a cap of 20 and batches of 5`);
+    assert.equal(held + refused, 100_000, 'every envelope is held or counted');
+    assert.equal(e.status().ready, false);
+  });
+
+  it('a disk buffer that filled the disk drains and takes the waiting envelopes once the sink is back', async (t) => {
+    const mnt = mkdtempSync(join(tmpdir(), 'ws2otel-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      t.skip('mounting a small tmpfs needs root (CI runs as root)');
+      return;
+    }
+    try {
+      const sink = new ScriptedSink();
+      let open!: () => void;
+      sink.gate = new Promise((r) => (open = r));
+      const c = cfg({ batch: { max_events: 50, timeout: 20 }, buffer: { type: 'disk', max_events: 100_000, max_bytes: 64 * 1024 * 1024, when_full: 'block', fsync: 1000 } });
+      const e = new SinkExporter(sink, c, silentLog, createBuffer(c, mnt, silentLog), mnt);
+      const big = (i: number): Envelope => ({ ...env('s', i), logs: [{ timeMs: i, observedMs: i, severityNumber: 9, severityText: 'INFO', body: 'x'.repeat(500), attributes: {} }] });
+      let offered = 0;
+      while (e.offer(big(offered++)));
+      for (let i = 0; i < 3; i++) e.offer(big(offered++)); // decoded before the source paused
+      assert.ok(offered > 100, `${offered} offered before the disk filled`);
+      open();
+      sink.gate = undefined;
+      await waitFor('every offered envelope delivered', () => sink.batches.flat().length === offered);
+      assert.deepEqual(sink.batches.flat().map((x) => x.resource.i), Array.from({ length: offered }, (_, i) => i));
+      assert.equal(e.status().ready, true);
+      await e.flush(Date.now() + 2000);
+    } finally {
+      execFileSync('umount', ['-l', mnt]); // lazy: a failed run may leave the buffer's files open
+    }
+  });
+
+  it('flush returns at the deadline when the buffer refuses every write, counting the waiting envelopes as lost', async () => {
+    const refusing: EnvelopeBuffer = {
+      size: 0, bytes: 0, full: false, pending: 0,
+      push: () => { throw new BufferFullError('disk buffer write failed: ENOSPC', 'ENOSPC'); },
+      dropOldest: () => false, take: () => [], ack: () => undefined, unTake: () => undefined, close: () => undefined,
+    };
+    const sink = new ScriptedSink();
+    const c = cfg({ buffer: { type: 'disk', max_events: 10, max_bytes: 1 << 20, when_full: 'block', fsync: 1000 } });
+    const e = new SinkExporter(sink, c, silentLog, refusing, DATA);
+    assert.equal(e.offer(env('s', 1)), false);
+    assert.equal(await e.flush(Date.now() + 200), 1);
+    assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'shutdown' }), 1);
+  });
+
+  it('sinks whose names differ only in punctuation (s/1, s_1) get their own buffer and dead-letter file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ws2otel-names-'));
+    const disk = (name: string) => cfg({ name, buffer: { type: 'disk', max_events: 10, max_bytes: 1 << 20, when_full: 'block', fsync: 1000 } });
+    const a = createBuffer(disk('s/1'), dir, silentLog);
+    a.push(env('s', 1));
+    a.close();
+    const b = createBuffer(disk('s_1'), dir, silentLog);
+    assert.equal(b.size, 0, "s_1 does not see s/1's envelopes");
+    b.close();
+    assert.equal(createBuffer(disk('s/1'), dir, silentLog).size, 1);
+    new DeadLetter(dir, 's/1', silentLog).write([env('s', 1)], 'x');
+    new DeadLetter(dir, 's_1', silentLog).write([env('s', 2)], 'x');
+    assert.equal(readdirSync(join(dir, 'dead_letter')).length, 2);
+    for (const name of ['..', '.']) {
+      const c = createBuffer(disk(name), dir, silentLog);
+      c.close();
+      assert.ok(readdirSync(join(dir, 'buffer')).every((f) => f !== '.' && f !== '..'));
+      assert.ok(!readdirSync(dir).some((f) => f.endsWith('.log')), `${name} stays inside data_dir/buffer`);
+    }
+  });
+
+  /** Dead-letter lines of a sink, as written. */
+  const deadLetters = (sink: Sink) => {
+    try {
+      return readFileSync(join(DATA, 'dead_letter', `${sink.name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; envelope: Envelope });
+    } catch {
+      return [];
+    }
+  };
+
+  it('an envelope no encoder can carry is rejected alone when offered, counted and dead-lettered; its neighbours are delivered', async () => {
+    // A sink that encodes as the real ones do: the OTLP encoder throws on a time that is not a number.
+    class EncodingSink extends ScriptedSink {
+      override async send(req: ExportRequest): Promise<void> {
+        encodeMetrics(req.envelopes, 'json');
+        await super.send(req);
+      }
+    }
+    const sink = new EncodingSink();
+    const e = exporter(sink, cfg());
+    const point = (i: number, timeMs: number, value: number) => ({
+      ...env('s', i), metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge' as const, int: false, value, timeMs, startTimeMs: timeMs, attributes: {} }],
+    });
+    for (let i = 0; i < 6; i++) e.offer(point(i, i === 2 ? NaN : i === 4 ? 1000 : 1000, i === 4 ? Infinity : i));
+    await waitFor('the four good envelopes', () => sink.batches.flat().length === 4);
+    assert.deepEqual(sink.batches.flat().map((x) => x.resource.i), [0, 1, 3, 5]);
+    assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'invalid' }), 2);
+    assert.deepEqual(deadLetters(sink).map((d) => d.envelope.resource.i), [2, 4]);
+    assert.match(deadLetters(sink)[0]!.reason, /invalid: .*time/);
+  });
+
+  it('a request refused for good is split until only the envelope the sink refuses is dead-lettered', async () => {
+    // As an OTLP receiver answering 400 to any request holding the one bad envelope.
+    class PickySink extends ScriptedSink {
+      attempts = 0;
+      override async send(req: ExportRequest): Promise<void> {
+        this.attempts++;
+        if (req.envelopes.some((x) => x.resource.i === 4)) throw new PermanentError('HTTP 400 value out of range');
+        await super.send(req);
+      }
+    }
+    const sink = new PickySink();
+    const e = exporter(sink, cfg({ batch: { max_events: 8, timeout: 20 }, buffer: { type: 'memory', max_events: 20, max_bytes: 0, when_full: 'block', fsync: 1000 } }));
+    for (let i = 0; i < 8; i++) e.offer(env('s', i));
+    await waitFor('the seven good envelopes', () => sink.batches.flat().length === 7);
+    assert.deepEqual(sink.batches.flat().map((x) => x.resource.i), [0, 1, 2, 3, 5, 6, 7], 'in order');
+    assert.deepEqual(deadLetters(sink).map((d) => d.envelope.resource.i), [4]);
+    assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'rejected' }), 1);
+    assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 7);
+    assert.ok(sink.attempts <= 1 + 2 * Math.ceil(Math.log2(8)), `${sink.attempts} attempts`);
+  });
+
+  it('a sink that names the envelopes it refused has only those dead-lettered; the rest counts as sent', async () => {
+    class NamingSink extends ScriptedSink {
+      override async send(req: ExportRequest): Promise<void> {
+        const bad = req.envelopes.filter((x) => x.resource.i === 1);
+        await super.send(new ExportRequest(req.envelopes.filter((x) => !bad.includes(x))));
+        if (bad.length) throw new PermanentError('1 message too large', { rejected: bad });
+      }
+    }
+    const sink = new NamingSink();
+    const e = exporter(sink, cfg());
+    for (let i = 0; i < 3; i++) e.offer(env('s', i));
+    await waitFor('the batch', () => deadLetters(sink).length === 1);
+    assert.deepEqual(sink.batches.map((b) => b.map((x) => x.resource.i)), [[0, 2]], 'sent once, not split and resent');
+    assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 2);
+    assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'rejected' }), 1);
   });
 });

@@ -1,7 +1,6 @@
-import type { Envelope } from '../../model.js';
 import { debugText } from '../../encoding/debug_text.js';
 import { writeOut } from '../output.js';
-import type { Sink, SinkFactory } from '../sink.js';
+import type { ExportRequest, Sink, SinkFactory } from '../sink.js';
 import { debugSinkSchema, type DebugSinkConfig } from './config.js';
 
 /** Prints each batch as lines a person reads (src/encoding/debug_text.ts), like the Collector's debug exporter. */
@@ -14,8 +13,8 @@ export class DebugSink implements Sink {
     this.out = cfg.stream === 'stderr' ? process.stderr : process.stdout;
   }
 
-  async send(batch: readonly Envelope[]): Promise<void> {
-    const text = debugText(batch);
+  async send(req: ExportRequest): Promise<void> {
+    const text = debugText(req.envelopes);
     if (text) await writeOut(this.out, text);
   }
 

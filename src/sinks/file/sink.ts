@@ -1,9 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { Envelope } from '../../model.js';
 import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
 import { writeOut } from '../output.js';
-import type { Sink, SinkFactory } from '../sink.js';
+import type { ExportRequest, Sink, SinkFactory } from '../sink.js';
 import { fileSinkSchema, type FileSinkConfig } from './config.js';
 
 /** Writes each batch as one ExportMetricsServiceRequest line and one ExportLogsServiceRequest line (OTLP JSON). */
@@ -18,10 +17,10 @@ export class FileSink implements Sink {
     this.out = this.toStdout ? process.stdout : createWriteStream(cfg.path, { flags: 'a' });
   }
 
-  async send(batch: readonly Envelope[]): Promise<void> {
+  async send(req: ExportRequest): Promise<void> {
     const parts: Uint8Array[] = [];
     const nl = Buffer.from('\n');
-    for (const body of [encodeMetrics(batch, 'json'), encodeLogs(batch, 'json')]) {
+    for (const body of [encodeMetrics(req.envelopes, 'json'), encodeLogs(req.envelopes, 'json')]) {
       if (body) parts.push(body, nl);
     }
     if (parts.length === 0) return;

@@ -27,6 +27,8 @@ export function renderTopic(template: string, resource: Attributes): string {
 export interface Oversized {
   topic: string;
   bytes: number;
+  /** The envelope the message came from (json: one of its points or records). */
+  envelope: Envelope;
 }
 
 export interface Built {
@@ -67,9 +69,11 @@ export function buildMessages(batch: readonly Envelope[], signal: Signal, cfg: K
   for (const g of groups(batch, signal, cfg)) {
     const keyBytes = g.key?.length ?? 0;
     if (cfg.encoding === 'json') {
-      for (const v of signal === 'metrics' ? encodeFlatMetrics(g.envs) : encodeFlatLogs(g.envs)) {
-        if (v.byteLength + keyBytes > max) oversized.push({ topic: g.topic, bytes: v.byteLength + keyBytes });
-        else messages.push({ topic: g.topic, key: g.key, value: toBuffer(v) });
+      for (const env of g.envs) {
+        for (const v of signal === 'metrics' ? encodeFlatMetrics([env]) : encodeFlatLogs([env])) {
+          if (v.byteLength + keyBytes > max) oversized.push({ topic: g.topic, bytes: v.byteLength + keyBytes, envelope: env });
+          else messages.push({ topic: g.topic, key: g.key, value: toBuffer(v) });
+        }
       }
       continue;
     }
@@ -87,7 +91,7 @@ export function buildMessages(batch: readonly Envelope[], signal: Signal, cfg: K
         const mid = envs.length >> 1;
         pending.push(envs.slice(mid), envs.slice(0, mid));
       } else {
-        oversized.push({ topic: g.topic, bytes: v.byteLength + keyBytes });
+        oversized.push({ topic: g.topic, bytes: v.byteLength + keyBytes, envelope: envs[0]! });
       }
     }
   }

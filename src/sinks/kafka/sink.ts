@@ -1,5 +1,5 @@
 import type { Envelope } from '../../model.js';
-import { PermanentError, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
+import { PermanentError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
 import type { OutMessage, ProducerClient } from './client.js';
 import { checkKafka, kafkaSchema, type KafkaSinkConfig } from './config.js';
 import { KafkajsClient } from './kafkajs_client.js';
@@ -15,32 +15,29 @@ interface Pending {
 /**
  * Produces each batch to Kafka: metrics and logs to their topics, one device per key. send() resolves
  * only when the broker acknowledged every produce request of the batch (acks: all by default); a
- * retried batch resends only the requests not yet acknowledged (duplicates are possible, loss is not).
+ * retried request resends only the produce requests not yet acknowledged, which it keeps in the
+ * request's memo (a split request starts over: duplicates are possible, loss is not). Messages too
+ * large to send are reported with their envelopes, so only those are dead-lettered.
  */
 export class KafkaSink implements Sink {
   readonly name: string;
-  private readonly pending = new WeakMap<readonly Envelope[], Pending>();
 
   constructor(private readonly cfg: KafkaSinkConfig, private readonly client: ProducerClient, private readonly ctx: SinkContext) {
     this.name = cfg.name;
   }
 
   private prepare(batch: readonly Envelope[]): Pending {
-    let p = this.pending.get(batch);
-    if (p) return p;
     const metrics = buildMessages(batch, 'metrics', this.cfg);
     const logs = buildMessages(batch, 'logs', this.cfg);
-    p = {
+    return {
       requests: chunkRequests([...metrics.messages, ...logs.messages], this.cfg.max_request_bytes),
       done: new Set(),
       oversized: [...metrics.oversized, ...logs.oversized],
     };
-    this.pending.set(batch, p);
-    return p;
   }
 
-  async send(batch: readonly Envelope[], signal: AbortSignal): Promise<void> {
-    const p = this.prepare(batch);
+  async send(req: ExportRequest, signal: AbortSignal): Promise<void> {
+    const p = req.memo('kafka', () => this.prepare(req.envelopes));
     for (let i = 0; i < p.requests.length; i++) {
       if (p.done.has(i)) continue;
       signal.throwIfAborted();
@@ -53,6 +50,7 @@ export class KafkaSink implements Sink {
       const largest = o.reduce((a, x) => (x.bytes > a.bytes ? x : a));
       throw new PermanentError(
         `${o.length} message(s) larger than max_message_bytes (${this.cfg.max_message_bytes}) not sent; largest ${largest.bytes} bytes for topic ${largest.topic}`,
+        { rejected: [...new Set(o.map((x) => x.envelope))] },
       );
     }
   }

@@ -1,13 +1,15 @@
-import type { Envelope } from '../../model.js';
 import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
 import { gzipAsync, httpPost } from '../../net/http.js';
-import { PermanentError, RetryableError, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
+import { PermanentError, RetryableError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
 import { checkOtlpHttp, otlpHttpSchema, type OtlpHttpConfig } from './config.js';
 
 export { parseRetryAfter } from '../../net/http.js';
 
 // The OTLP/HTTP spec's retryable statuses; every other 4xx/5xx is final for that batch.
 const RETRYABLE = new Set([429, 502, 503, 504]);
+// Final statuses that may be about some of the data (a bad value, a request too large): the pipeline
+// splits such a request to find the envelopes refused. Others (401, 404, …) refuse any request.
+const ABOUT_THE_DATA = new Set([400, 413, 422]);
 
 type Signal = 'metrics' | 'logs';
 
@@ -15,8 +17,6 @@ export class OtlpHttpSink implements Sink {
   readonly name: string;
   private readonly urls: Record<Signal, string>;
   private readonly headers: Record<string, string>;
-  // A retried batch resends only the signal that has not been accepted yet.
-  private readonly delivered = new WeakMap<readonly Envelope[], Set<Signal>>();
 
   constructor(private readonly cfg: OtlpHttpConfig, private readonly ctx: SinkContext) {
     this.name = cfg.name;
@@ -33,18 +33,17 @@ export class OtlpHttpSink implements Sink {
     };
   }
 
-  async send(batch: readonly Envelope[], signal: AbortSignal): Promise<void> {
-    let done = this.delivered.get(batch);
-    if (!done) this.delivered.set(batch, (done = new Set()));
-    if (!done.has('metrics')) {
-      const body = encodeMetrics(batch, this.cfg.encoding);
+  /** A retried request resends only the signal not yet accepted (marked on the request, per signal). */
+  async send(req: ExportRequest, signal: AbortSignal): Promise<void> {
+    if (!req.delivered('metrics')) {
+      const body = encodeMetrics(req.envelopes, this.cfg.encoding);
       if (body) await this.post('metrics', body, signal);
-      done.add('metrics');
+      req.markDelivered('metrics');
     }
-    if (!done.has('logs')) {
-      const body = encodeLogs(batch, this.cfg.encoding);
+    if (!req.delivered('logs')) {
+      const body = encodeLogs(req.envelopes, this.cfg.encoding);
       if (body) await this.post('logs', body, signal);
-      done.add('logs');
+      req.markDelivered('logs');
     }
   }
 
@@ -55,7 +54,7 @@ export class OtlpHttpSink implements Sink {
     const text = res.text.slice(0, 300);
     const msg = `${kind}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
     if (RETRYABLE.has(res.status)) throw new RetryableError(msg, res.retryAfterMs);
-    throw new PermanentError(msg);
+    throw new PermanentError(msg, { splittable: ABOUT_THE_DATA.has(res.status) });
   }
 
   async close(): Promise<void> {}

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../../model.js';
 import { hecEvents, type HecMetadata } from '../../encoding/splunk_hec.js';
 import { gzipAsync, httpPost, type HttpAnswer } from '../../net/http.js';
-import { PermanentError, RetryableError, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
+import { PermanentError, RetryableError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
 import { checkSplunkHec, splunkHecSchema, type SplunkHecConfig } from './config.js';
 
 // HEC's "server busy" (503), throttling (429) and server/proxy failures are worth retrying; a refused
@@ -24,7 +24,10 @@ export function hecErrorText(body: string): string {
 function hecError(what: string, res: HttpAnswer): Error {
   const text = hecErrorText(res.text);
   const msg = `${what}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
-  return RETRYABLE.has(res.status) ? new RetryableError(msg, res.retryAfterMs) : new PermanentError(msg);
+  if (RETRYABLE.has(res.status)) return new RetryableError(msg, res.retryAfterMs);
+  // 400 (invalid data format, a bad field) and 413 may be about some events: the pipeline splits the
+  // request to find them; 401, 403 and the rest refuse any request.
+  return new PermanentError(msg, { splittable: res.status === 400 || res.status === 413 });
 }
 
 /** One POST of events; with indexer acknowledgement, the ackId HEC gave it until Splunk confirms. */
@@ -46,7 +49,6 @@ export class SplunkHecSink implements Sink {
   private noAckWarned = false;
   // The pipeline has one batch in flight and retries that same batch: a retry resumes after the
   // requests HEC already accepted (and Splunk acknowledged) instead of indexing them twice.
-  private inFlight: { batch: readonly Envelope[]; requests: HecRequest[] } | undefined;
 
   constructor(private readonly cfg: SplunkHecConfig, private readonly ctx: SinkContext) {
     this.name = cfg.name;
@@ -85,9 +87,9 @@ export class SplunkHecSink implements Sink {
     return out;
   }
 
-  async send(batch: readonly Envelope[], signal: AbortSignal): Promise<void> {
-    if (this.inFlight?.batch !== batch) this.inFlight = { batch, requests: this.requestsFor(batch) };
-    const { requests } = this.inFlight;
+  /** A retried request resumes after the HEC requests already accepted (kept on the request object). */
+  async send(req: ExportRequest, signal: AbortSignal): Promise<void> {
+    const requests = req.memo('hec', () => this.requestsFor(req.envelopes));
     for (const r of requests) {
       if (r.done || r.ackId !== undefined) continue;
       r.ackId = await this.post(r.body, signal);
@@ -95,7 +97,6 @@ export class SplunkHecSink implements Sink {
     }
     const due = requests.filter((r) => !r.done);
     if (due.length) await this.awaitAcks(due, signal);
-    this.inFlight = undefined;
   }
 
   /** Posts one request; returns its ackId when indexer acknowledgement is on and HEC gave one. */

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ExportRequest } from '../../../src/pipeline/request.js';
 import { KafkaBroker, TopicReader, createTopics } from '../../helpers/kafka.js';
 import { waitFor } from '../../helpers/net.js';
 import { silentLog } from '../../helpers/capture.js';
@@ -61,7 +62,7 @@ describe('Kafka sink against a real broker', () => {
       const topics = topicsFor(client);
       const s = sink({ client, topics });
       const batch = [env('d1', 1), env('d2', 2), env('d1', 3)];
-      await s.send(batch, never);
+      await s.send(new ExportRequest(batch), never);
       const r = { get messages() { return on([topics.metrics, topics.logs]); } };
       await waitFor('4 messages', () => r.messages.length >= 4);
       await s.close();
@@ -82,7 +83,7 @@ describe('Kafka sink against a real broker', () => {
       const topics = topicsFor(compression);
       const s = sink({ topics, compression, encoding: 'otlp_json' });
       const batch = Array.from({ length: 20 }, (_, i) => env(`d${i % 4}`, i));
-      await s.send(batch, never);
+      await s.send(new ExportRequest(batch), never);
       const r = { get messages() { return on([topics.metrics]); } };
       await waitFor('4 metrics messages', () => r.messages.length >= 4);
       await s.close();
@@ -97,7 +98,7 @@ describe('Kafka sink against a real broker', () => {
   it('routes by a %{resource attribute} topic template', async () => {
     const r = { get messages() { return on(['netops.site-a.metrics', 'netops.site-b.metrics']); } };
     const s = sink({ topics: { metrics: 'netops.%{mist.site.id}.metrics', logs: 'netops.%{mist.site.id}.logs' } });
-    await s.send([env('d1', 1, 'site-a'), env('d2', 2, 'site-b')], never);
+    await s.send(new ExportRequest([env('d1', 1, 'site-a'), env('d2', 2, 'site-b')]), never);
     await waitFor('2 messages', () => r.messages.length >= 2);
     await s.close();
     assert.deepEqual(r.messages.map((m) => `${m.topic}/${m.key}`).sort(), ['netops.site-a.metrics/d1', 'netops.site-b.metrics/d2']);
@@ -107,8 +108,9 @@ describe('Kafka sink against a real broker', () => {
     const topics = topicsFor('over');
     const r = { get messages() { return on([topics.metrics]); } };
     const s = sink({ topics, max_message_bytes: 4096 });
-    await assert.rejects(s.send([env('small', 1), env('big', 2, 'site-a', 10_000)], never), (err: Error) =>
-      err instanceof PermanentError && /1 message\(s\) larger than max_message_bytes \(4096\)/.test(err.message));
+    const big = env('big', 2, 'site-a', 10_000);
+    await assert.rejects(s.send(new ExportRequest([env('small', 1), big]), never), (err: Error) =>
+      err instanceof PermanentError && /1 message\(s\) larger than max_message_bytes \(4096\)/.test(err.message) && err.rejected?.length === 1 && err.rejected[0] === big);
     await waitFor('the small device', () => r.messages.some((m) => m.key === 'small'));
     await s.close();
     assert.ok(!r.messages.some((m) => m.key === 'big'));
@@ -118,7 +120,7 @@ describe('Kafka sink against a real broker', () => {
     const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
     await createTopics(broker.bootstrap, [{ topic: topics.metrics, configEntries: [{ name: 'max.message.bytes', value: '2048' }] }]);
     const s = sink({ topics });
-    await assert.rejects(s.send([env('d1', 1, 'site-a', 8000)], never), (err: Error) => err instanceof PermanentError && /MESSAGE_TOO_LARGE/.test(err.message));
+    await assert.rejects(s.send(new ExportRequest([env('d1', 1, 'site-a', 8000)]), never), (err: Error) => err instanceof PermanentError && /MESSAGE_TOO_LARGE/.test(err.message));
     await s.close();
   });
 
@@ -129,9 +131,9 @@ describe('Kafka sink against a real broker', () => {
     const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
     await createTopics(broker.bootstrap, [{ topic: topics.metrics }, { topic: topics.logs }]);
     const s = sink({ client, topics, timeout: '2s', client_retries: 1 });
-    await s.send([env('warmup', 0)], never); // connected, producer id assigned
+    await s.send(new ExportRequest([env('warmup', 0)]), never); // connected, producer id assigned
     await broker.stop();
-    const batch = [env('d1', 1), env('d2', 2)];
+    const batch = new ExportRequest([env('d1', 1), env('d2', 2)]);
     await assert.rejects(s.send(batch, never), RetryableError);
     await broker.start();
     await waitFor('the batch to be acknowledged', async () => {

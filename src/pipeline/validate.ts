@@ -1,0 +1,41 @@
+import type { Attributes, Envelope } from '../model.js';
+
+// What every sink's encoder needs of an envelope, checked once when a sink accepts it, so that an
+// envelope no encoder or peer could take is rejected alone instead of failing the batch around it.
+// OTLP times are uint64 nanoseconds since the epoch; integer points are int64.
+
+const MAX_TIME_MS = 2 ** 64 / 1e6 - 1;
+const INT64 = 2 ** 63;
+
+function timeProblem(ms: number, what: string): string | undefined {
+  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_TIME_MS ? undefined : `${what} ${ms} is not a time OTLP can carry`;
+}
+
+function attrProblem(a: Attributes, what: string): string | undefined {
+  for (const k in a) {
+    const v = a[k];
+    if (typeof v === 'number' && !Number.isFinite(v)) return `${what} attribute ${k} is ${v}`;
+  }
+  return undefined;
+}
+
+/** Why no sink could encode this envelope, or undefined when it is fine. */
+export function envelopeProblem(env: Envelope): string | undefined {
+  const r = attrProblem(env.resource, 'resource');
+  if (r) return r;
+  for (const p of env.metrics) {
+    if (!Number.isFinite(p.value)) return `metric ${p.name}: value ${p.value} is not finite`;
+    if (p.int && (!Number.isInteger(p.value) || Math.abs(p.value) >= INT64)) return `metric ${p.name}: value ${p.value} is not an int64`;
+    const t = timeProblem(p.timeMs, `metric ${p.name}: time`) ?? (p.kind === 'gauge' ? undefined : timeProblem(p.startTimeMs, `metric ${p.name}: start time`));
+    if (t) return t;
+    const a = attrProblem(p.attributes, `metric ${p.name}:`);
+    if (a) return a;
+  }
+  for (const l of env.logs) {
+    const t = timeProblem(l.timeMs, 'log record: time') ?? timeProblem(l.observedMs, 'log record: observed time');
+    if (t) return t;
+    const a = attrProblem(l.attributes, 'log record:');
+    if (a) return a;
+  }
+  return undefined;
+}
