@@ -1,78 +1,145 @@
-// `npm run bench`: one JSON line. A Mist simulator (in this process) streams N device-stats frames as
-// fast as the socket takes them; ws2otel (a child process, as users run it) forwards them over
-// OTLP/HTTP to the real OpenTelemetry Collector, whose file exporter this process tails.
-//   events_per_s  frames whose points all reached the Collector, per second of the run
-//   limit_per_s   the same stream received and parsed (frame + inner data) by a bare `ws` client process
-//   p50/p99_ms    per frame at a steady 1,000 frames/s: Collector file line seen − frame sent (includes
-//                 the batch timeout, the Collector's 10 ms file flush and up to 5 ms of tail polling)
-//   rss_mb        ws2otel's peak resident set (VmHWM)
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
+// `npm run bench`: one JSON line. A Mist simulator (in this process) streams device-stats frames as fast
+// as the socket takes them; ws2otel (a child process, as users run it) forwards them over OTLP/HTTP to
+// the real OpenTelemetry Collector. Every figure comes from the same run (README, Bench, lists them all):
+//   throughput  the Collector exports to `debug` (verbosity basic) and the bench counts the points it
+//               logs, so the Collector's file exporter is not the limit (test/helpers/bench_collector.ts)
+//   latency     the Collector's file exporter, tailed: Collector file line seen − frame sent (includes
+//               the batch timeout, the Collector's 10 ms file flush and up to 5 ms of tail polling)
+//   CPU         each process's own utime+stime (/proc/<pid>/stat; process.cpuUsage() in the bare client)
+//               over the frames it handled, per frame
+//   RSS         peak resident set (VmHWM) of the process
+//   peer        Benthos core doing the same Mist → OTLP job, when WS2OTEL_BENCH_PEER_BENTHOS names the
+//               peer's folder and Go is installed
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Collector } from './helpers/collector.js';
+import { CountingCollector } from './helpers/bench_collector.js';
 import { DaemonProcess } from './helpers/daemon.js';
-import { waitFor } from './helpers/net.js';
+import { freePort, waitFor } from './helpers/net.js';
 import { MistSimulator, deviceStats } from '../src/sources/mist/simulator.js';
 import { MistMapping } from '../src/sources/mist/mapping.js';
 import { encodeMetrics } from '../src/encoding/otlp.js';
-import { gzipSync } from 'node:zlib';
 
 // BENCH_FRAMES, BENCH_BATCH (the daemon's batch.max_events) and BENCH_OUTAGE_S vary the load.
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 20_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+const BATCH_TIMEOUT_MS = 200;
 const POINTS_PER_FRAME = 35;
-const SITE = '/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices';
+const SITE_ID = 'c1947558-268d-4d31-9a4e-0123456789ab';
+const SITE = `/sites/${SITE_ID}/stats/devices`;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+// BENCH_VERBOSE=1 notes each stage on stderr (stdout carries only the JSON line).
+const note = (what: string) => process.env.BENCH_VERBOSE && process.stderr.write(`${new Date().toISOString()} bench: ${what}\n`);
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The ceiling: a bare ws client in its own process that parses every frame and its data string. */
-async function limit(): Promise<number> {
+// A process's own CPU time (user + system) in µs, from /proc/<pid>/stat (fields 14 and 15, in clock ticks).
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+  return (Number(f[11]) + Number(f[12])) * TICK_US;
+}
+/** Peak resident set (VmHWM) of a process, MB. */
+function peakRssMb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+/**
+ * The ceiling of receiving: a bare ws client in its own process that parses every frame and its data
+ * string. Its rate (first frame → last) and its own CPU time (process.cpuUsage(), from the socket's open
+ * to the last frame) per frame.
+ */
+async function limit(): Promise<{ per_s: number; cpu_us_per_frame: number }> {
   const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 0, count: FRAMES });
   await sim.start();
   const client = `
     const WebSocket = require(${JSON.stringify(new URL('../../node_modules/ws/index.js', import.meta.url).pathname)});
     const ws = new WebSocket(${JSON.stringify(sim.url)}, { headers: { Authorization: 'Token t' }, perMessageDeflate: false });
-    let n = 0, t0 = 0;
-    ws.on('open', () => ws.send(JSON.stringify({ subscribe: ${JSON.stringify(SITE)} })));
+    let n = 0, t0 = 0, cpu0;
+    ws.on('open', () => { cpu0 = process.cpuUsage(); ws.send(JSON.stringify({ subscribe: ${JSON.stringify(SITE)} })); });
     ws.on('message', (d) => {
       const m = JSON.parse(d.toString());
       if (m.event !== 'data') return;
       if (n === 0) t0 = performance.now();
       JSON.parse(m.data);
-      if (++n === ${FRAMES}) { process.stdout.write(String((n - 1) / ((performance.now() - t0) / 1000))); process.exit(0); }
+      if (++n === ${FRAMES}) {
+        const cpu = process.cpuUsage(cpu0);
+        process.stdout.write(JSON.stringify({ per_s: (n - 1) / ((performance.now() - t0) / 1000), cpu_us_per_frame: (cpu.user + cpu.system) / n }));
+        process.exit(0);
+      }
     });`;
   const child = spawn(process.execPath, ['-e', client], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((r) => child.once('exit', r));
   await sim.stop();
-  return Number(out);
+  return JSON.parse(out);
 }
 
-/** ws2otel between the simulator and the Collector; intervalMs 0 saturates, otherwise paced. */
-async function endToEnd(frames: number, intervalMs: number) {
-  const FRAMES = frames;
-  const measureLatency = intervalMs > 0;
-  const collector = new Collector();
+/**
+ * ws2otel between the simulator and the Collector, saturated: the simulator sends FRAMES as fast as the
+ * socket takes them, the counting Collector (debug exporter) reports the points. CPU per frame is the
+ * daemon's CPU from the moment it is ready to the last point's arrival, over the frames it mapped in
+ * that span.
+ */
+async function saturated() {
+  const collector = new CountingCollector();
   await collector.start();
-  const sim = new MistSimulator({ token: 't', devices: 50, intervalMs, count: FRAMES, record: 'times' });
+  const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 0, count: FRAMES, record: 'times' });
   await sim.start();
   const daemon = new DaemonProcess({
     log_level: 'warn',
     sources: [{ name: 'bench', type: 'mist', url: sim.url, token: 't', channels: [SITE] }],
-    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: Number(process.env.BENCH_BATCH ?? 1000), timeout: '200ms' } }],
+    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: BATCH, timeout: `${BATCH_TIMEOUT_MS}ms` } }],
   });
   await daemon.start();
+  const pid = daemon.proc!.pid!;
+  const cpu0 = cpuUs(pid);
+  const mapped0 = await daemon.metric('ws2otel_source_events_mapped_total');
+  await waitFor('every point at the Collector', () => collector.points >= FRAMES * POINTS_PER_FRAME, 600_000, 20);
+  const cpu = cpuUs(pid) - cpu0;
+  const firstSent = Math.min(...sim.sentAt.values());
+  const rss = peakRssMb(pid);
+  await daemon.stop();
+  await sim.stop();
+  await collector.stop();
+  return {
+    events_per_s: FRAMES / ((collector.lastArrival - firstSent) / 1000),
+    cpu_us_per_frame: cpu / (FRAMES - mapped0),
+    rss_mb: rss,
+  };
+}
 
-  // Tail the Collector's file output; every mist.device.uptime point marks its frame as arrived.
+/**
+ * ws2otel at a steady 1,000 frames/s (50 devices every 50 ms) for `frames`, into the Collector's file
+ * exporter, which this process tails: every mist.device.uptime point marks its frame as arrived.
+ */
+async function paced(frames: number) {
+  const collector = new Collector();
+  await collector.start();
+  const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 50, count: frames, record: 'times' });
+  await sim.start();
+  const daemon = new DaemonProcess({
+    log_level: 'warn',
+    sources: [{ name: 'bench', type: 'mist', url: sim.url, token: 't', channels: [SITE] }],
+    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: BATCH, timeout: `${BATCH_TIMEOUT_MS}ms` } }],
+  });
+  await daemon.start();
+  const pid = daemon.proc!.pid!;
+  const cpu0 = cpuUs(pid);
+  const mapped0 = await daemon.metric('ws2otel_source_events_mapped_total');
+
   const latencies: number[] = [];
   let points = 0;
-  let lastArrival = 0;
   let offset = 0;
   let partial = '';
   const buf = Buffer.alloc(8 * 1024 * 1024);
@@ -98,13 +165,6 @@ async function endToEnd(frames: number, intervalMs: number) {
     partial = lines.pop()!;
     for (const line of lines) {
       if (!line) continue;
-      lastArrival = now;
-      if (!measureLatency) {
-        // Saturated run: count data points without parsing, so the bench takes little CPU from the
-        // daemon and the Collector it measures (each point has exactly one "timeUnixNano" key).
-        for (let i = line.indexOf('"timeUnixNano"'); i >= 0; i = line.indexOf('"timeUnixNano"', i + 14)) points++;
-        continue;
-      }
       const req = JSON.parse(line);
       for (const rm of req.resourceMetrics) {
         const mac = rm.resource.attributes.find((a: { key: string }) => a.key === 'device.id')?.value.stringValue;
@@ -123,38 +183,36 @@ async function endToEnd(frames: number, intervalMs: number) {
     }
   };
   const timer = setInterval(poll, 5);
-  await waitFor('every point at the Collector', () => points >= FRAMES * POINTS_PER_FRAME, 600_000, 100);
+  await waitFor('every point at the Collector', () => points >= frames * POINTS_PER_FRAME, 600_000, 100);
   clearInterval(timer);
-  const firstSent = Math.min(...sim.sentAt.values());
-  const status = readFileSync(`/proc/${daemon.proc!.pid}/status`, 'utf8');
-  const rssKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const cpu = cpuUs(pid) - cpu0;
+  const rss = peakRssMb(pid);
   await daemon.stop();
   await sim.stop();
   await collector.stop();
   latencies.sort((a, b) => a - b);
   return {
-    events_per_s: FRAMES / ((lastArrival - firstSent) / 1000),
     p50_ms: percentile(latencies, 50),
     p99_ms: percentile(latencies, 99),
-    rss_mb: rssKb / 1024,
-    frames: FRAMES,
-    points,
+    cpu_us_per_frame: cpu / (frames - mapped0),
+    rss_mb: rss,
   };
 }
 
 /**
- * The Collector alone at the same load: the same frames, mapped and encoded beforehand, posted in the
- * daemon's batch size with one request in flight; frames/s until its file holds every point.
+ * The Collector alone at the same load, into the same counting Collector (debug exporter): the same
+ * frames, mapped and encoded beforehand (protobuf, gzip), posted in the daemon's batch size with one
+ * request in flight; frames/s until it has reported every point.
  */
 async function collectorAlone(): Promise<number> {
-  const collector = new Collector();
+  const collector = new CountingCollector();
   await collector.start();
   const mapping = new MistMapping('bench', [], {}, '0');
   const bodies: Buffer[] = [];
-  for (let start = 0; start < FRAMES; start += 1000) {
+  for (let start = 0; start < FRAMES; start += BATCH) {
     const batch = [];
-    for (let i = start; i < Math.min(FRAMES, start + 1000); i++) {
-      batch.push(mapping.stats(SITE, deviceStats(i % 50, i, 'c1947558-268d-4d31-9a4e-0123456789ab', Date.now()), Date.now()));
+    for (let i = start; i < Math.min(FRAMES, start + BATCH); i++) {
+      batch.push(mapping.stats(SITE, deviceStats(i % 50, i, SITE_ID, Date.now()), Date.now()));
     }
     bodies.push(gzipSync(encodeMetrics(batch, 'proto')!));
   }
@@ -165,18 +223,87 @@ async function collectorAlone(): Promise<number> {
     });
     await res.arrayBuffer();
   }
-  let lines = 0;
-  await waitFor('the Collector to write every batch', () => {
-    try {
-      lines = readFileSync(collector.metricsFile, 'utf8').split('\n').filter(Boolean).length;
-    } catch {
-      return false;
-    }
-    return lines >= bodies.length;
-  }, 600_000, 5);
-  const rate = FRAMES / ((Date.now() - t0) / 1000);
+  await waitFor('the Collector to report every point', () => collector.points >= FRAMES * POINTS_PER_FRAME, 600_000, 5);
+  const rate = FRAMES / ((collector.lastArrival - t0) / 1000);
   await collector.stop();
   return rate;
+}
+
+/**
+ * The peer: Benthos core doing the same Mist → OTLP job (its folder's README says how), built by the
+ * folder's build.sh, on the same saturated stream into the same counting Collector, batches of BATCH
+ * frames or BATCH_TIMEOUT_MS. Its CPU and RSS as for ws2otel: from its /ping answering to the last point.
+ */
+type PeerResult = { events_per_s: number; cpu_us_per_frame: number; rss_mb: number; points_per_frame: number; output_errors: number };
+async function peerBenthos(): Promise<PeerResult | string> {
+  const dir = process.env.WS2OTEL_BENCH_PEER_BENTHOS;
+  if (!dir) return 'skipped: WS2OTEL_BENCH_PEER_BENTHOS is not set';
+  if (!existsSync(join(dir, 'build.sh')) || !existsSync(join(dir, 'benthos.yaml'))) return 'skipped: WS2OTEL_BENCH_PEER_BENTHOS has no build.sh and benthos.yaml';
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+  } catch {
+    return 'skipped: no Go toolchain (go) on PATH';
+  }
+  let bin: string;
+  try {
+    bin = execFileSync('bash', [join(dir, 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+  } catch (e) {
+    return `skipped: the peer's build.sh failed (${(e as Error).message.split('\n')[0]})`;
+  }
+  const collector = new CountingCollector();
+  await collector.start();
+  const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 0, count: FRAMES, record: 'times' });
+  await sim.start();
+  const http = `127.0.0.1:${await freePort()}`;
+  const proc = spawn(bin, ['-c', join(dir, 'benthos.yaml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env, MIST_URL: sim.url, MIST_TOKEN: 't', MIST_SITE: SITE_ID, OTLP_METRICS_URL: `${collector.endpoint}/v1/metrics`,
+      PEER_DIR: dir, PEER_HTTP: http, PEER_BATCH_COUNT: String(BATCH), PEER_BATCH_PERIOD: `${BATCH_TIMEOUT_MS}ms`, PEER_LOG_LEVEL: 'WARN',
+    },
+  });
+  const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
+  process.once('exit', reap);
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => stderr.length < 65536 && (stderr += d.toString()));
+  // /stats keys carry labels (`output_sent{label="",path="root.output"}`): sum a counter's series.
+  const stat = async (name: string): Promise<number> => {
+    const all = (await (await fetch(`http://${http}/stats`)).json()) as Record<string, unknown>;
+    return Object.entries(all).filter(([k, v]) => (k === name || k.startsWith(`${name}{`)) && typeof v === 'number').reduce((a, [, v]) => a + (v as number), 0);
+  };
+  try {
+    await waitFor('the peer to start', async () => proc.exitCode !== null || (await fetch(`http://${http}/ping`).then((r) => r.ok, () => false)), 30_000, 20);
+    if (proc.exitCode !== null) return `error: the peer exited ${proc.exitCode}: ${stderr.slice(0, 300)}`;
+    const cpu0 = cpuUs(proc.pid!);
+    const received0 = await stat('input_received');
+    // Done when the peer has had every frame's batch accepted by the Collector (output_sent counts
+    // frames); its mapping may make fewer points per frame than ws2otel's, so points are reported.
+    await waitFor('every frame from the peer sent', async () => proc.exitCode !== null || (await stat('output_sent')) >= FRAMES, 600_000, 50);
+    const done = Date.now();
+    if (proc.exitCode !== null) return `error: the peer exited ${proc.exitCode}: ${stderr.slice(0, 300)}`;
+    const cpu = cpuUs(proc.pid!) - cpu0;
+    const rss = peakRssMb(proc.pid!);
+    const firstSent = Math.min(...sim.sentAt.values());
+    await sleep(500);
+    return {
+      events_per_s: round(FRAMES / ((done - firstSent) / 1000)),
+      cpu_us_per_frame: round(cpu / (FRAMES - received0)),
+      rss_mb: round(rss),
+      points_per_frame: round(collector.points / FRAMES),
+      output_errors: await stat('output_error'),
+    };
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  } finally {
+    const exited = new Promise((r) => (proc.exitCode !== null ? r(0) : proc.once('exit', r)));
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(t);
+    process.off('exit', reap);
+    await sim.stop();
+    await collector.stop();
+  }
 }
 
 /**
@@ -208,7 +335,6 @@ async function outage(type: 'memory' | 'disk') {
     rssPeak = Math.max(rssPeak, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
   };
   const sampler = setInterval(() => void sample().catch(() => undefined), 100);
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   await sleep(3000);
   await collector.stop();
   await sleep(OUTAGE_S * 1000);
@@ -245,11 +371,18 @@ async function outage(type: 'memory' | 'disk') {
   };
 }
 
-const limitPerS = await limit();
+note('limit()');
+const client = await limit();
+note('collectorAlone()');
 const collectorPerS = await collectorAlone();
-const e2e = await endToEnd(FRAMES, 0);
-// Latency is only meaningful below saturation: 50 devices every 50 ms = 1,000 frames/s for 5 s.
-const paced = await endToEnd(5000, 50);
+note('saturated()');
+const sat = await saturated();
+note('peerBenthos()');
+const peer = await peerBenthos();
+// Latency, CPU and RSS at a steady 1,000 frames/s: 50 devices every 50 ms for 5 s.
+note('paced(5000)');
+const steady = await paced(5000);
+note("outage('memory')");
 const outageMemory = await outage('memory');
 // The Kafka clients' figures (test/bench_kafka.ts), in their own processes against a real broker.
 const kafka = await new Promise<unknown>((resolve) => {
@@ -264,19 +397,38 @@ const kafka = await new Promise<unknown>((resolve) => {
     }
   });
 });
+note("outage('disk')");
 const outageDisk = await outage('disk');
+
+// Issue 11's goals, each true (met), false (not met) or null (not measurable in this run).
+const p = typeof peer === 'object' ? peer : undefined;
+const goals = {
+  cpu_us_per_frame: sat.cpu_us_per_frame <= 40 && sat.cpu_us_per_frame <= 3 * client.cpu_us_per_frame,
+  rss_mb_saturation: sat.rss_mb <= 100,
+  rss_mb_1000fps: steady.rss_mb <= 80,
+  events_per_s: sat.events_per_s >= 0.9 * collectorPerS,
+  p99_ms: steady.p99_ms <= BATCH_TIMEOUT_MS + 25,
+  peer: p ? sat.events_per_s >= 3 * p.events_per_s && sat.rss_mb <= p.rss_mb : null,
+};
 process.stdout.write(`${JSON.stringify({
-  events_per_s: round(e2e.events_per_s),
-  limit_per_s: round(limitPerS),
-  ratio: round(e2e.events_per_s / limitPerS, 3),
+  events_per_s: round(sat.events_per_s),
   collector_alone_per_s: round(collectorPerS),
-  p50_ms: paced.p50_ms,
-  p99_ms: paced.p99_ms,
+  limit_per_s: round(client.per_s),
+  cpu_us_per_frame: round(sat.cpu_us_per_frame),
+  cpu_us_per_frame_1000fps: round(steady.cpu_us_per_frame),
+  client_cpu_us_per_frame: round(client.cpu_us_per_frame),
+  rss_mb_saturation: round(sat.rss_mb),
+  rss_mb_1000fps: round(steady.rss_mb),
+  p50_ms: steady.p50_ms,
+  p99_ms: steady.p99_ms,
   latency_at_per_s: 1000,
-  rss_mb: round(Math.max(e2e.rss_mb, paced.rss_mb)),
-  frames: e2e.frames,
+  throughput_exporter: 'debug/basic',
+  frames: FRAMES,
   points_per_frame: POINTS_PER_FRAME,
-  batch_timeout_ms: 200,
+  batch: BATCH,
+  batch_timeout_ms: BATCH_TIMEOUT_MS,
+  peer: { benthos: peer },
+  goals,
   outage: { memory: outageMemory, disk: outageDisk },
   kafka,
 })}\n`);

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collectorBinary } from './collector.js';
+import { freePort, waitFor } from './net.js';
+
+/**
+ * The bench's throughput Collector: the same binary as the tests' Collector, receiving OTLP/HTTP, but
+ * exporting to the `debug` exporter at `verbosity: basic`, which logs one line per export call with its
+ * counts ("data points": N) and writes nothing else. The file exporter's JSON marshalling and disk writes
+ * are then not what limits the run; the bench counts points from those log lines.
+ */
+export class CountingCollector {
+  private proc: ChildProcess | undefined;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'ws2otel-bench-otelcol-'));
+  private pending = '';
+  private output = '';
+  port = 0;
+  /** Data points the debug exporter has reported so far. */
+  points = 0;
+  /** Date.now() when `points` last grew. */
+  lastArrival = 0;
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    const config = `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:${this.port}\n` +
+      `exporters:\n  debug:\n    verbosity: basic\n` +
+      `service:\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: info\n      encoding: json\n` +
+      `  pipelines:\n    metrics:\n      receivers: [otlp]\n      exporters: [debug]\n`;
+    const configFile = join(this.dir, 'config.yaml');
+    writeFileSync(configFile, config);
+    const proc = spawn(collectorBinary(), ['--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
+    process.once('exit', reap);
+    proc.once('exit', () => process.off('exit', reap));
+    const read = (d: Buffer) => {
+      const text = this.pending + d.toString();
+      const lines = text.split('\n');
+      this.pending = lines.pop()!;
+      for (const line of lines) {
+        const m = /"data points":\s*(\d+)/.exec(line);
+        if (m) {
+          this.points += Number(m[1]);
+          this.lastArrival = Date.now();
+        } else if (this.output.length < 65536) this.output += `${line}\n`;
+      }
+    };
+    proc.stdout!.on('data', read);
+    proc.stderr!.on('data', read);
+    await waitFor('the Collector to start', () => /Everything is ready|Starting HTTP server/.test(this.output) || proc.exitCode !== null, 60_000);
+    if (proc.exitCode !== null) throw new Error(`otelcol exited ${proc.exitCode}:\n${this.output}`);
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(t);
+    this.proc = undefined;
+  }
+}
