@@ -8,7 +8,7 @@ import { freePort, waitFor } from './net.js';
 /**
  * The bench's throughput Collector: the same binary as the tests' Collector, receiving OTLP/HTTP, but
  * exporting to the `debug` exporter at `verbosity: basic`, which logs one line per export call with its
- * counts ("data points": N) and writes nothing else (its log sampling is off, so every export is counted). The file exporter's JSON marshalling and disk writes
+ * counts ("data points": N) and writes nothing else (both its own sampling and the service logger's are off, so every export is counted). The file exporter's JSON marshalling and disk writes
  * are then not what limits the run; the bench counts points from those log lines.
  */
 export class CountingCollector {
@@ -34,7 +34,7 @@ export class CountingCollector {
     this.port = await freePort();
     const config = `receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:${this.port}\n` +
       `exporters:\n  debug:\n    verbosity: basic\n    sampling_initial: 1000000000\n    sampling_thereafter: 1\n` +
-      `service:\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: info\n      encoding: json\n` +
+      `service:\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: info\n      encoding: json\n      sampling:\n        enabled: false\n` +
       `  pipelines:\n    metrics:\n      receivers: [otlp]\n      exporters: [debug]\n`;
     const configFile = join(this.dir, 'config.yaml');
     writeFileSync(configFile, config);
