@@ -54,9 +54,23 @@ export class Daemon {
     return config.sources.filter((s) => servedHere(s.config.name, this.shard));
   }
 
+  /** Throws an error naming the key (`http.address: …`, `sinks[0].buffer: …`) when a resource cannot be had. */
   async start(): Promise<void> {
-    this.server = await startHttpServer(this.config.http, () => this.readiness(), this.tap, this.log);
-    for (const e of this.config.sinks) this.sinks.set(e.config.name, { key: JSON.stringify(e.config), it: this.createSink(e) });
+    try {
+      this.server = await startHttpServer(this.config.http, () => this.readiness(), this.tap, this.log);
+    } catch (err) {
+      throw new Error(`http.address: cannot listen on ${this.config.http.address}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    this.config.sinks.forEach((e, i) => {
+      let it: SinkExporter;
+      try {
+        it = this.createSink(e);
+      } catch (err) {
+        const where = e.config.buffer.type === 'disk' ? `sinks[${i}].buffer: cannot open the disk buffer under data_dir ${this.config.data_dir}` : `sinks[${i}]: cannot start`;
+        throw new Error(`${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      this.sinks.set(e.config.name, { key: JSON.stringify(e.config), it });
+    });
     this.pipeline.setExporters([...this.sinks.values()].map((r) => r.it));
     for (const e of this.served(this.config)) {
       const source = this.createSource(e);

@@ -1,6 +1,7 @@
 import convict from 'convict';
 import { readFileSync } from 'node:fs';
-import { OPAQUE_CHECKS, registerFormats } from './formats.js';
+import { parse as parseYaml } from 'yaml';
+import { OPAQUE_CHECKS, pollutingKeys, registerFormats } from './formats.js';
 import { registerSecret } from '../telemetry/logger.js';
 
 /**
@@ -42,8 +43,14 @@ function getParent(obj: Record<string, unknown>, dotted: string): [Record<string
   return [typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>) : undefined, parts[parts.length - 1]!];
 }
 
+function schemaFormat(schema: Record<string, unknown>, dotted: string): unknown {
+  let node: unknown = schema;
+  for (const p of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[p];
+  return (node as { format?: unknown } | undefined)?.format;
+}
+
 /** Replaces `secret_file: /path` by `secret: <content>` for every secret key, in place. */
-function resolveSecretFiles(raw: Record<string, unknown>, keys: string[], path: string, problems: string[]): void {
+function resolveSecretFiles(raw: Record<string, unknown>, schema: Record<string, unknown>, keys: string[], path: string, problems: string[]): void {
   for (const key of keys) {
     const [parent, leaf] = getParent(raw, key);
     if (!parent) continue;
@@ -53,11 +60,28 @@ function resolveSecretFiles(raw: Record<string, unknown>, keys: string[], path: 
       problems.push(`${path}.${key}: give either ${leaf} or ${fileKey}, not both`);
       continue;
     }
+    let text: string;
     try {
-      // Trailing newlines are an artefact of `echo > file` and of Kubernetes secrets, never part of a token.
-      parent[leaf] = readFileSync(String(parent[fileKey]), 'utf8').replace(/[\r\n]+$/, '');
+      text = readFileSync(String(parent[fileKey]), 'utf8');
     } catch (err) {
       problems.push(`${path}.${key}_file: cannot read ${String(parent[fileKey])}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      delete parent[fileKey];
+      continue;
+    }
+    if (schemaFormat(schema, key) === 'string-map') {
+      // A map secret (headers) is a YAML or JSON map in its file: `Authorization: Bearer …`.
+      try {
+        const map: unknown = parseYaml(text) ?? {};
+        const bad: string[] = [];
+        pollutingKeys(map, `${path}.${key}_file`, bad);
+        if (bad.length) problems.push(...bad);
+        else parent[leaf] = map;
+      } catch (err) {
+        problems.push(`${path}.${key}_file: ${String(parent[fileKey])} is not a YAML or JSON map: ${(err as Error).message.split('\n')[0]}`);
+      }
+    } else {
+      // Trailing newlines are an artefact of `echo > file` and of Kubernetes secrets, never part of a token.
+      parent[leaf] = text.replace(/[\r\n]+$/, '');
     }
     delete parent[fileKey];
   }
@@ -79,7 +103,7 @@ export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string,
   const problems: string[] = [];
   const schema = spec.schema() as unknown as Record<string, unknown>;
   const secrets = secretKeys(schema);
-  resolveSecretFiles(raw, secrets, path, problems);
+  resolveSecretFiles(raw, schema, secrets, path, problems);
   if (problems.length) return { problems };
   // Maps whose keys are data (resource attributes like `deployment.environment.name`, headers) must
   // not reach convict, which reads dots in keys as nesting; they are checked by their format directly.
@@ -106,7 +130,11 @@ export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string,
   const config = { ...(conf.getProperties() as object), ...Object.fromEntries(opaque) } as C;
   for (const key of secrets) {
     const [parent, leaf] = getParent(config as Record<string, unknown>, key);
-    if (parent && typeof parent[leaf] === 'string') registerSecret(parent[leaf] as string);
+    if (!parent) continue;
+    const v = parent[leaf];
+    if (typeof v === 'string') registerSecret(v);
+    // A map of secrets (headers): every value is one.
+    else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) if (typeof x === 'string') registerSecret(x);
   }
   for (const p of spec.check?.(config) ?? []) problems.push(`${path}.${p}`);
   return { config, problems };

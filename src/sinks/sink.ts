@@ -2,6 +2,7 @@ import type convict from 'convict';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ComponentSpec } from '../config/component.js';
+import { checkRange } from '../config/formats.js';
 
 /** A failure worth retrying (network, 429, 5xx); `retryAfterMs` carries the server's Retry-After. */
 export class RetryableError extends Error {
@@ -55,7 +56,13 @@ export function checkCommonSink(c: CommonSinkConfig): string[] {
   if (c.buffer.type === 'disk' && c.buffer.when_full === 'drop_oldest') {
     problems.push('buffer.when_full: a disk buffer is append-only: use block or drop_newest');
   }
+  // 0 would make every push start an empty batch: a busy loop that starves the event loop.
+  checkRange(problems, 'batch.max_events', c.batch.max_events, 1);
+  checkRange(problems, 'buffer.max_events', c.buffer.max_events, 1);
   if (c.batch.max_events > c.buffer.max_events) problems.push('batch.max_events: must not exceed buffer.max_events');
+  // A retry delay cap of 0 retries a failing sink in a tight loop.
+  checkRange(problems, 'retry.initial_interval', c.retry.initial_interval, 10, Infinity, ' ms');
+  if (c.retry.max_interval < c.retry.initial_interval) problems.push('retry.max_interval: must not be below retry.initial_interval');
   return problems;
 }
 

@@ -3,6 +3,7 @@ import type { Attributes, Emitter } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ComponentSpec } from '../config/component.js';
 import type { MetricRule } from '../mapping/rules.js';
+import { checkRange } from '../config/formats.js';
 
 const LOG_LEVELS = ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -63,4 +64,17 @@ export function commonSourceSchema(type: string, keepalive: { interval: string; 
       insecure_skip_verify: { doc: 'Accept any server certificate (self-signed appliances); off by default', format: Boolean, default: false },
     },
   };
+}
+
+/** Floors every source's common keys get, whatever its vendor: none of them may make a tight loop. */
+export function checkCommonSource(c: CommonSourceConfig): string[] {
+  const problems: string[] = [];
+  // 0 would reconnect (and re-authenticate) as fast as the server refuses; 0 keepalive pings nonstop.
+  checkRange(problems, 'reconnect.initial_interval', c.reconnect.initial_interval, 50, Infinity, ' ms');
+  if (c.reconnect.max_interval < c.reconnect.initial_interval) problems.push('reconnect.max_interval: must not be below reconnect.initial_interval');
+  checkRange(problems, 'keepalive.interval', c.keepalive.interval, 100, Infinity, ' ms');
+  checkRange(problems, 'keepalive.timeout', c.keepalive.timeout, 100, Infinity, ' ms');
+  // The ws library reads 0 as "no limit": refuse it rather than let it mean unlimited.
+  checkRange(problems, 'max_frame_bytes', c.max_frame_bytes, 1024, 2 ** 31 - 1);
+  return problems;
 }

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from './logger.js';
 import { registry } from './metrics.js';
 import type { TapHub } from './tap.js';
+import { parseListenAddress } from '../config/paths.js';
 
 export interface HttpSettings {
   address: string;
@@ -20,9 +21,9 @@ export interface ReadinessReport {
 export async function startHttpServer(settings: HttpSettings, readiness: () => ReadinessReport, tap: TapHub, log: Logger): Promise<Server | undefined> {
   const address = settings.address;
   if (!address) return undefined;
-  const idx = address.lastIndexOf(':');
-  const host = address.slice(0, idx).replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = Number(address.slice(idx + 1));
+  const parsed = parseListenAddress(address);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const { host, port } = parsed;
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (url === '/metrics') {

@@ -1,20 +1,29 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Envelope } from '../../model.js';
 import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
 import { RetryableError, type Sink, type SinkFactory } from '../sink.js';
-import { fileSinkSchema, type FileSinkConfig } from './config.js';
+import { checkFileSink, fileSinkSchema, type FileSinkConfig } from './config.js';
 
 /** Writes each batch as one ExportMetricsServiceRequest line and one ExportLogsServiceRequest line (OTLP JSON). */
 export class FileSink implements Sink {
   readonly name: string;
   readonly usesStdout: boolean;
-  private readonly out: Writable;
+  private out: Writable | undefined;
 
-  constructor(cfg: FileSinkConfig) {
+  constructor(private readonly cfg: FileSinkConfig) {
     this.name = cfg.name;
     this.usesStdout = cfg.path === '-';
-    this.out = this.usesStdout ? process.stdout : createWriteStream(cfg.path, { flags: 'a' });
+    if (this.usesStdout) this.out = process.stdout;
+  }
+
+  // The file is opened at the first write and again after a failed one: an open or write error is a
+  // retryable send failure (the directory may come back), never an uncaught exception or a dead stream.
+  private stream(): Writable {
+    if (this.out && !this.out.destroyed) return this.out;
+    const out = createWriteStream(this.cfg.path, { flags: 'a' });
+    out.on('error', () => out.destroy());
+    return (this.out = out);
   }
 
   async send(batch: readonly Envelope[]): Promise<void> {
@@ -24,19 +33,28 @@ export class FileSink implements Sink {
       if (body) parts.push(body, nl);
     }
     if (parts.length === 0) return;
-    await new Promise<void>((resolve, reject) =>
-      this.out.write(Buffer.concat(parts), (err) => (err ? reject(new RetryableError(`write: ${err.message}`)) : resolve())),
-    );
+    const out = this.stream();
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new RetryableError(`write ${this.cfg.path}: ${err.message}`));
+      out.once('error', onError);
+      out.write(Buffer.concat(parts), (err) => {
+        out.off('error', onError);
+        if (err) onError(err);
+        else resolve();
+      });
+    });
   }
 
   async close(): Promise<void> {
-    if (this.usesStdout) return;
-    await new Promise<void>((resolve) => (this.out as WriteStream).end(() => resolve()));
+    const out = this.out;
+    if (this.usesStdout || !out || out.destroyed) return;
+    await new Promise<void>((resolve) => out.end(() => resolve()));
   }
 }
 
 export const fileSink: SinkFactory<FileSinkConfig> = {
   type: 'file',
   schema: fileSinkSchema,
+  check: checkFileSink,
   create: (config) => new FileSink(config),
 };
