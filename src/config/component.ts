@@ -97,6 +97,16 @@ function rewriteConvictErrors(message: string, path: string): string[] {
   });
 }
 
+/** Every value of every `headers` map (a sink's, a source's, a login request's) is a secret. */
+function registerHeaderValues(node: unknown): void {
+  if (typeof node !== 'object' || node === null) return;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'headers' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      for (const x of Object.values(v)) if (typeof x === 'string') registerSecret(x);
+    } else if (typeof v === 'object') registerHeaderValues(v);
+  }
+}
+
 /** Validates one `sources[i]` / `sinks[i]` entry against its component's schema; returns problems. */
 export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string, unknown>, path: string): { config?: C; problems: string[] } {
   registerFormats();
@@ -136,6 +146,7 @@ export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string,
     // A map of secrets (headers): every value is one.
     else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) if (typeof x === 'string') registerSecret(x);
   }
+  registerHeaderValues(config);
   for (const p of spec.check?.(config) ?? []) problems.push(`${path}.${p}`);
   return { config, problems };
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Logger } from './logger.js';
+import { scrub, type Logger } from './logger.js';
 import { registry } from './metrics.js';
 import type { TapHub } from './tap.js';
 import { parseListenAddress } from '../config/paths.js';
@@ -44,7 +44,8 @@ export async function startHttpServer(settings: HttpSettings, readiness: () => R
     }
     if (url === '/readyz') {
       const report = readiness();
-      res.writeHead(report.ready ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify(report));
+      // Details carry error texts from peers: scrubbed like log lines.
+      res.writeHead(report.ready ? 200 : 503, { 'Content-Type': 'application/json' }).end(scrub(JSON.stringify(report)));
       return;
     }
     if (url === '/tap') {

@@ -1,6 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Envelope } from '../model.js';
 import { selfMetrics } from './metrics.js';
+import { hasSecrets, scrub } from './logger.js';
+
+function tapLine(env: Envelope): string {
+  const line = JSON.stringify(env) + '\n';
+  return hasSecrets() ? scrub(line) : line;
+}
 
 /**
  * `ws2otel tap`: the mapped envelopes of a source, as they pass, streamed as JSON lines to whoever
@@ -29,7 +35,7 @@ export class TapHub {
         selfMetrics.tapDropped.inc();
         continue;
       }
-      line ??= JSON.stringify(env) + '\n';
+      line ??= tapLine(env);
       l.res.write(line);
     }
   }

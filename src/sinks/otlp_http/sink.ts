@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { Envelope } from '../../model.js';
 import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
 import { PermanentError, RetryableError, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
+import { peerText } from '../../telemetry/logger.js';
 import { checkOtlpHttp, otlpHttpSchema, type OtlpHttpConfig } from './config.js';
 
 const gzipAsync = promisify(gzip);
@@ -77,7 +78,9 @@ export class OtlpHttpSink implements Sink {
       await res.arrayBuffer(); // drain so the connection returns to the pool
       return;
     }
-    const text = (await res.text().catch(() => '')).slice(0, 300);
+    // An error body may echo the request (its headers, our API key): cut and scrubbed before it
+    // reaches a log line, /readyz or a dead letter.
+    const text = peerText(await res.text().catch(() => ''));
     const msg = `${kind}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
     if (RETRYABLE.has(res.status)) throw new RetryableError(msg, parseRetryAfter(res.headers.get('retry-after')));
     throw new PermanentError(msg);

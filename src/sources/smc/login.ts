@@ -5,6 +5,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import { SampledWarn } from '../../telemetry/logger.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
 import type { SmcConfig } from './config.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
 
 // The SMC's REST half: version discovery, login for the JSESSIONID cookie both sockets present, and
 // logout. One SmcLogin serves both sockets of a source; each socket holds the session it connected
@@ -147,6 +148,7 @@ export class SmcLogin {
       }
       throw new Error(why);
     }
+    registerSecret(cookie.slice(cookie.indexOf('=') + 1));
     const s: SmcSession = { id: this.nextId++, version, cookie, users: 0, stale: false };
     this.live.add(s);
     this.current = s;
@@ -156,6 +158,14 @@ export class SmcLogin {
 
   private async logout(s: SmcSession): Promise<void> {
     this.live.delete(s);
+    try {
+      await this.sendLogout(s);
+    } finally {
+      forgetSecret(s.cookie.slice(s.cookie.indexOf('=') + 1));
+    }
+  }
+
+  private async sendLogout(s: SmcSession): Promise<void> {
     try {
       const res = await this.rest('PUT', `${s.version}/logout`, undefined, { Cookie: s.cookie }, AbortSignal.timeout(5000));
       // 401: the session had already expired, which is what logging out wanted anyway.
