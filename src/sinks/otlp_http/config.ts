@@ -1,6 +1,7 @@
 import type convict from 'convict';
 import { commonSinkSchema, type CommonSinkConfig } from '../sink.js';
 import { checkRange } from '../../config/formats.js';
+import { checkTls, tlsSchema, type TlsSettings } from '../../net/tls.js';
 
 /** One `type: otlp_http` entry of `sinks:`; names follow the Collector's otlphttp exporter. */
 export interface OtlpHttpConfig extends CommonSinkConfig {
@@ -11,6 +12,7 @@ export interface OtlpHttpConfig extends CommonSinkConfig {
   compression: 'gzip' | 'none';
   headers: Record<string, string>;
   timeout: number;
+  tls: TlsSettings;
 }
 
 export function otlpHttpSchema(): convict.Schema<OtlpHttpConfig> {
@@ -23,6 +25,7 @@ export function otlpHttpSchema(): convict.Schema<OtlpHttpConfig> {
     compression: { doc: 'Request body compression', format: ['gzip', 'none'], default: 'gzip' },
     headers: { doc: 'Extra request headers (API keys: use ${ENV} or headers_file)', format: 'string-map', default: {}, sensitive: true },
     timeout: { doc: 'Time limit of one request', format: 'duration', default: '10s' as unknown as number },
+    tls: tlsSchema(),
   };
 }
 
@@ -30,5 +33,6 @@ export function checkOtlpHttp(c: OtlpHttpConfig): string[] {
   const problems: string[] = [];
   // A zero time limit aborts every request before it is sent.
   checkRange(problems, 'timeout', c.timeout, 100, Infinity, ' ms');
+  problems.push(...checkTls(c.tls));
   return problems;
 }

@@ -44,7 +44,7 @@ export class NxapiSource implements Source, SessionHooks {
     this.name = cfg.name;
     this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
     this.client = new NxapiClient({
-      baseUrl: cfg.url, timeoutMs: cfg.request_timeout, caFile: cfg.tls.ca_file, insecureSkipVerify: cfg.tls.insecure_skip_verify,
+      baseUrl: cfg.url, timeoutMs: cfg.request_timeout, tls: cfg.tls,
     });
     this.mapping = new NxapiMapping(cfg.name, cfg.metrics, cfg.resource, new URL(cfg.url).hostname, VERSION);
     this.m = {
