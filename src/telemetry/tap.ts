@@ -17,6 +17,22 @@ export class TapHub {
   private listeners = new Set<{ source: string; res: ServerResponse }>();
   active = false;
 
+  /**
+   * @param maxClients tap clients served at once; more are refused (each one costs a JSON line per event)
+   * @param maxBufferedBytes per client: what waits unsent beyond this is dropped and counted, so a client
+   *   that does not read holds at most this much memory, never the data path
+   */
+  constructor(readonly maxClients = 8, private readonly maxBufferedBytes = 64 * 1024) {}
+
+  get clients(): number {
+    return this.listeners.size;
+  }
+
+  /** False when maxClients are already served: the caller answers 503. */
+  admit(): boolean {
+    return this.listeners.size < this.maxClients;
+  }
+
   add(source: string, res: ServerResponse): void {
     const l = { source, res };
     this.listeners.add(l);
@@ -31,7 +47,7 @@ export class TapHub {
     let line: string | undefined;
     for (const l of this.listeners) {
       if (l.source !== '' && l.source !== env.source) continue;
-      if (l.res.writableLength > 1024 * 1024) {
+      if (l.res.writableLength > this.maxBufferedBytes) {
         selfMetrics.tapDropped.inc();
         continue;
       }
