@@ -89,11 +89,23 @@ function resolveSecretFiles(raw: Record<string, unknown>, schema: Record<string,
 
 // convict reports `key: message: value was X` per problem and `configuration param 'k' not declared`
 // for unknown keys; rewrite both to carry the full path from the top of the file.
-function rewriteConvictErrors(message: string, path: string): string[] {
+// A map where a value belongs reads "missing from config, did you override its parent?", and a key
+// convict cannot address (empty, or under a non-map) "cannot find configuration param"; both are
+// rewritten too. A key segment that is empty or holds spaces or colons is shown quoted (" ").
+export function rewriteConvictErrors(message: string, path: string): string[] {
+  const at = (key: string) => {
+    const k = key.split('.').map((s) => (/^[\w\-/$@*\[\]]+$/.test(s) ? s : JSON.stringify(s))).join('.');
+    return path ? `${path}.${k}` : k;
+  };
   return message.split('\n').filter(Boolean).map((line) => {
-    const undeclared = /configuration param '([^']+)' not declared in the schema/.exec(line);
-    if (undeclared) return `${path}.${undeclared[1]}: unknown key`;
-    return `${path}.${line.replace(/: value was .*$/, '')}`;
+    const undeclared = /configuration param '([^']*)' not declared in the schema/.exec(line);
+    if (undeclared) return `${at(undeclared[1]!)}: unknown key`;
+    const overridden = /configuration param '([^']*)' missing from config, did you override its parent\?/.exec(line);
+    if (overridden) return `${at(overridden[1]!)}: must be a single value, not a map`;
+    const unknown = /cannot find configuration param '([^']*)'/.exec(line);
+    if (unknown) return `${at(unknown[1]!.replace(/^\./, ''))}: unknown key`;
+    const [key, ...rest] = line.replace(/: value was .*$/, '').split(': ');
+    return rest.length ? `${at(key!)}: ${rest.join(': ')}` : `${path || '(top level)'}: ${line}`;
   });
 }
 

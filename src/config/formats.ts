@@ -113,12 +113,12 @@ const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Every `__proto__`, `constructor` or `prototype` key in the document, by path. */
 export function pollutingKeys(value: unknown, path: string, problems: string[]): void {
-  if (Array.isArray(value)) return value.forEach((v, i) => pollutingKeys(v, `${path}[${i}]`, problems));
   if (typeof value !== 'object' || value === null) return;
+  const list = Array.isArray(value);
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) problems.push(`${path || '(top level)'}: a map whose prototype was replaced (__proto__ key)`);
+  if (proto !== (list ? Array.prototype : Object.prototype) && proto !== null) problems.push(`${path || '(top level)'}: a map whose prototype was replaced (__proto__ key)`);
   for (const k of Object.keys(value)) {
-    const at = path ? `${path}.${k}` : k;
+    const at = list && /^\d+$/.test(k) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
     if (POLLUTING_KEYS.has(k)) problems.push(`${at}: key not allowed (it would reach the object prototype)`);
     else pollutingKeys((value as Record<string, unknown>)[k], at, problems);
   }

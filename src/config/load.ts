@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
-import { validateComponent, type ComponentSpec } from './component.js';
+import { rewriteConvictErrors, validateComponent, type ComponentSpec } from './component.js';
 import { pollutingKeys, registerFormats } from './formats.js';
 import { daemonSchema, type DaemonSettings } from './schema.js';
 import { sourceFactories } from '../sources/index.js';
@@ -111,10 +111,7 @@ export function buildConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env):
       if (typeof parsed === 'string') problems.push(`http.address: ${parsed}`);
     }
   } catch (err) {
-    for (const line of (err as Error).message.split('\n').filter(Boolean)) {
-      const undeclared = /configuration param '([^']+)' not declared/.exec(line);
-      problems.push(undeclared ? `${undeclared[1]}: unknown key` : line.replace(/: value was .*$/, ''));
-    }
+    problems.push(...rewriteConvictErrors((err as Error).message, ''));
   }
 
   const src = entries(sources, 'sources', sourceFactories as Record<string, ComponentSpec<CommonSourceConfig>>, problems);
