@@ -96,6 +96,14 @@ describe('validate refuses what cannot run', () => {
     hasProblem(doc, 'sinks[0].timeout: must be at least 100 ms');
   });
 
+  it('refuses zero request timeouts of the Kafka sink and the NX-API source', () => {
+    const doc = good();
+    doc.sinks.push({ name: 'k', type: 'kafka', brokers: ['127.0.0.1:9092'], timeout: 0 });
+    doc.sources.push({ name: 'n', type: 'nxapi', url: 'https://127.0.0.1', username: 'a', password: 'secret-pw', queries: ['/api/class/x.json'], request_timeout: 0 });
+    hasProblem(doc, 'sinks[1].timeout: must be at least 100 ms');
+    hasProblem(doc, 'sources[1].request_timeout: must be at least 100 ms');
+  });
+
   it('refuses max_frame_bytes: 0, which the ws library reads as unlimited', () => {
     const doc = good();
     doc.sources[0].max_frame_bytes = 0;

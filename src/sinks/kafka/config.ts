@@ -2,6 +2,7 @@ import zlib from 'node:zlib';
 import type convict from 'convict';
 import { commonSinkSchema, type CommonSinkConfig } from '../sink.js';
 import { checkTls, tlsSchema, type TlsSettings } from '../../net/tls.js';
+import { checkRange } from '../../config/formats.js';
 
 /** One `type: kafka` entry of `sinks:`; names follow the Collector's kafka exporter where one exists. */
 export interface KafkaSinkConfig extends CommonSinkConfig {
@@ -78,6 +79,8 @@ export function checkKafka(c: KafkaSinkConfig): string[] {
   }
   if (c.idempotent && c.acks !== 'all') problems.push('idempotent: needs acks: all (or set idempotent: false)');
   if (c.max_message_bytes < 1024) problems.push('max_message_bytes: must be at least 1024');
+  // A zero time limit fails every produce request before the broker can answer.
+  checkRange(problems, 'timeout', c.timeout, 100, Infinity, ' ms');
   if (c.max_request_bytes < c.max_message_bytes) problems.push('max_request_bytes: must be at least max_message_bytes');
   if (c.sasl.mechanism !== 'none' && (!c.sasl.username || !c.sasl.password)) problems.push('sasl: username and password are required for mechanism ' + c.sasl.mechanism);
   if (c.tls.enabled) problems.push(...checkTls(c.tls));
