@@ -1,12 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { CLI, DaemonProcess } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { simulators } from '../../src/sources/simulators.js';
 
@@ -125,6 +126,21 @@ describe('secrets never leak, whatever the peers echo', () => {
     assert.ok(outputs.dead_letters.includes('HTTP 400 refused'), 'the echoed error is in the dead letters');
     assert.ok(outputs.logs.includes('[REDACTED]'), 'the echoed headers were scrubbed, not absent');
     assert.ok(reject.requests() > 0 && busy.requests() > 0);
+  });
+
+  it('refuses URL user-info at validate without echoing the password (the chosen handling)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ws2otel-userinfo-'));
+    const file = join(dir, 'c.yaml');
+    const password = 'url-password-4e1b7d';
+    writeFileSync(file, `sources:\n  - {name: m, type: mist, url: "wss://u:${password}@127.0.0.1/x", token: abcd1234, channels: ["/sites/s/stats/devices"]}\n` +
+      `sinks:\n  - {name: o, type: otlp_http, endpoint: "http://admin:${password}@127.0.0.1:4318"}\n`);
+    for (const cmd of ['validate', 'run']) {
+      const r = spawnSync(process.execPath, [CLI, cmd, '--config', file], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 1, `${cmd}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /sinks\[0\]\.endpoint: must not carry credentials/);
+      assert.match(r.stderr, /sources\[0\]\.url: must not carry credentials/);
+      assert.ok(!(r.stdout + r.stderr).includes(password), `${cmd} echoed the password`);
+    }
   });
 
   for (const where of ['logs', 'dead_letters', 'readyz', 'tap']) {
