@@ -109,12 +109,19 @@ export function rewriteConvictErrors(message: string, path: string): string[] {
   });
 }
 
+/** A header value and, for `<scheme> <credential>` (Bearer, Token, Basic), the credential alone, which a peer may echo. */
+function registerHeaderSecret(v: string): void {
+  registerSecret(v);
+  const m = /^[A-Za-z][\w-]*\s+(\S+)$/.exec(v);
+  if (m) registerSecret(m[1]);
+}
+
 /** Every value of every `headers` map (a sink's, a source's, a login request's) is a secret. */
 function registerHeaderValues(node: unknown): void {
   if (typeof node !== 'object' || node === null) return;
   for (const [k, v] of Object.entries(node)) {
     if (k === 'headers' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      for (const x of Object.values(v)) if (typeof x === 'string') registerSecret(x);
+      for (const x of Object.values(v)) if (typeof x === 'string') registerHeaderSecret(x);
     } else if (typeof v === 'object') registerHeaderValues(v);
   }
 }

@@ -40,7 +40,9 @@ function echoServer(status: number): Promise<{ url: string; server: Server; requ
     n++;
     req.resume();
     req.on('end', () => {
-      const body = `refused ${req.url}: you sent ${JSON.stringify(req.headers)}`;
+      // The credential alone first (as a server checking `Bearer <token>` might name it), then every header.
+      const credential = String(req.headers.authorization ?? '').split(' ').pop();
+      const body = `refused ${req.url}: bad credential ${credential}; you sent ${JSON.stringify(req.headers)}`;
       res.writeHead(status, { 'Content-Type': 'text/plain', 'Retry-After': '0' }).end(body);
     });
   });
