@@ -3,6 +3,8 @@ import type { Attributes, Emitter } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ComponentSpec } from '../config/component.js';
 import type { MetricRule } from '../mapping/rules.js';
+import { checkRange } from '../config/formats.js';
+import { checkTls, tlsSchema, type TlsSettings } from '../net/tls.js';
 
 const LOG_LEVELS = ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -38,7 +40,7 @@ export interface CommonSourceConfig {
   reconnect: { initial_interval: number; max_interval: number };
   keepalive: { interval: number; timeout: number };
   max_frame_bytes: number;
-  tls: { ca_file: string; insecure_skip_verify: boolean };
+  tls: TlsSettings;
   log_level?: string;
 }
 
@@ -58,9 +60,20 @@ export function commonSourceSchema(type: string, keepalive: { interval: string; 
     },
     max_frame_bytes: { doc: 'A larger frame is counted as oversized and the connection is reset', format: 'nat', default: 16 * 1024 * 1024 },
     log_level: { doc: "This source's log level; empty: the daemon's", format: LOG_LEVELS, default: '' },
-    tls: {
-      ca_file: { doc: 'PEM bundle of CAs to trust for wss:// (in addition to the system ones)', format: String, default: '' },
-      insecure_skip_verify: { doc: 'Accept any server certificate (self-signed appliances); off by default', format: Boolean, default: false },
-    },
+    tls: tlsSchema(),
   };
+}
+
+/** Floors every source's common keys get, whatever its vendor: none of them may make a tight loop. */
+export function checkCommonSource(c: CommonSourceConfig): string[] {
+  const problems: string[] = [];
+  // 0 would reconnect (and re-authenticate) as fast as the server refuses; 0 keepalive pings nonstop.
+  checkRange(problems, 'reconnect.initial_interval', c.reconnect.initial_interval, 50, Infinity, ' ms');
+  if (c.reconnect.max_interval < c.reconnect.initial_interval) problems.push('reconnect.max_interval: must not be below reconnect.initial_interval');
+  checkRange(problems, 'keepalive.interval', c.keepalive.interval, 100, Infinity, ' ms');
+  checkRange(problems, 'keepalive.timeout', c.keepalive.timeout, 100, Infinity, ' ms');
+  // The ws library reads 0 as "no limit": refuse it rather than let it mean unlimited.
+  checkRange(problems, 'max_frame_bytes', c.max_frame_bytes, 1024, 2 ** 31 - 1);
+  problems.push(...checkTls(c.tls));
+  return problems;
 }

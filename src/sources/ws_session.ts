@@ -1,5 +1,5 @@
 import WebSocket, { type ClientOptions } from 'ws';
-import { readFileSync } from 'node:fs';
+import { tlsClientOptions } from '../net/tls.js';
 import type { IncomingMessage } from 'node:http';
 import type { Emitter } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -160,8 +160,7 @@ export class WsSession {
       handshakeTimeout: 30_000,
       perMessageDeflate: false,
     };
-    if (this.cfg.tls.ca_file) opts.ca = readFileSync(this.cfg.tls.ca_file);
-    if (this.cfg.tls.insecure_skip_verify) opts.rejectUnauthorized = false;
+    Object.assign(opts, tlsClientOptions(this.cfg.tls));
 
     const ws = new WebSocket(target.url, opts);
     this.ws = ws;

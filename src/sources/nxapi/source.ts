@@ -6,6 +6,7 @@ import { VERSION } from '../../version.js';
 import { NxapiMapping } from './mapping.js';
 import { NxapiClient, NxapiError } from './rest.js';
 import { checkNxapi, nxapiSchema, type NxapiConfig } from './config.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
 
 /**
  * Cisco NX-API REST subscriptions: aaaLogin for a token, the socket at `/socket<token>`, each query
@@ -43,7 +44,7 @@ export class NxapiSource implements Source, SessionHooks {
     this.name = cfg.name;
     this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
     this.client = new NxapiClient({
-      baseUrl: cfg.url, timeoutMs: cfg.request_timeout, caFile: cfg.tls.ca_file, insecureSkipVerify: cfg.tls.insecure_skip_verify,
+      baseUrl: cfg.url, timeoutMs: cfg.request_timeout, tls: cfg.tls,
     });
     this.mapping = new NxapiMapping(cfg.name, cfg.metrics, cfg.resource, new URL(cfg.url).hostname, VERSION);
     this.m = {
@@ -84,10 +85,12 @@ export class NxapiSource implements Source, SessionHooks {
     if (old) {
       // The socket went, the session may not have: do not leave it to count against the switch's limit.
       await this.rest(() => this.client.logout(this.cfg.username, old, signal)).catch(() => undefined);
+      forgetSecret(old);
     }
     try {
       const login = await this.rest(() => this.client.login(this.cfg.username, this.cfg.password, signal));
       this.token = login.token;
+      registerSecret(login.token);
       this.tokenLifetimeS = login.refreshTimeoutS;
     } catch (err) {
       if (err instanceof AuthError) {
@@ -199,7 +202,9 @@ export class NxapiSource implements Source, SessionHooks {
       void this.rest(() => this.client.refreshToken(this.token, this.abort.signal)).then(
         (r) => {
           if (gen !== this.generation) return;
+          if (r.token !== this.token) forgetSecret(this.token);
           this.token = r.token;
+          registerSecret(r.token);
           this.tokenLifetimeS = r.refreshTimeoutS;
           this.log.debug({ refresh_timeout_s: r.refreshTimeoutS }, 'token refreshed');
           this.scheduleTokenRefresh(gen);

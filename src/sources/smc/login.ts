@@ -1,10 +1,12 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../../telemetry/logger.js';
 import { SampledWarn } from '../../telemetry/logger.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
 import type { SmcConfig } from './config.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
+import { tlsClientOptions } from '../../net/tls.js';
+import type { ConnectionOptions } from 'node:tls';
 
 // The SMC's REST half: version discovery, login for the JSESSIONID cookie both sockets present, and
 // logout. One SmcLogin serves both sockets of a source; each socket holds the session it connected
@@ -66,7 +68,7 @@ export class SmcLogin {
   private nextId = 1;
   private readonly warn: SampledWarn;
   private readonly authFailures;
-  private readonly ca: Buffer | undefined;
+  private readonly tls: ConnectionOptions;
   logins = 0;
 
   constructor(private readonly cfg: SmcConfig, private readonly log: Logger) {
@@ -74,7 +76,7 @@ export class SmcLogin {
     this.version = cfg.api_version;
     this.warn = new SampledWarn(log);
     this.authFailures = selfMetrics.authFailures.labels(cfg.name);
-    this.ca = cfg.tls.ca_file ? readFileSync(cfg.tls.ca_file) : undefined;
+    this.tls = tlsClientOptions(cfg.tls);
   }
 
   /** ws:// or wss:// URL of a socket path template (`/{version}/status/socket`). */
@@ -147,6 +149,7 @@ export class SmcLogin {
       }
       throw new Error(why);
     }
+    registerSecret(cookie.slice(cookie.indexOf('=') + 1));
     const s: SmcSession = { id: this.nextId++, version, cookie, users: 0, stale: false };
     this.live.add(s);
     this.current = s;
@@ -156,6 +159,14 @@ export class SmcLogin {
 
   private async logout(s: SmcSession): Promise<void> {
     this.live.delete(s);
+    try {
+      await this.sendLogout(s);
+    } finally {
+      forgetSecret(s.cookie.slice(s.cookie.indexOf('=') + 1));
+    }
+  }
+
+  private async sendLogout(s: SmcSession): Promise<void> {
     try {
       const res = await this.rest('PUT', `${s.version}/logout`, undefined, { Cookie: s.cookie }, AbortSignal.timeout(5000));
       // 401: the session had already expired, which is what logging out wanted anyway.
@@ -174,8 +185,7 @@ export class SmcLogin {
       headers: { Accept: 'application/json', ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) },
       signal,
       timeout: 30_000,
-      ...(tls && this.ca ? { ca: this.ca } : {}),
-      ...(tls && this.cfg.tls.insecure_skip_verify ? { rejectUnauthorized: false } : {}),
+      ...(tls ? this.tls : {}),
     });
     return new Promise<RestReply>((resolve, reject) => {
       req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out`)));

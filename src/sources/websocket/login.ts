@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
 import { getPath } from './mapping.js';
 import { splitPath, type CompiledWebSocket } from './config.js';
+import { tlsClientOptions, type TlsSettings } from '../../net/tls.js';
 
 // The optional HTTP login before each connection: its response yields {token} (a JSON path) and/or
 // {cookie} (Set-Cookie). A 401/403 is a LoginRefused (counted as an auth failure by the source).
@@ -50,7 +50,7 @@ export function cookiesFrom(setCookie: readonly string[], want: string): string 
 export async function login(
   spec: NonNullable<CompiledWebSocket['login']>,
   vars: Vars,
-  tls: { ca_file: string; insecure_skip_verify: boolean },
+  tls: TlsSettings,
   signal: AbortSignal,
 ): Promise<LoginResult> {
   const url = new URL(spec.url);
@@ -66,8 +66,7 @@ export async function login(
   }
   const opts: RequestOptions = { method: spec.method, headers, signal, timeout: spec.timeoutMs };
   if (url.protocol === 'https:') {
-    if (tls.ca_file) opts.ca = readFileSync(tls.ca_file);
-    if (tls.insecure_skip_verify) opts.rejectUnauthorized = false;
+    Object.assign(opts, tlsClientOptions(tls));
   }
 
   const res = await new Promise<{ status: number; setCookie: string[]; text: string }>((resolve, reject) => {

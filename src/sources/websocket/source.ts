@@ -3,7 +3,7 @@ import type { SourceContext, SourceFactory } from '../source.js';
 import { SessionSource } from '../session_source.js';
 
 import { selfMetrics } from '../../telemetry/metrics.js';
-import { registerSecret } from '../../telemetry/logger.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
 import { VERSION } from '../../version.js';
 import { checkWebSocket, compileWebSocket, webSocketSchema, type CompiledWebSocket, type WebSocketConfig } from './config.js';
 import { WebSocketMapping, holds, payloadOf } from './mapping.js';
@@ -33,20 +33,30 @@ export class WebSocketSource extends SessionSource {
   }
 
   /** Logs in (when configured) and fills the URL and headers with what the login yielded. */
+  /** Credentials learnt from the current login, registered as secrets for as long as that session lasts. */
+  private readonly learnt: string[] = [];
+
+  private learn(secret: string): void {
+    registerSecret(secret);
+    this.learnt.push(secret);
+  }
+
   async prepare(signal: AbortSignal) {
     const vars: Vars = {};
     if (this.cfg.token) vars.token = this.cfg.token;
     if (this.cfg.username) vars.username = this.cfg.username;
     if (this.cfg.password) vars.password = this.cfg.password;
     if (this.c.login) {
+      // Each login starts a new session: the last one's token and cookies are no longer secrets to keep.
+      for (const s of this.learnt.splice(0)) forgetSecret(s);
       try {
         const got = await login(this.c.login, vars, this.cfg.tls, signal);
         if (got.token !== undefined) {
-          registerSecret(got.token);
+          this.learn(got.token);
           vars.token = got.token;
         }
         if (got.cookie !== undefined) {
-          for (const pair of got.cookie.split('; ')) registerSecret(pair.slice(pair.indexOf('=') + 1));
+          for (const pair of got.cookie.split('; ')) this.learn(pair.slice(pair.indexOf('=') + 1));
           vars.cookie = got.cookie;
         }
       } catch (err) {
