@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
+import { commonSourceSchema, type CommonSourceConfig, checkCommon } from '../source.js';
 
 /** One `type: mist` entry of `sources:`. */
 export interface MistConfig extends CommonSourceConfig {
@@ -28,6 +28,7 @@ export function mistSchema(): convict.Schema<MistConfig> {
 
 export function checkMist(c: MistConfig): string[] {
   const problems: string[] = [];
+  problems.push(...checkCommon(c));
   if (c.channels.length > 2000) problems.push('channels: Mist allows at most 2000 channels per connection');
   c.channels.forEach((ch, i) => {
     if (!ch.startsWith('/sites/') && !ch.startsWith('/orgs/')) problems.push(`channels[${i}]: must start with /sites/ or /orgs/`);

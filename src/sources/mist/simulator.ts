@@ -26,6 +26,11 @@ export interface MistSimulatorOptions {
   autoPong?: boolean;
   /** Every Nth stats frame is preceded by a bad frame of each kind given. */
   faults?: { malformedEvery?: number; badDataEvery?: number; unknownEvery?: number; nulPadEvery?: number; oversizedEvery?: number; oversizedBytes?: number };
+  /**
+   * Mist's websocket rate limit: answer this many upgrades (after auth) with 429, with
+   * `Retry-After: retryAfterS` when given (mistapi then waits that long, else at least 30 s).
+   */
+  rateLimit?: { upgrades: number; retryAfterS?: number };
   /** Keep what was sent (tests) or when (bench). */
   record?: 'payloads' | 'times';
 }
@@ -90,6 +95,8 @@ export class MistSimulator {
   statsFramesSent = 0;
   connections = 0;
   authFailures = 0;
+  /** Upgrades answered 429, with the time of each (Date.now). */
+  readonly rateLimited: number[] = [];
   port = 0;
   private seq = 0;
   private finished: (() => void) | undefined;
@@ -123,6 +130,11 @@ export class MistSimulator {
     if (!auth || auth[1] !== this.opts.token) {
       this.authFailures++;
       return refuseUpgrade(socket, 401, '{"detail":"Authentication credentials were not provided."}');
+    }
+    const rl = this.opts.rateLimit;
+    if (rl && this.rateLimited.length < rl.upgrades) {
+      this.rateLimited.push(Date.now());
+      return refuseUpgrade(socket, 429, '{"detail":"Request was throttled."}', rl.retryAfterS !== undefined ? { 'Retry-After': String(rl.retryAfterS) } : {});
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws));
   }

@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
+import { commonSourceSchema, type CommonSourceConfig, checkCommon } from '../source.js';
 
 /** One `type: nxapi` entry of `sources:`. */
 export interface NxapiConfig extends CommonSourceConfig {
@@ -50,6 +50,7 @@ export function nxapiSchema(): convict.Schema<NxapiConfig> {
 
 export function checkNxapi(c: NxapiConfig): string[] {
   const problems: string[] = [];
+  problems.push(...checkCommon(c));
   c.queries.forEach((q, i) => {
     const m = QUERY_RE.exec(q);
     if (!m) problems.push(`queries[${i}]: must look like /api/class/<class>.json or /api/mo/<dn>.json`);

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { AuthError } from '../ws_session.js';
+import { AuthError, RateLimited, retryAfterMs } from '../ws_session.js';
 
 // The NX-API REST calls the source needs: aaaLogin, aaaRefresh, aaaLogout, a query with
 // subscription=yes and subscriptionRefresh. node:http(s) rather than fetch, so that the source's
@@ -141,6 +141,11 @@ export class NxapiClient {
       req.on('timeout', () => req.destroy(new Error(`${method} ${path.split('?')[0]}: no reply within ${this.opts.timeoutMs} ms`)));
       req.on('error', reject);
       req.on('response', (res: IncomingMessage) => {
+        if (res.statusCode === 429) {
+          // Too many requests: every call waits for the server's word, whatever it was.
+          res.resume();
+          return reject(new RateLimited(`${method} ${path.split('?')[0]}`, retryAfterMs(res.headers['retry-after'])));
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

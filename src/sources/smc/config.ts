@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
+import { commonSourceSchema, type CommonSourceConfig, checkCommon } from '../source.js';
 
 /** One `type: smc` entry of `sources:`. */
 export interface SmcConfig extends CommonSourceConfig {
@@ -48,6 +48,7 @@ export function smcSchema(): convict.Schema<SmcConfig> {
 
 export function checkSmc(c: SmcConfig): string[] {
   const problems: string[] = [];
+  problems.push(...checkCommon(c));
   if (c.contexts.length === 0 && c.elements.length === 0) problems.push('contexts: nothing to subscribe (give contexts, elements or both)');
   c.contexts.forEach((ctx, i) => {
     if (typeof ctx !== 'string') problems.push(`contexts[${i}]: must be a string such as "*" or "host, router"`);

@@ -1,7 +1,7 @@
 import type convict from 'convict';
 import { parseDuration } from '../../config/formats.js';
 import { Severity, type SeverityName } from '../../mapping/severity.js';
-import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
+import { checkCommon, commonSourceSchema, type CommonSourceConfig } from '../source.js';
 
 // One `type: websocket` entry of `sources:`: a vendor described by configuration alone. The structured
 // keys (login, messages, heartbeat, frames, resource_attributes) are kept out of convict (opaque-map /
@@ -333,7 +333,7 @@ export function checkWebSocket(c: WebSocketConfig): string[] {
       ck.add(where, `uses {${name}} but ${from} is not set`);
     }
   }
-  return ck.problems;
+  return [...checkCommon(c), ...ck.problems];
 }
 
 // ---- compiled form -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ let n = 0;
 function config(url: string, over: Partial<MistConfig> = {}): MistConfig {
   return {
     name: `mist-test-${++n}`, type: 'mist', url, token: 'good-token', channels: [STATS, EVENTS], resource: {}, metrics: [],
-    reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 45_000 },
+    reconnect: { initial_interval: 20, max_interval: 100 }, auth_retry: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 45_000 },
     max_frame_bytes: 16 * 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false }, ...over,
   };
 }

@@ -45,7 +45,7 @@ async function rig(simOpts: Partial<NxapiSimulatorOptions> = {}, cfg: Partial<Nx
     name, type: 'nxapi', url: sim.url, username: USER, password: PASS,
     queries: ['/api/class/rmonIfIn.json', '/api/class/ethpmPhysIf.json', '/api/mo/sys/intf/phys-[eth1/1].json'],
     subscription_refresh_interval: 300, token_refresh_interval: 0, request_timeout: 2000,
-    resource: {}, metrics: [], reconnect: { initial_interval: 50, max_interval: 300 },
+    resource: {}, metrics: [], reconnect: { initial_interval: 50, max_interval: 300 }, auth_retry: { initial_interval: 50, max_interval: 300 },
     keepalive: { interval: 30_000, timeout: 20_000 }, max_frame_bytes: 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false },
     ...cfg,
   };

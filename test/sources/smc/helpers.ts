@@ -7,12 +7,13 @@ import type { SmcConfig } from '../../../src/sources/smc/config.js';
 
 let n = 0;
 
-/** A validated `type: smc` config (defaults filled by the real schema) with fast reconnects. */
+/** A validated `type: smc` config (defaults filled by the real schema) with fast reconnects and the shortest valid auth schedule. */
 export function smcConfig(raw: Record<string, unknown>): SmcConfig {
   const { config, problems } = validateComponent(smcSource, {
     name: `smc-test-${process.pid}-${++n}`,
     type: 'smc',
     reconnect: { initial_interval: '50ms', max_interval: '300ms' },
+    auth_retry: { initial_interval: '1s', max_interval: '1s' },
     ...raw,
   }, 'sources[0]');
   if (!config || problems.length) throw new Error(problems.join('\n'));

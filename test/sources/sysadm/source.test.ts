@@ -15,7 +15,7 @@ function config(url: string, over: Partial<SysadmConfig> = {}): SysadmConfig {
   return {
     name: `sysadm-test-${++n}`, type: 'sysadm', url, username: USER, password: PASS, token: '',
     events: ['dispatcher', 'life-preserver', 'system-state'], identify_interval: 5 * 60_000, poll: { interval: 0, actions: ['memorystats', 'cpupercentage', 'cputemps'] },
-    resource: {}, metrics: [], reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 30_000 },
+    resource: {}, metrics: [], reconnect: { initial_interval: 20, max_interval: 100 }, auth_retry: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 30_000 },
     max_frame_bytes: 16 * 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false }, ...over,
   };
 }
