@@ -107,6 +107,8 @@ export class WsSession {
   private lastError = '';
   /** Why the source waits on a slow schedule ('' when it does not): shown by /readyz. */
   private problem: '' | 'auth' | 'lockout' | 'rate_limited' = '';
+  /** What the last slow wait was for; kept (with the problem) until a session is established again. */
+  private problemDetail = '';
   /** Refused credentials in a row: the auth schedule grows with them; an established session resets it. */
   private authRefusals = 0;
   private current: ConnectionState | undefined;
@@ -150,6 +152,7 @@ export class WsSession {
       this.established = true;
       this.authRefusals = 0;
       this.problem = '';
+      this.problemDetail = '';
       this.m.connected.set(1);
       this.log.info({ attempts: this.attempts }, 'session established');
     }
@@ -157,7 +160,8 @@ export class WsSession {
 
   status(): SourceStatus {
     if (this.established) return { connected: true, detail: 'subscribed' };
-    return { connected: false, detail: this.lastError || 'connecting', ...(this.problem ? { problem: this.problem } : {}) };
+    if (this.problem) return { connected: false, detail: this.problemDetail, problem: this.problem };
+    return { connected: false, detail: this.lastError || 'connecting' };
   }
 
   /** Ends the current connection with this error as its cause (a refusal learnt after the socket opened). */
@@ -279,7 +283,7 @@ export class WsSession {
     }
     selfMetrics.connectFailures.labels(this.name, this.problem).inc();
     const what = this.problem === 'rate_limited' ? 'rate limited' : this.problem === 'lockout' ? 'likely lockout' : 'auth refused';
-    this.lastError = `${what}: ${err.message}; next try in ${Math.round(delay / 1000)} s`;
+    this.lastError = this.problemDetail = `${what}: ${err.message}; next try in ${Math.round(delay / 1000)} s`;
     this.log.warn({ reason: this.problem, delay_ms: delay, err: err.message }, `${what}; waiting before the next try`);
     await this.clock.sleep(delay, this.abort.signal);
   }
