@@ -101,7 +101,10 @@ export class MistSource extends SessionSource {
       if (env.metrics.length === 0) return this.session.reject('unmapped', { channel });
       this.session.emit(env);
     } else {
-      for (const env of this.mapping.events(channel, p, receivedMs)) this.session.emit(env);
+      const envs = this.mapping.events(channel, p, receivedMs);
+      // `{"events":[1,2]}` holds no event: counted like an empty stats frame, never silently gone.
+      if (envs.length === 0) return this.session.reject('unmapped', { channel });
+      for (const env of envs) this.session.emit(env);
     }
   }
 }

@@ -234,6 +234,7 @@ export class NxapiSource implements Source, SessionHooks {
     const { envelope, bad } = this.mapping.notification(ids as string[], imdata, receivedMs);
     if (bad) this.session.reject('bad_object', { objects: bad });
     if (envelope.metrics.length || envelope.logs.length) this.session.emit(envelope);
+    else if (!bad) this.session.reject('unmapped', { bytes: data.length });
   }
 }
 
