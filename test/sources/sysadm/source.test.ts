@@ -65,7 +65,8 @@ describe('sysadm source against the simulator', () => {
   it('counts a wrong password (401 error envelope) as an auth failure, never subscribes, and retries with backoff', async () => {
     const { sim, source, cfg, emitter } = await setup({}, () => ({ password: 'wrong' }));
     await waitFor('several refused logins', () => sim.authFailures >= 3);
-    assert.ok((await selfMetric('authFailures', { source: cfg.name })) >= 3);
+    // The client counts a refusal when the reply reaches it, a moment after the server did.
+    await waitFor('three refusals counted', async () => (await selfMetric('authFailures', { source: cfg.name })) >= 3);
     assert.equal(source.status().connected, false);
     // Between attempts the detail says why the last one failed (while connecting it says so instead).
     await waitFor('the reason in the status', () => /refused auth as "monitor" with 401/.test(source.status().detail));
