@@ -73,6 +73,8 @@ export function logger(): Logger {
  * Rate-limited warnings: bad input arrives in floods, and one line per bad frame would drown the log
  * and cost more than the frame. At most one line per key per interval, saying how many were suppressed.
  */
+const MAX_KEYS = 1000;
+
 export class SampledWarn {
   private last = new Map<string, { at: number; suppressed: number }>();
   constructor(private readonly log: Logger, private readonly intervalMs = 10_000) {}
@@ -85,6 +87,8 @@ export class SampledWarn {
       return;
     }
     this.log.warn({ ...fields, suppressed: entry?.suppressed ?? 0 }, msg);
+    // Keys should be few (a reason, a configured channel); if a caller ever builds them from frames, stay bounded.
+    if (!entry && this.last.size >= MAX_KEYS) this.last.delete(this.last.keys().next().value!);
     this.last.set(key, { at: now, suppressed: 0 });
   }
 }

@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { AuthError } from '../ws_session.js';
+import { AuthError, RateLimited, retryAfterMs } from '../ws_session.js';
 import { tlsClientOptions, type TlsSettings } from '../../net/tls.js';
 import type { ConnectionOptions } from 'node:tls';
 
@@ -141,6 +141,11 @@ export class NxapiClient {
       req.on('timeout', () => req.destroy(new Error(`${method} ${path.split('?')[0]}: no reply within ${this.opts.timeoutMs} ms`)));
       req.on('error', reject);
       req.on('response', (res: IncomingMessage) => {
+        if (res.statusCode === 429) {
+          // Too many requests: every call waits for the server's word, whatever it was.
+          res.resume();
+          return reject(new RateLimited(`${method} ${path.split('?')[0]}`, retryAfterMs(res.headers['retry-after'])));
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

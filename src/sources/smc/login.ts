@@ -7,14 +7,16 @@ import type { SmcConfig } from './config.js';
 import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
 import { tlsClientOptions } from '../../net/tls.js';
 import type { ConnectionOptions } from 'node:tls';
+import { AuthError, RateLimited, retryAfterMs } from '../ws_session.js';
 
 // The SMC's REST half: version discovery, login for the JSESSIONID cookie both sockets present, and
 // logout. One SmcLogin serves both sockets of a source; each socket holds the session it connected
 // with and hands it back when the socket closes.
 
-export class LoginError extends Error {
-  constructor(message: string, readonly status: number) {
-    super(message);
+/** A refused login is an AuthError: both sockets wait on the slow auth schedule. */
+export class LoginError extends AuthError {
+  constructor(message: string, status: number) {
+    super(message, status);
     this.name = 'LoginError';
   }
 }
@@ -121,6 +123,7 @@ export class SmcLogin {
   private async discoverVersion(signal: AbortSignal): Promise<string> {
     if (this.version) return this.version;
     const res = await this.rest('GET', 'api', undefined, {}, signal);
+    if (res.status === 429) throw new RateLimited('GET /api', retryAfterMs(res.headers['retry-after']));
     if (res.status !== 200) throw new Error(`GET /api answered ${res.status}; set api_version to skip discovery`);
     let body: unknown;
     try {
@@ -140,6 +143,7 @@ export class SmcLogin {
     this.logins++;
     const res = await this.rest('POST', `${version}/login`, body, { 'Content-Type': 'application/json' }, signal);
     const cookie = res.status === 200 ? sessionCookie(res.headers) : undefined;
+    if (res.status === 429) throw new RateLimited('the SMC login', retryAfterMs(res.headers['retry-after']));
     if (!cookie) {
       const why = res.status === 200 ? 'login answered 200 without a JSESSIONID cookie' : `login refused with HTTP ${res.status}`;
       if (res.status === 200 || (res.status >= 400 && res.status < 500)) {

@@ -8,6 +8,7 @@ import { VERSION } from '../../version.js';
 import { checkWebSocket, compileWebSocket, webSocketSchema, type CompiledWebSocket, type WebSocketConfig } from './config.js';
 import { WebSocketMapping, holds, payloadOf } from './mapping.js';
 import { LoginRefused, fill, login, messageText, type Vars } from './login.js';
+import { DEFAULT_LIMITS } from '../../mapping/values.js';
 
 /** Header names whose values are credentials: scrubbed from every log line. */
 const SECRET_HEADER = /auth|cookie|token|key|secret|session|pass|pwd|credential/i;
@@ -27,7 +28,7 @@ export class WebSocketSource extends SessionSource {
     super(cfg, ctx);
     this.c = compileWebSocket(cfg);
     this.mapping = new WebSocketMapping(cfg.name, this.c, cfg.metrics, cfg.resource, VERSION, Date.now(), (path) =>
-      this.session.warn.warn(`time:${path}`, { path }, 'configured time field missing or unreadable; using arrival time'));
+      this.session.warn.warn(`time:${path}`, { path }, 'configured time field missing or unreadable; using arrival time'), { ...DEFAULT_LIMITS, ...cfg.limits });
     for (const [k, v] of Object.entries(cfg.headers)) if (SECRET_HEADER.test(k)) registerSecret(v);
     for (const [k, v] of Object.entries(this.c.login?.headers ?? {})) if (SECRET_HEADER.test(k)) registerSecret(v);
   }
@@ -110,7 +111,10 @@ export class WebSocketSource extends SessionSource {
     // A list payload is a batch: each element is one payload.
     const items = Array.isArray(decoded.payload) ? decoded.payload : [decoded.payload];
     let points = 0;
-    for (const item of items) {
+    // One past the envelope cap is enough for the session to count the frame as cut.
+    const most = { ...DEFAULT_LIMITS, ...this.cfg.limits }.envelopes_per_frame + 1;
+    for (let i = 0; i < items.length && i < most; i++) {
+      const item: unknown = items[i];
       if (typeof item !== 'object' || item === null || Array.isArray(item)) {
         this.session.reject('bad_payload', { bytes: data.length });
         continue;
