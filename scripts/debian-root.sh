@@ -24,7 +24,7 @@ esac
 DEST="$WS2OTEL_CACHE/rootfs-$KIND-$DEBIAN_SUITE-node$NODE_VERSION"
 if [ -x "$DEST$NODE_PREFIX/bin/node" ]; then echo "$DEST"; exit 0; fi
 
-command -v debootstrap >/dev/null || { apt-get update >&2 && apt-get install -y --no-install-recommends debootstrap >&2; }
+bash "$HERE/host-tools.sh"
 NODE_DIR="$(bash "$HERE/node-fetch.sh" | tail -n 1)"
 
 mkdir -p "$WS2OTEL_CACHE"
