@@ -89,16 +89,21 @@ function refuseUserInfo(u: URL): void {
   if (u.username || u.password) throw new Error('must not carry credentials (user:password@): give them as a header or the token/password key');
 }
 
-/** An http:// or https:// URL without credentials; throws a message for the key path. */
-export function checkHttpUrl(v: unknown): void {
+/** A URL of one of two schemes, without credentials; throws a message for the key path. */
+function checkUrl(v: unknown, schemes: string[], what: string): void {
   let u: URL;
   try {
     u = new URL(String(v));
   } catch {
-    throw new Error('must be an http:// or https:// URL');
+    throw new Error(what);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http:// or https:// URL');
+  if (!schemes.includes(u.protocol)) throw new Error(what);
   refuseUserInfo(u);
+}
+
+/** An http:// or https:// URL without credentials; throws a message for the key path. */
+export function checkHttpUrl(v: unknown): void {
+  checkUrl(v, ['http:', 'https:'], 'must be an http:// or https:// URL');
 }
 
 /** `problems` gets `key: must be between …` when a number lies outside [min, max]. */
@@ -163,14 +168,7 @@ export function registerFormats(): void {
   convict.addFormat({
     name: 'ws-url',
     validate(v: unknown) {
-      let u: URL;
-      try {
-        u = new URL(String(v));
-      } catch {
-        throw new Error('must be a ws:// or wss:// URL');
-      }
-      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error('must be a ws:// or wss:// URL');
-      refuseUserInfo(u);
+      checkUrl(v, ['ws:', 'wss:'], 'must be a ws:// or wss:// URL');
     },
   });
   convict.addFormat({
