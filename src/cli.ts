@@ -97,7 +97,12 @@ async function runDaemon(config: Config, configFile: string, onStopped?: () => P
     // A bug, not bad input (bad input is counted where it enters): log it and keep the other sources going.
     daemon.log.error({ err: err.stack ?? String(err) }, 'uncaught exception');
   });
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (err) {
+    daemon.log.fatal({ err: (err as Error).message }, 'cannot start');
+    fail(`cannot start: ${(err as Error).message}`);
+  }
 }
 
 /** `ws2otel tap`: print a running daemon's mapped events as JSON lines. */

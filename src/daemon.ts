@@ -8,11 +8,19 @@ import { SinkExporter, createBuffer } from './pipeline/exporter.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Source } from './sources/source.js';
 import { servedHere, type Shard } from './sharding.js';
+import { tlsVerificationOff, type TlsSettings } from './net/tls.js';
 
 interface Running<T> {
   /** The component's config as JSON: equal keys mean nothing changed on reload. */
   key: string;
   it: T;
+  /** What TLS verification this component turns off ('' when none): warned at start, shown on /readyz. */
+  tls: string;
+}
+
+function tlsNote(config: object): string {
+  const tls = (config as { tls?: TlsSettings & { enabled?: boolean } }).tls;
+  return tls?.enabled === false ? '' : tlsVerificationOff(tls);
 }
 
 function stdoutTaken(config: Config): boolean {
@@ -50,17 +58,38 @@ export class Daemon {
     return factory.create(c, { emitter: this.pipeline.emitterFor(c.name), log: this.childLog('source', c.name, c.log_level ?? '') });
   }
 
+  /** Records a started component; one that turns TLS verification off says so now, at warn. */
+  private running<T>(config: { name: string }, it: T, kind: 'source' | 'sink'): Running<T> {
+    const tls = tlsNote(config);
+    if (tls) this.log.warn({ [kind]: config.name }, `${tls}: anyone on the network path can impersonate the peer`);
+    return { key: JSON.stringify(config), it, tls };
+  }
+
   private served(config: Config): SourceEntry[] {
     return config.sources.filter((s) => servedHere(s.config.name, this.shard));
   }
 
+  /** Throws an error naming the key (`http.address: …`, `sinks[0].buffer: …`) when a resource cannot be had. */
   async start(): Promise<void> {
-    this.server = await startHttpServer(this.config.http, () => this.readiness(), this.tap, this.log);
-    for (const e of this.config.sinks) this.sinks.set(e.config.name, { key: JSON.stringify(e.config), it: this.createSink(e) });
+    try {
+      this.server = await startHttpServer(this.config.http, () => this.readiness(), this.tap, this.log);
+    } catch (err) {
+      throw new Error(`http.address: cannot listen on ${this.config.http.address}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    this.config.sinks.forEach((e, i) => {
+      let it: SinkExporter;
+      try {
+        it = this.createSink(e);
+      } catch (err) {
+        const where = e.config.buffer.type === 'disk' ? `sinks[${i}].buffer: cannot open the disk buffer under data_dir ${this.config.data_dir}` : `sinks[${i}]: cannot start`;
+        throw new Error(`${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      this.sinks.set(e.config.name, this.running(e.config, it, 'sink'));
+    });
     this.pipeline.setExporters([...this.sinks.values()].map((r) => r.it));
     for (const e of this.served(this.config)) {
       const source = this.createSource(e);
-      this.sources.set(e.config.name, { key: JSON.stringify(e.config), it: source });
+      this.sources.set(e.config.name, this.running(e.config, source, 'source'));
       source.start();
     }
     this.log.info({
@@ -103,13 +132,13 @@ export class Daemon {
     }));
     this.config = next;
     if (next.log_level !== this.log.level) this.log.level = next.log_level;
-    for (const [n, e] of nextSinks) if (!this.sinks.has(n)) this.sinks.set(n, { key: JSON.stringify(e.config), it: this.createSink(e) });
+    for (const [n, e] of nextSinks) if (!this.sinks.has(n)) this.sinks.set(n, this.running(e.config, this.createSink(e), 'sink'));
     this.pipeline.setExporters([...this.sinks.values()].map((r) => r.it));
     const started: string[] = [];
     for (const [n, e] of nextSources) {
       if (this.sources.has(n)) continue;
       const source = this.createSource(e);
-      this.sources.set(n, { key: JSON.stringify(e.config), it: source });
+      this.sources.set(n, this.running(e.config, source, 'source'));
       source.start();
       started.push(n);
     }
@@ -125,13 +154,14 @@ export class Daemon {
 
   readiness(): ReadinessReport {
     const components: ReadinessReport['components'] = {};
-    for (const [name, { it }] of this.sources) {
+    const note = (detail: string, tls: string) => (tls ? `${detail}; ${tls}` : detail);
+    for (const [name, { it, tls }] of this.sources) {
       const st = it.status();
-      components[`source/${name}`] = { ready: st.connected, detail: st.detail };
+      components[`source/${name}`] = { ready: st.connected, detail: note(st.detail, tls) };
     }
-    for (const [name, { it }] of this.sinks) {
+    for (const [name, { it, tls }] of this.sinks) {
       const st = it.status();
-      components[`sink/${name}`] = { ready: st.ready, detail: st.detail };
+      components[`sink/${name}`] = { ready: st.ready, detail: note(st.detail, tls) };
     }
     return { ready: !this.stopping && Object.values(components).every((c) => c.ready), components };
   }

@@ -1,6 +1,7 @@
 import convict from 'convict';
 import { readFileSync } from 'node:fs';
-import { OPAQUE_CHECKS, registerFormats } from './formats.js';
+import { parse as parseYaml } from 'yaml';
+import { OPAQUE_CHECKS, pollutingKeys, registerFormats } from './formats.js';
 import { registerSecret } from '../telemetry/logger.js';
 
 /**
@@ -42,8 +43,14 @@ function getParent(obj: Record<string, unknown>, dotted: string): [Record<string
   return [typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>) : undefined, parts[parts.length - 1]!];
 }
 
+function schemaFormat(schema: Record<string, unknown>, dotted: string): unknown {
+  let node: unknown = schema;
+  for (const p of dotted.split('.')) node = (node as Record<string, unknown> | undefined)?.[p];
+  return (node as { format?: unknown } | undefined)?.format;
+}
+
 /** Replaces `secret_file: /path` by `secret: <content>` for every secret key, in place. */
-function resolveSecretFiles(raw: Record<string, unknown>, keys: string[], path: string, problems: string[]): void {
+function resolveSecretFiles(raw: Record<string, unknown>, schema: Record<string, unknown>, keys: string[], path: string, problems: string[]): void {
   for (const key of keys) {
     const [parent, leaf] = getParent(raw, key);
     if (!parent) continue;
@@ -53,11 +60,28 @@ function resolveSecretFiles(raw: Record<string, unknown>, keys: string[], path: 
       problems.push(`${path}.${key}: give either ${leaf} or ${fileKey}, not both`);
       continue;
     }
+    let text: string;
     try {
-      // Trailing newlines are an artefact of `echo > file` and of Kubernetes secrets, never part of a token.
-      parent[leaf] = readFileSync(String(parent[fileKey]), 'utf8').replace(/[\r\n]+$/, '');
+      text = readFileSync(String(parent[fileKey]), 'utf8');
     } catch (err) {
       problems.push(`${path}.${key}_file: cannot read ${String(parent[fileKey])}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      delete parent[fileKey];
+      continue;
+    }
+    if (schemaFormat(schema, key) === 'string-map') {
+      // A map secret (headers) is a YAML or JSON map in its file: `Authorization: Bearer …`.
+      try {
+        const map: unknown = parseYaml(text) ?? {};
+        const bad: string[] = [];
+        pollutingKeys(map, `${path}.${key}_file`, bad);
+        if (bad.length) problems.push(...bad);
+        else parent[leaf] = map;
+      } catch (err) {
+        problems.push(`${path}.${key}_file: ${String(parent[fileKey])} is not a YAML or JSON map: ${(err as Error).message.split('\n')[0]}`);
+      }
+    } else {
+      // Trailing newlines are an artefact of `echo > file` and of Kubernetes secrets, never part of a token.
+      parent[leaf] = text.replace(/[\r\n]+$/, '');
     }
     delete parent[fileKey];
   }
@@ -65,12 +89,41 @@ function resolveSecretFiles(raw: Record<string, unknown>, keys: string[], path: 
 
 // convict reports `key: message: value was X` per problem and `configuration param 'k' not declared`
 // for unknown keys; rewrite both to carry the full path from the top of the file.
-function rewriteConvictErrors(message: string, path: string): string[] {
+// A map where a value belongs reads "missing from config, did you override its parent?", and a key
+// convict cannot address (empty, or under a non-map) "cannot find configuration param"; both are
+// rewritten too. A key segment that is empty or holds spaces or colons is shown quoted (" ").
+export function rewriteConvictErrors(message: string, path: string): string[] {
+  const at = (key: string) => {
+    const k = key.split('.').map((s) => (/^[\w\-/$@*\[\]]+$/.test(s) ? s : JSON.stringify(s))).join('.');
+    return path ? `${path}.${k}` : k;
+  };
   return message.split('\n').filter(Boolean).map((line) => {
-    const undeclared = /configuration param '([^']+)' not declared in the schema/.exec(line);
-    if (undeclared) return `${path}.${undeclared[1]}: unknown key`;
-    return `${path}.${line.replace(/: value was .*$/, '')}`;
+    const undeclared = /configuration param '([^']*)' not declared in the schema/.exec(line);
+    if (undeclared) return `${at(undeclared[1]!)}: unknown key`;
+    const overridden = /configuration param '([^']*)' missing from config, did you override its parent\?/.exec(line);
+    if (overridden) return `${at(overridden[1]!)}: must be a single value, not a map`;
+    const unknown = /cannot find configuration param '([^']*)'/.exec(line);
+    if (unknown) return `${at(unknown[1]!.replace(/^\./, ''))}: unknown key`;
+    const [key, ...rest] = line.replace(/: value was .*$/, '').split(': ');
+    return rest.length ? `${at(key!)}: ${rest.join(': ')}` : `${path || '(top level)'}: ${line}`;
   });
+}
+
+/** A header value and, for `<scheme> <credential>` (Bearer, Token, Basic), the credential alone, which a peer may echo. */
+function registerHeaderSecret(v: string): void {
+  registerSecret(v);
+  const m = /^[A-Za-z][\w-]*\s+(\S+)$/.exec(v);
+  if (m) registerSecret(m[1]);
+}
+
+/** Every value of every `headers` map (a sink's, a source's, a login request's) is a secret. */
+function registerHeaderValues(node: unknown): void {
+  if (typeof node !== 'object' || node === null) return;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'headers' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      for (const x of Object.values(v)) if (typeof x === 'string') registerHeaderSecret(x);
+    } else if (typeof v === 'object') registerHeaderValues(v);
+  }
 }
 
 /** Validates one `sources[i]` / `sinks[i]` entry against its component's schema; returns problems. */
@@ -79,7 +132,7 @@ export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string,
   const problems: string[] = [];
   const schema = spec.schema() as unknown as Record<string, unknown>;
   const secrets = secretKeys(schema);
-  resolveSecretFiles(raw, secrets, path, problems);
+  resolveSecretFiles(raw, schema, secrets, path, problems);
   if (problems.length) return { problems };
   // Maps whose keys are data (resource attributes like `deployment.environment.name`, headers) must
   // not reach convict, which reads dots in keys as nesting; they are checked by their format directly.
@@ -106,8 +159,13 @@ export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string,
   const config = { ...(conf.getProperties() as object), ...Object.fromEntries(opaque) } as C;
   for (const key of secrets) {
     const [parent, leaf] = getParent(config as Record<string, unknown>, key);
-    if (parent && typeof parent[leaf] === 'string') registerSecret(parent[leaf] as string);
+    if (!parent) continue;
+    const v = parent[leaf];
+    if (typeof v === 'string') registerSecret(v);
+    // A map of secrets (headers): every value is one.
+    else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) if (typeof x === 'string') registerSecret(x);
   }
+  registerHeaderValues(config);
   for (const p of spec.check?.(config) ?? []) problems.push(`${path}.${p}`);
   return { config, problems };
 }

@@ -6,6 +6,9 @@ import convict from 'convict';
 const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The largest delay a Node timer honours; a longer one fires after 1 ms, so no duration may exceed it. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** "30s", "500ms", "2m", or a number of milliseconds. */
 export function parseDuration(v: unknown): number {
   if (typeof v === 'number') return v;
@@ -80,6 +83,52 @@ export const OPAQUE_CHECKS: Record<string, (v: unknown) => void> = {
   'opaque-list': checkOpaqueList,
 };
 
+// Credentials in a URL end up wherever the URL is printed (errors, /readyz, logs); they are refused so
+// that every secret sits in a key that is known to be secret (headers, token, password).
+function refuseUserInfo(u: URL): void {
+  if (u.username || u.password) throw new Error('must not carry credentials (user:password@): give them as a header or the token/password key');
+}
+
+/** A URL of one of two schemes, without credentials; throws a message for the key path. */
+function checkUrl(v: unknown, schemes: string[], what: string): void {
+  let u: URL;
+  try {
+    u = new URL(String(v));
+  } catch {
+    throw new Error(what);
+  }
+  if (!schemes.includes(u.protocol)) throw new Error(what);
+  refuseUserInfo(u);
+}
+
+/** An http:// or https:// URL without credentials; throws a message for the key path. */
+export function checkHttpUrl(v: unknown): void {
+  checkUrl(v, ['http:', 'https:'], 'must be an http:// or https:// URL');
+}
+
+/** `problems` gets `key: must be between …` when a number lies outside [min, max]. */
+export function checkRange(problems: string[], key: string, v: number, min: number, max = Infinity, unit = ''): void {
+  if (v >= min && v <= max) return;
+  const fmt = (n: number) => `${n}${unit}`;
+  problems.push(`${key}: must be ${max === Infinity ? `at least ${fmt(min)}` : `between ${fmt(min)} and ${fmt(max)}`}`);
+}
+
+// Keys that reach Object.prototype when a config map is copied by assignment.
+const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Every `__proto__`, `constructor` or `prototype` key in the document, by path. */
+export function pollutingKeys(value: unknown, path: string, problems: string[]): void {
+  if (typeof value !== 'object' || value === null) return;
+  const list = Array.isArray(value);
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== (list ? Array.prototype : Object.prototype) && proto !== null) problems.push(`${path || '(top level)'}: a map whose prototype was replaced (__proto__ key)`);
+  for (const k of Object.keys(value)) {
+    const at = list && /^\d+$/.test(k) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+    if (POLLUTING_KEYS.has(k)) problems.push(`${at}: key not allowed (it would reach the object prototype)`);
+    else pollutingKeys((value as Record<string, unknown>)[k], at, problems);
+  }
+}
+
 let registered = false;
 
 export function registerFormats(): void {
@@ -89,6 +138,7 @@ export function registerFormats(): void {
     name: 'duration',
     validate(v: unknown) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('must be a duration such as 500ms, 30s or 2m');
+      if (v > MAX_DURATION_MS) throw new Error(`must be at most ${MAX_DURATION_MS} ms (about 24.8 days)`);
     },
     coerce: parseDuration,
   });
@@ -96,6 +146,7 @@ export function registerFormats(): void {
     name: 'fsync-policy',
     validate(v: unknown) {
       if (v !== 'always' && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) throw new Error('must be "always" or a period such as 1s');
+      if (typeof v === 'number' && v > MAX_DURATION_MS) throw new Error(`must be at most ${MAX_DURATION_MS} ms (about 24.8 days)`);
     },
     coerce: (v: unknown) => (v === 'always' ? v : parseDuration(v)),
   });
@@ -117,13 +168,7 @@ export function registerFormats(): void {
   convict.addFormat({
     name: 'ws-url',
     validate(v: unknown) {
-      let u: URL;
-      try {
-        u = new URL(String(v));
-      } catch {
-        throw new Error('must be a ws:// or wss:// URL');
-      }
-      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error('must be a ws:// or wss:// URL');
+      checkUrl(v, ['ws:', 'wss:'], 'must be a ws:// or wss:// URL');
     },
   });
   convict.addFormat({
@@ -136,6 +181,14 @@ export function registerFormats(): void {
         throw new Error('must be an http:// or https:// URL');
       }
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http:// or https:// URL');
+      refuseUserInfo(u);
+    },
+  });
+  convict.addFormat({
+    name: 'optional-http-url',
+    validate(v: unknown) {
+      if (v === '') return;
+      checkHttpUrl(v);
     },
   });
   convict.addFormat({ name: 'string-map', validate: checkStringMap });

@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
-import { validateComponent, type ComponentSpec } from './component.js';
-import { registerFormats } from './formats.js';
+import { rewriteConvictErrors, validateComponent, type ComponentSpec } from './component.js';
+import { pollutingKeys, registerFormats } from './formats.js';
 import { daemonSchema, type DaemonSettings } from './schema.js';
 import { sourceFactories } from '../sources/index.js';
 import { sinkFactories } from '../sinks/index.js';
-import type { CommonSourceConfig, SourceFactory } from '../sources/source.js';
+import { checkCommonSource, type CommonSourceConfig, type SourceFactory } from '../sources/source.js';
+import { parseListenAddress, unwritableDir } from './paths.js';
 import { checkCommonSink, type CommonSinkConfig, type SinkFactory } from '../sinks/sink.js';
 
 export interface SourceEntry {
@@ -92,6 +93,8 @@ export function buildConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env):
   registerFormats();
   const problems: string[] = [];
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(['(top level): must be a map with sources and sinks']);
+  pollutingKeys(doc, '', problems);
+  if (problems.length) throw new ConfigError(problems);
   const substituted = substituteEnv(doc, '', env, problems) as Record<string, unknown>;
   // A missing variable is the root cause of whatever else that key would report: say only that.
   if (problems.length) throw new ConfigError(problems);
@@ -103,21 +106,29 @@ export function buildConfig(doc: unknown, env: NodeJS.ProcessEnv = process.env):
     conf.load(daemonRaw as Partial<DaemonSettings>);
     conf.validate({ allowed: 'strict' });
     daemon = conf.getProperties();
-  } catch (err) {
-    for (const line of (err as Error).message.split('\n').filter(Boolean)) {
-      const undeclared = /configuration param '([^']+)' not declared/.exec(line);
-      problems.push(undeclared ? `${undeclared[1]}: unknown key` : line.replace(/: value was .*$/, ''));
+    if (daemon.http.address) {
+      const parsed = parseListenAddress(daemon.http.address);
+      if (typeof parsed === 'string') problems.push(`http.address: ${parsed}`);
     }
+  } catch (err) {
+    problems.push(...rewriteConvictErrors((err as Error).message, ''));
   }
 
   const src = entries(sources, 'sources', sourceFactories as Record<string, ComponentSpec<CommonSourceConfig>>, problems);
   const snk = entries(sinks, 'sinks', sinkFactories as Record<string, ComponentSpec<CommonSinkConfig>>, problems);
+  src.forEach(({ config }, i) => {
+    for (const p of checkCommonSource(config)) problems.push(`sources[${i}].${p}`);
+  });
   const sourceNames = new Set(src.map((s) => s.config.name));
   snk.forEach(({ config }, i) => {
     for (const p of checkCommonSink(config)) problems.push(`sinks[${i}].${p}`);
     config.inputs.forEach((input, j) => {
       if (!sourceNames.has(input)) problems.push(`sinks[${i}].inputs[${j}]: no source is named ${JSON.stringify(input)}`);
     });
+    if (daemon && config.buffer.type === 'disk') {
+      const why = unwritableDir(daemon.data_dir, true);
+      if (why) problems.push(`sinks[${i}].buffer.type: a disk buffer needs a writable data_dir (${why})`);
+    }
   });
   if (problems.length || !daemon) throw new ConfigError(problems);
   return {

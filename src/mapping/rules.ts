@@ -65,12 +65,21 @@ export function compileRules(rules: readonly MetricRule[]): CompiledRule[] {
   });
 }
 
-/** Vendor values arrive as numbers, numeric strings (NX-API, sysadm) or booleans (port up). */
+/** Plain decimal notation: what NX-API and sysadm put in their numeric strings. */
+const DECIMAL_RE = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * Vendor values arrive as numbers, numeric strings (NX-API, sysadm) or booleans (port up). Strings are
+ * read only in plain decimal: `Number()` would also take "0x10" (16), "0b1", "0o7" and "Infinity",
+ * which no vendor means as a number.
+ */
 export function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string' && v.trim() !== '') {
-    const n = Number(v);
+  if (typeof v === 'string') {
+    const t = v.trim();
+    if (t.length > 64 || !DECIMAL_RE.test(t)) return undefined;
+    const n = Number(t);
     return Number.isFinite(n) ? n : undefined;
   }
   return undefined;
@@ -89,6 +98,7 @@ function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number,
   const n = toNumber(raw);
   if (n === undefined) return;
   const value = r.scale === 1 ? n : n * r.scale;
+  if (!Number.isFinite(value)) return; // 1e306 KiB × 1024
   const int = r.int && Number.isInteger(value);
   out.push({
     name: r.metric, unit: r.unit, description: r.description, kind: r.kind,
@@ -96,17 +106,24 @@ function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number,
   });
 }
 
-/** Appends one point per rule whose path holds a number in `payload`. */
-export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: MetricPoint[]): void {
+/**
+ * Appends one point per rule whose path holds a number in `payload`. Stops once `out` holds more than
+ * `max` points: a frame of 100,000 radios must cost the cap, not 700,000 points (the session sees the
+ * extra point, cuts to the cap and counts the frame as too_many_points).
+ */
+export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: MetricPoint[], max = Number.POSITIVE_INFINITY): void {
   for (const r of rules) {
+    if (out.length > max) return;
     if (r.star < 0) {
       push(out, r, walk(payload, r.segments, 0, r.segments.length), timeMs, startTimeMs, r.attributes);
       continue;
     }
     const parent = walk(payload, r.segments, 0, r.star);
     if (typeof parent !== 'object' || parent === null) continue;
-    for (const [key, child] of Object.entries(parent as Record<string, unknown>)) {
-      const raw = walk(child, r.segments, r.star + 1, r.segments.length);
+    // for…in, not Object.entries: no array of every key is built before the cap can stop the walk.
+    for (const key in parent as Record<string, unknown>) {
+      if (out.length > max) return;
+      const raw = walk((parent as Record<string, unknown>)[key], r.segments, r.star + 1, r.segments.length);
       push(out, r, raw, timeMs, startTimeMs, { ...r.attributes, [r.keyAttribute]: key });
     }
   }

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Envelope } from '../model.js';
-import type { Logger } from '../telemetry/logger.js';
+import { hasSecrets, scrub, type Logger } from '../telemetry/logger.js';
 import { sinkFileName } from './paths.js';
 
 /**
@@ -21,7 +21,9 @@ export class DeadLetter {
     const at = new Date().toISOString();
     try {
       mkdirSync(join(this.file, '..'), { recursive: true });
-      appendFileSync(this.file, batch.map((envelope) => JSON.stringify({ at, reason, envelope })).join('\n') + '\n');
+      // The reason is a peer's error text and the envelopes are vendor data: both are scrubbed of secrets.
+      const text = batch.map((envelope) => JSON.stringify({ at, reason, envelope })).join('\n') + '\n';
+      appendFileSync(this.file, hasSecrets() ? scrub(text) : text);
       return true;
     } catch (err) {
       this.log.error({ err: String(err), file: this.file, events: batch.length }, 'cannot write the dead-letter file');

@@ -1,4 +1,5 @@
 import type convict from 'convict';
+import { checkRange } from '../config/formats.js';
 
 // The pipeline's settings every sink entry embeds, as the Collector's exporterhelper queue, batch and
 // retry blocks: how a sink's envelopes are batched, buffered and retried. The pipeline owns them and
@@ -37,7 +38,13 @@ export function checkPipelineSettings(c: PipelineSettings): string[] {
   if (c.buffer.type === 'disk' && c.buffer.when_full === 'drop_oldest') {
     problems.push('buffer.when_full: a disk buffer is append-only: use block or drop_newest');
   }
+  // 0 would make every push start an empty batch: a busy loop that starves the event loop.
+  checkRange(problems, 'batch.max_events', c.batch.max_events, 1);
+  checkRange(problems, 'buffer.max_events', c.buffer.max_events, 1);
   if (c.batch.max_events > c.buffer.max_events) problems.push('batch.max_events: must not exceed buffer.max_events');
+  // A retry delay cap of 0 retries a failing sink in a tight loop.
+  checkRange(problems, 'retry.initial_interval', c.retry.initial_interval, 10, Infinity, ' ms');
+  if (c.retry.max_interval < c.retry.initial_interval) problems.push('retry.max_interval: must not be below retry.initial_interval');
   return problems;
 }
 

@@ -1,6 +1,6 @@
 import type WebSocket from 'ws';
 import type { CommonSourceConfig, Source, SourceContext, SourceStatus } from './source.js';
-import { WsSession, type ConnectTarget, type SessionHooks } from './ws_session.js';
+import { WsSession, realClock, type ConnectTarget, type SessionHooks, type SlowClock } from './ws_session.js';
 
 /**
  * A source that is one kept-alive socket: the vendor's subclass supplies the hooks (login, subscribe,
@@ -9,10 +9,12 @@ import { WsSession, type ConnectTarget, type SessionHooks } from './ws_session.j
 export abstract class SessionSource implements Source, SessionHooks {
   readonly name: string;
   protected readonly session: WsSession;
+  protected readonly clock: SlowClock;
 
   constructor(cfg: CommonSourceConfig, ctx: SourceContext) {
     this.name = cfg.name;
-    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
+    this.clock = ctx.clock ?? realClock;
+    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log, this.clock);
   }
 
   start(): void {

@@ -3,18 +3,26 @@ import type { Attributes, Emitter } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ComponentSpec } from '../config/component.js';
 import type { MetricRule } from '../mapping/rules.js';
+import { checkRange } from '../config/formats.js';
+import { checkTls, tlsSchema, type TlsSettings } from '../net/tls.js';
+import { DEFAULT_LIMITS, type FrameLimits } from '../mapping/values.js';
+import type { SlowClock } from './ws_session.js';
 
 const LOG_LEVELS = ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export interface SourceContext {
   emitter: Emitter;
   log: Logger;
+  /** The slow schedules' clock (auth refused, 429, lockout guard); tests pass a fake one. */
+  clock?: SlowClock;
 }
 
 export interface SourceStatus {
   /** Holds a live, authenticated, subscribed session. */
   connected: boolean;
   detail: string;
+  /** Why it waits on a slow schedule: a refused credential, a likely lockout, a 429. */
+  problem?: 'auth' | 'lockout' | 'rate_limited';
 }
 
 export interface Source {
@@ -38,7 +46,11 @@ export interface CommonSourceConfig {
   reconnect: { initial_interval: number; max_interval: number };
   keepalive: { interval: number; timeout: number };
   max_frame_bytes: number;
-  tls: { ca_file: string; insecure_skip_verify: boolean };
+  /** Per-frame caps; absent: DEFAULT_LIMITS. */
+  limits?: FrameLimits;
+  /** The slow schedule after a refused credential; absent: DEFAULT_AUTH_RETRY. */
+  auth_retry?: { initial_interval: number; max_interval: number };
+  tls: TlsSettings;
   log_level?: string;
 }
 
@@ -57,10 +69,45 @@ export function commonSourceSchema(type: string, keepalive: { interval: string; 
       timeout: { doc: 'No pong within this long means the socket is dead: reconnect', format: 'duration', default: keepalive.timeout as unknown as number },
     },
     max_frame_bytes: { doc: 'A larger frame is counted as oversized and the connection is reset', format: 'nat', default: 16 * 1024 * 1024 },
-    log_level: { doc: "This source's log level; empty: the daemon's", format: LOG_LEVELS, default: '' },
-    tls: {
-      ca_file: { doc: 'PEM bundle of CAs to trust for wss:// (in addition to the system ones)', format: String, default: '' },
-      insecure_skip_verify: { doc: 'Accept any server certificate (self-signed appliances); off by default', format: Boolean, default: false },
+    limits: {
+      points_per_frame: { doc: 'Most metric points one frame may yield; the rest are cut and counted (too_many_points)', format: range(1, 1_000_000), default: DEFAULT_LIMITS.points_per_frame },
+      records_per_frame: { doc: 'Most log records one frame may yield (too_many_records)', format: range(1, 1_000_000), default: DEFAULT_LIMITS.records_per_frame },
+      envelopes_per_frame: { doc: 'Most envelopes (resources) one frame may yield (too_many_envelopes)', format: range(1, 100_000), default: DEFAULT_LIMITS.envelopes_per_frame },
+      attributes_per_record: { doc: 'Most attributes per point, record or resource (too_many_attributes)', format: range(1, 10_000), default: DEFAULT_LIMITS.attributes_per_record },
     },
+    auth_retry: {
+      initial_interval: { doc: 'Wait after a refused credential; doubles per refusal in a row', format: 'duration', default: '1m' as unknown as number },
+      max_interval: { doc: 'Longest wait after refused credentials', format: 'duration', default: '30m' as unknown as number },
+    },
+    log_level: { doc: "This source's log level; empty: the daemon's", format: LOG_LEVELS, default: '' },
+    tls: tlsSchema(),
   };
+}
+
+/** A convict format: an integer in [min, max]. */
+function range(min: number, max: number): (v: unknown) => void {
+  return (v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`must be an integer from ${min} to ${max}`);
+  };
+}
+
+/** Floors every source's common keys get, whatever its vendor: none of them may make a tight loop. */
+export function checkCommonSource(c: CommonSourceConfig): string[] {
+  const problems: string[] = [];
+  // 0 would reconnect (and re-authenticate) as fast as the server refuses; 0 keepalive pings nonstop.
+  checkRange(problems, 'reconnect.initial_interval', c.reconnect.initial_interval, 50, Infinity, ' ms');
+  if (c.reconnect.max_interval < c.reconnect.initial_interval) problems.push('reconnect.max_interval: must not be below reconnect.initial_interval');
+  checkRange(problems, 'keepalive.interval', c.keepalive.interval, 100, Infinity, ' ms');
+  checkRange(problems, 'keepalive.timeout', c.keepalive.timeout, 100, Infinity, ' ms');
+  // The ws library reads 0 as "no limit": refuse it rather than let it mean unlimited.
+  checkRange(problems, 'max_frame_bytes', c.max_frame_bytes, 1024, 2 ** 31 - 1);
+  problems.push(...checkTls(c.tls));
+  const a = c.auth_retry;
+  if (a) {
+    // A second is the floor: a refused credential retried faster is a password-guessing loop.
+    if (a.initial_interval < 1000) problems.push('auth_retry.initial_interval: must be at least 1s');
+    if (a.max_interval < a.initial_interval) problems.push('auth_retry.max_interval: must not be below auth_retry.initial_interval');
+    if (a.max_interval > 2 ** 31 - 1) problems.push('auth_retry.max_interval: must be at most 24d');
+  }
+  return problems;
 }

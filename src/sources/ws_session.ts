@@ -1,12 +1,15 @@
 import WebSocket, { type ClientOptions } from 'ws';
-import { readFileSync } from 'node:fs';
+import { tlsClientOptions } from '../net/tls.js';
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import type { Emitter } from '../model.js';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { Emitter, Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SampledWarn } from '../telemetry/logger.js';
 import { selfMetrics } from '../telemetry/metrics.js';
 import { retryWithBackoff } from '../pipeline/backoff.js';
 import type { CommonSourceConfig, SourceStatus } from './source.js';
+import { DEFAULT_LIMITS, sanitizeEnvelope, type FrameLimits, type Verdict } from '../mapping/values.js';
 
 /** Where and how to open the socket; produced anew before every connection (after a fresh login). */
 export interface ConnectTarget {
@@ -22,17 +25,69 @@ export interface SessionHooks {
   onFrame(data: Buffer, ws: WebSocket): void;
   /** Before a deliberate close: unsubscribe, log out. */
   onStop?(ws: WebSocket | undefined): Promise<void>;
-  /** The socket closed: forget per-connection state (subscription ids). */
-  onClosed?(): void;
+  /**
+   * The socket closed: forget per-connection state (subscription ids). An Error returned says what the
+   * close meant when the session could not know (a sysadm socket closed at once: a likely lockout).
+   */
+  onClosed?(): Error | void;
 }
 
-/** The upgrade was refused with 401/403: a credential problem, counted apart from other failures. */
+/**
+ * A credential was refused (upgrade 401/403, a login's refusal): the source waits on the slow
+ * auth-retry schedule, since retrying a wrong password fast only locks the account or the address.
+ */
 export class AuthError extends Error {
+  /** What /readyz and `ws2otel_source_connect_failures_total{reason}` call it. */
+  readonly reason: 'auth' | 'lockout' = 'auth';
   constructor(message: string, readonly status: number) {
     super(message);
     this.name = 'AuthError';
   }
 }
+
+/** The server has probably blocked this address (it accepted and closed at once): waited out like a refusal. */
+export class LockoutSuspected extends AuthError {
+  override readonly reason = 'lockout' as const;
+  constructor(message: string) {
+    super(message, 0);
+    this.name = 'LockoutSuspected';
+  }
+}
+
+/** HTTP 429 on an upgrade or a REST call: the next try waits for Retry-After (or DEFAULT_RETRY_AFTER_MS). */
+export class RateLimited extends Error {
+  constructor(what: string, readonly retryAfterMs: number | undefined) {
+    super(`${what} answered 429 Too Many Requests${retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs / 1000)} s)` : ''}`);
+    this.name = 'RateLimited';
+  }
+}
+
+/** Without Retry-After a 429 still means "slow down": Mist's guidance is at least 30 s. */
+export const DEFAULT_RETRY_AFTER_MS = 30_000;
+/** A hostile or broken Retry-After (a year) is capped: an hour, and timers beyond 2^31 ms misfire. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** `Retry-After: 20` or an HTTP date → milliseconds from now; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, nowMs = Date.now()): number | undefined {
+  const v = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_RETRY_AFTER_MS);
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS) : undefined;
+}
+
+/** The slow schedule after a refused credential: default 1 min, doubling to 30 min. */
+export const DEFAULT_AUTH_RETRY = { initial_interval: 60_000, max_interval: 1_800_000 };
+
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+/** The clock of the slow schedules (auth refused, 429, sysadm's lockout guard); tests pass a fake one. */
+export interface SlowClock {
+  now(): number;
+  sleep: Sleep;
+}
+
+export const realClock: SlowClock = { now: () => Date.now(), sleep: (ms, signal) => sleepFor(ms, undefined, { signal }) };
 
 // A session that stayed up this long was healthy: the next failure starts backoff from scratch.
 const HEALTHY_AFTER_MS = 10_000;
@@ -50,6 +105,16 @@ export class WsSession {
   private established = false;
   private attempts = 0;
   private lastError = '';
+  /** Why the source waits on a slow schedule ('' when it does not): shown by /readyz. */
+  private problem: '' | 'auth' | 'lockout' | 'rate_limited' = '';
+  /** What the last slow wait was for; kept (with the problem) until a session is established again. */
+  private problemDetail = '';
+  /** Refused credentials in a row: the auth schedule grows with them; an established session resets it. */
+  private authRefusals = 0;
+  private current: ConnectionState | undefined;
+  /** The budget of the frame being handled (undefined outside onFrame: each emit is its own budget). */
+  private frame: FrameBudget | undefined;
+  private readonly limits: FrameLimits;
   readonly warn: SampledWarn;
   private readonly m;
 
@@ -59,7 +124,10 @@ export class WsSession {
     private readonly hooks: SessionHooks,
     private readonly emitter: Emitter,
     readonly log: Logger,
+    /** Waits of the slow schedules (auth, 429); tests pass a fake clock. */
+    private readonly clock: SlowClock = realClock,
   ) {
+    this.limits = { ...DEFAULT_LIMITS, ...cfg.limits };
     this.warn = new SampledWarn(log);
     this.m = {
       received: selfMetrics.framesReceived.labels(name),
@@ -82,13 +150,26 @@ export class WsSession {
   setEstablished(): void {
     if (!this.established) {
       this.established = true;
+      this.authRefusals = 0;
+      this.problem = '';
+      this.problemDetail = '';
       this.m.connected.set(1);
       this.log.info({ attempts: this.attempts }, 'session established');
     }
   }
 
   status(): SourceStatus {
-    return { connected: this.established, detail: this.established ? 'subscribed' : this.lastError || 'connecting' };
+    if (this.established) return { connected: true, detail: 'subscribed' };
+    if (this.problem) return { connected: false, detail: this.problemDetail, problem: this.problem };
+    return { connected: false, detail: this.lastError || 'connecting' };
+  }
+
+  /** Ends the current connection with this error as its cause (a refusal learnt after the socket opened). */
+  failConnection(err: Error): void {
+    const c = this.current;
+    if (!c) return;
+    c.failure ??= err;
+    c.ws.terminate();
   }
 
   reject(reason: string, detail: Record<string, unknown> = {}): void {
@@ -96,8 +177,35 @@ export class WsSession {
     this.warn.warn(`reject:${reason}`, { reason, ...detail }, 'frame rejected');
   }
 
-  /** Emits into the pipeline; pauses the socket (real TCP backpressure) while the pipeline is full. */
-  emit = (envelope: Parameters<Emitter['emit']>[0]): void => {
+  /**
+   * Emits into the pipeline; pauses the socket (real TCP backpressure) while the pipeline is full.
+   * Every envelope is first made fit for a sink (values.ts) within its frame's budget: what was dropped,
+   * replaced or cut is counted here, the one place every vendor's envelopes pass.
+   */
+  emit = (raw: Envelope): void => {
+    const budget = this.frame ?? newBudget(this.limits);
+    if (budget.envelopes >= this.limits.envelopes_per_frame) {
+      budget.verdict.cut.add('too_many_envelopes');
+      if (!this.frame) this.settle(budget);
+      return;
+    }
+    const envelope = sanitizeEnvelope(raw, budget, this.limits, budget.verdict);
+    if (envelope) {
+      budget.envelopes++;
+      budget.points -= envelope.metrics.length;
+      budget.records -= envelope.logs.length;
+    }
+    if (!this.frame) this.settle(budget);
+    if (envelope) this.send(envelope);
+  };
+
+  /** Counts what a frame's (or a lone emit's) envelopes lost. */
+  private settle(b: FrameBudget): void {
+    for (const [reason, n] of b.verdict.values) selfMetrics.valuesRejected.labels(this.name, reason).inc(n);
+    for (const reason of b.verdict.cut) this.reject(reason, { limits: this.limits });
+  }
+
+  private send(envelope: Envelope): void {
     this.m.events.inc();
     if (envelope.metrics.length) this.m.points.inc(envelope.metrics.length);
     if (envelope.logs.length) this.m.records.inc(envelope.logs.length);
@@ -138,15 +246,46 @@ export class WsSession {
           initialMs: initial_interval,
           maxMs: max_interval,
           signal: this.abort.signal,
+          // A refused credential or a 429 leaves the fast loop for a slow wait (below).
+          shouldRetry: (err) => !(err instanceof AuthError || err instanceof RateLimited),
           onRetry: (err, attempt, delayMs) => {
             this.lastError = (err as Error).message;
             this.warn.warn('reconnect', { attempt, delay_ms: Math.round(delayMs), err: this.lastError }, 'connection failed; reconnecting');
           },
         });
-      } catch {
-        return; // aborted: stop() was called
+      } catch (err) {
+        if (this.abort.signal.aborted) return; // stop() was called
+        try {
+          await this.slowWait(err as Error);
+        } catch {
+          return; // aborted while waiting
+        }
       }
     }
+  }
+
+  /**
+   * After a refused credential: the auth schedule (default 1 min, doubling to 30 min), so a wrong
+   * password never locks an account or an address (sysadm blocks an address for an hour after 5 refused
+   * logins in a minute). After a 429: Retry-After, else DEFAULT_RETRY_AFTER_MS.
+   */
+  private async slowWait(err: Error): Promise<void> {
+    let delay: number;
+    if (err instanceof RateLimited) {
+      this.problem = 'rate_limited';
+      delay = err.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+    } else if (err instanceof AuthError) {
+      this.problem = err.reason;
+      const { initial_interval, max_interval } = { ...DEFAULT_AUTH_RETRY, ...this.cfg.auth_retry };
+      delay = Math.min(max_interval, initial_interval * 2 ** Math.min(this.authRefusals++, 30));
+    } else {
+      throw err;
+    }
+    selfMetrics.connectFailures.labels(this.name, this.problem).inc();
+    const what = this.problem === 'rate_limited' ? 'rate limited' : this.problem === 'lockout' ? 'likely lockout' : 'auth refused';
+    this.lastError = this.problemDetail = `${what}: ${err.message}; next try in ${Math.round(delay / 1000)} s`;
+    this.log.warn({ reason: this.problem, delay_ms: delay, err: err.message }, `${what}; waiting before the next try`);
+    await this.clock.sleep(delay, this.abort.signal);
   }
 
   /** Resolves when a healthy session ends; rejects when connecting fails or the session dies young. */
@@ -159,26 +298,30 @@ export class WsSession {
       maxPayload: this.cfg.max_frame_bytes,
       handshakeTimeout: 30_000,
       perMessageDeflate: false,
+      // Checked per frame below: one invalid text frame is a counted rejection, not a closed stream.
+      skipUTF8Validation: true,
     };
-    if (this.cfg.tls.ca_file) opts.ca = readFileSync(this.cfg.tls.ca_file);
-    if (this.cfg.tls.insecure_skip_verify) opts.rejectUnauthorized = false;
+    Object.assign(opts, tlsClientOptions(this.cfg.tls));
 
     const ws = new WebSocket(target.url, opts);
     this.ws = ws;
+    const conn: ConnectionState = { ws, failure: undefined };
+    this.current = conn;
     let openedAt = 0;
     let pingTimer: NodeJS.Timeout | undefined;
     let pongDeadline: NodeJS.Timeout | undefined;
 
     const result = new Promise<void>((resolve, reject) => {
-      let failure: Error | undefined;
       ws.on('unexpected-response', (_req, res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         res.resume();
         if (status === 401 || status === 403) {
           this.m.auth.inc();
-          failure = new AuthError(`upgrade refused with ${status}: check the credential`, status);
+          conn.failure = new AuthError(`upgrade refused with ${status}: check the credential`, status);
+        } else if (status === 429) {
+          conn.failure = new RateLimited('the upgrade', retryAfterMs(res.headers['retry-after']));
         } else {
-          failure = new Error(`upgrade refused with HTTP ${status}`);
+          conn.failure = new Error(`upgrade refused with HTTP ${status}`);
         }
         ws.terminate();
       });
@@ -194,44 +337,91 @@ export class WsSession {
             ws.terminate();
           }, this.cfg.keepalive.timeout);
         }, this.cfg.keepalive.interval);
-        Promise.resolve(this.hooks.onOpen(ws)).catch((err: Error) => {
-          failure = err;
-          ws.terminate();
-        });
+        // A synchronous throw from the hook is a failed connection too, never an escaped exception.
+        Promise.resolve()
+          .then(() => this.hooks.onOpen(ws))
+          .catch((err: Error) => {
+            conn.failure ??= err;
+            ws.terminate();
+          });
       });
       ws.on('pong', () => {
         clearTimeout(pongDeadline);
         pongDeadline = undefined;
       });
-      ws.on('message', (data: Buffer) => {
-        this.m.received.inc();
-        this.lastFrameAt = Date.now();
-        this.hooks.onFrame(data, ws);
-      });
+      ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary, ws));
       ws.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.reject('oversized', { limit: this.cfg.max_frame_bytes });
-        failure ??= err;
+        conn.failure ??= err;
       });
       ws.on('close', (code: number, reason: Buffer) => {
         clearInterval(pingTimer);
         clearTimeout(pongDeadline);
         pongDeadline = undefined;
+        if (this.current === conn) this.current = undefined;
         const wasEstablished = this.established;
         this.established = false;
         this.m.connected.set(0);
-        this.hooks.onClosed?.();
+        let meant: Error | void = undefined;
+        try {
+          meant = this.hooks.onClosed?.();
+        } catch (err) {
+          this.log.warn({ err: String(err) }, 'cleanup after close failed');
+        }
+        if (meant) conn.failure ??= meant;
         if (this.abort.signal.aborted) return resolve();
+        const failure = conn.failure;
         const why = failure ? failure.message : `closed by server (${code}${reason.length ? ` ${reason.toString()}` : ''})`;
         this.lastError = why;
         this.warn.warn('closed', { code, established: wasEstablished, why }, 'socket closed');
-        if (openedAt && wasEstablished && Date.now() - openedAt >= HEALTHY_AFTER_MS) resolve();
+        if (failure instanceof AuthError || failure instanceof RateLimited) reject(failure);
+        else if (openedAt && wasEstablished && Date.now() - openedAt >= HEALTHY_AFTER_MS) resolve();
         else reject(failure ?? new Error(why));
       });
     });
     return result;
   }
 
+  /**
+   * The one place frames enter. Whatever decoding or mapping a frame throws (a 10,000-deep array
+   * overflowing JSON.stringify's stack, a getter on a hostile shape) is this frame's counted rejection;
+   * the socket and the other frames go on.
+   */
+  private onMessage(data: Buffer, isBinary: boolean, ws: WebSocket): void {
+    this.m.received.inc();
+    this.lastFrameAt = Date.now();
+    if (!isBinary && !isUtf8(data)) return this.reject('invalid_utf8', { bytes: data.length });
+    const budget = newBudget(this.limits);
+    this.frame = budget;
+    try {
+      this.hooks.onFrame(data, ws);
+    } catch (err) {
+      this.reject('mapping_error', { bytes: data.length, err: err instanceof Error ? err.name : typeof err });
+    } finally {
+      this.frame = undefined;
+      this.settle(budget);
+    }
+  }
+
   private set lastFrameAt(ms: number) {
     this.m.lastFrame.set(ms / 1000);
   }
+}
+
+interface ConnectionState {
+  ws: WebSocket;
+  /** Why this connection ended, when it is known better than "closed by server". */
+  failure: Error | undefined;
+}
+
+/** What one frame may still add: points, records and envelopes left, and what it lost so far. */
+interface FrameBudget {
+  points: number;
+  records: number;
+  envelopes: number;
+  verdict: Verdict;
+}
+
+function newBudget(l: FrameLimits): FrameBudget {
+  return { points: l.points_per_frame, records: l.records_per_frame, envelopes: 0, verdict: { values: new Map(), cut: new Set() } };
 }

@@ -11,6 +11,29 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
+/**
+ * Forgets a credential learnt at run time (a session token, a cookie) once its session is over, so
+ * the set lives as long as the sessions do instead of growing with every login.
+ */
+export function forgetSecret(value: string | undefined): void {
+  if (value) secrets.delete(value);
+}
+
+/** Some secret is registered: callers skip the scrub (a scan per secret) when none is. */
+export function hasSecrets(): boolean {
+  return secrets.size > 0;
+}
+
+/**
+ * A peer's answer (an error body) for an error text: cut to `max` characters, control characters
+ * folded to spaces, and scrubbed, since a server may echo the request's own headers back.
+ */
+export function peerText(text: string, max = 200): string {
+  // Scrub before cutting: a cut through a secret would leave a prefix that no longer matches it.
+  const clean = scrub(text.slice(0, 64 * 1024)).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
 export function scrub(line: string): string {
   for (const s of secrets) {
     if (line.includes(s)) line = line.split(s).join('[REDACTED]');
@@ -50,6 +73,8 @@ export function logger(): Logger {
  * Rate-limited warnings: bad input arrives in floods, and one line per bad frame would drown the log
  * and cost more than the frame. At most one line per key per interval, saying how many were suppressed.
  */
+const MAX_KEYS = 1000;
+
 export class SampledWarn {
   private last = new Map<string, { at: number; suppressed: number }>();
   constructor(private readonly log: Logger, private readonly intervalMs = 10_000) {}
@@ -62,6 +87,8 @@ export class SampledWarn {
       return;
     }
     this.log.warn({ ...fields, suppressed: entry?.suppressed ?? 0 }, msg);
+    // Keys should be few (a reason, a configured channel); if a caller ever builds them from frames, stay bounded.
+    if (!entry && this.last.size >= MAX_KEYS) this.last.delete(this.last.keys().next().value!);
     this.last.set(key, { at: now, suppressed: 0 });
   }
 }

@@ -14,6 +14,8 @@ export const selfMetrics = {
   eventsMapped: new Counter({ name: 'ws2otel_source_events_mapped_total', help: 'Envelopes produced by a source mapping', labelNames: ['source'], ...reg }),
   pointsMapped: new Counter({ name: 'ws2otel_source_points_mapped_total', help: 'Metric points produced by a source mapping', labelNames: ['source'], ...reg }),
   recordsMapped: new Counter({ name: 'ws2otel_source_log_records_mapped_total', help: 'Log records produced by a source mapping', labelNames: ['source'], ...reg }),
+  valuesRejected: new Counter({ name: 'ws2otel_source_values_rejected_total', help: 'Points dropped or timestamps replaced within an accepted frame, by reason', labelNames: ['source', 'reason'], ...reg }),
+  connectFailures: new Counter({ name: 'ws2otel_source_connect_failures_total', help: 'Connections that put the source on a slow schedule, by reason (auth, lockout, rate_limited)', labelNames: ['source', 'reason'], ...reg }),
   reconnects: new Counter({ name: 'ws2otel_source_reconnects_total', help: 'Connection attempts after the first', labelNames: ['source'], ...reg }),
   authFailures: new Counter({ name: 'ws2otel_source_auth_failures_total', help: 'Logins or upgrades refused by the vendor', labelNames: ['source'], ...reg }),
   subscriptions: new Gauge({ name: 'ws2otel_source_subscriptions', help: 'Active subscriptions by state', labelNames: ['source', 'state'], ...reg }),

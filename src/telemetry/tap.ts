@@ -1,6 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Envelope } from '../model.js';
 import { selfMetrics } from './metrics.js';
+import { hasSecrets, scrub } from './logger.js';
+
+function tapLine(env: Envelope): string {
+  const line = JSON.stringify(env) + '\n';
+  return hasSecrets() ? scrub(line) : line;
+}
 
 /**
  * `ws2otel tap`: the mapped envelopes of a source, as they pass, streamed as JSON lines to whoever
@@ -10,6 +16,22 @@ import { selfMetrics } from './metrics.js';
 export class TapHub {
   private listeners = new Set<{ source: string; res: ServerResponse }>();
   active = false;
+
+  /**
+   * @param maxClients tap clients served at once; more are refused (each one costs a JSON line per event)
+   * @param maxBufferedBytes per client: what waits unsent beyond this is dropped and counted, so a client
+   *   that does not read holds at most this much memory, never the data path
+   */
+  constructor(readonly maxClients = 8, private readonly maxBufferedBytes = 64 * 1024) {}
+
+  get clients(): number {
+    return this.listeners.size;
+  }
+
+  /** False when maxClients are already served: the caller answers 503. */
+  admit(): boolean {
+    return this.listeners.size < this.maxClients;
+  }
 
   add(source: string, res: ServerResponse): void {
     const l = { source, res };
@@ -25,11 +47,11 @@ export class TapHub {
     let line: string | undefined;
     for (const l of this.listeners) {
       if (l.source !== '' && l.source !== env.source) continue;
-      if (l.res.writableLength > 1024 * 1024) {
+      if (l.res.writableLength > this.maxBufferedBytes) {
         selfMetrics.tapDropped.inc();
         continue;
       }
-      line ??= JSON.stringify(env) + '\n';
+      line ??= tapLine(env);
       l.res.write(line);
     }
   }

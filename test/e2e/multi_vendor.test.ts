@@ -32,7 +32,7 @@ describe('several vendors in one daemon, one failing auth', () => {
       log_level: 'debug',
       sources: [
         { name: 'mist', type: 'mist', url: mist!.url, token: SECRETS.mist, channels: ['/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices'] },
-        { name: 'smc', type: 'smc', url: smc!.url, api_key: SECRETS.smc, contexts: ['*'], reconnect: { initial_interval: '100ms', max_interval: '500ms' } },
+        { name: 'smc', type: 'smc', url: smc!.url, api_key: SECRETS.smc, contexts: ['*'], reconnect: { initial_interval: '100ms', max_interval: '500ms' }, auth_retry: { initial_interval: '1s', max_interval: '1s' } },
         { name: 'nxapi', type: 'nxapi', url: nxapi!.url, username: 'admin', password: SECRETS.nxapi, queries: ['/api/class/rmonIfIn.json'] },
         { name: 'sysadm', type: 'sysadm', url: sysadm!.url, username: 'monitor', password: SECRETS.sysadm, events: ['system-state'], tls: { insecure_skip_verify: true } },
       ],
@@ -65,6 +65,7 @@ describe('several vendors in one daemon, one failing auth', () => {
     const body = (await res.json()) as { components: Record<string, { ready: boolean; detail: string }> };
     const smc = Object.entries(body.components).filter(([k]) => k.startsWith('source/smc'));
     assert.ok(smc.length > 0 && smc.every(([, c]) => !c.ready), JSON.stringify(body));
+    assert.ok(smc.every(([, c]) => /auth refused/.test(c.detail)), `an auth problem, not a flaky server: ${JSON.stringify(smc)}`);
     assert.equal(body.components['source/mist']?.ready, true);
     assert.equal(body.components['sink/collector']?.ready, true);
   });

@@ -81,7 +81,8 @@ describe('operations', () => {
       d.proc!.kill('SIGHUP');
       await waitFor('the refusal', () => d.stdout.includes('reload refused'));
       assert.match(d.stdout, /sources\[0\]\.channels: must be a non-empty list/);
-      assert.equal(await d.metric('ws2otel_config_reloads_total', { result: 'rejected' }), 1);
+      // A /metrics render is shared for 100 ms (scrapes cost one render): wait for the next one.
+      await waitFor('the rejection counted', async () => (await d.metric('ws2otel_config_reloads_total', { result: 'rejected' })) === 1, 2000);
       assert.equal(simA.connections, 1);
       assert.equal(simB.connections, 2);
       await waitFor('b subscribed again', async () => (await d.metric('ws2otel_source_connected', { source: 'b' })) === 1);

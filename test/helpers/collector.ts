@@ -19,6 +19,13 @@ export function collectorBinary(): string {
   return (binary = out.trim().split('\n').pop()!);
 }
 
+/** TLS of the OTLP/HTTP receiver (configtls server settings); client_ca_file makes it require client certificates. */
+export interface OtlpReceiverTls {
+  cert_file: string;
+  key_file: string;
+  client_ca_file?: string;
+}
+
 export interface KafkaReceiverOptions {
   brokers: string[];
   metricsTopic: string;
@@ -91,10 +98,10 @@ export class Collector {
   /** Port of the splunk_hec receiver (when `splunkHec` is on). */
   hecPort = 0;
 
-  constructor(private readonly opts: { kafka?: KafkaReceiverOptions; otlp?: boolean; splunkHec?: boolean } = {}) {}
+  constructor(private readonly opts: { kafka?: KafkaReceiverOptions; otlp?: boolean; splunkHec?: boolean; tls?: OtlpReceiverTls } = {}) {}
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** The splunk_hec receiver's base URL: HEC events and metrics on any path under it. */
@@ -113,6 +120,11 @@ export class Collector {
     if (this.opts.otlp !== false) {
       receivers.push('otlp');
       recv += `  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:${this.port}\n`;
+      const t = this.opts.tls;
+      if (t) {
+        recv += `        tls:\n          cert_file: ${t.cert_file}\n          key_file: ${t.key_file}\n` +
+          (t.client_ca_file ? `          client_ca_file: ${t.client_ca_file}\n` : '');
+      }
     }
     if (this.opts.kafka) {
       const k = this.opts.kafka;

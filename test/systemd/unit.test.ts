@@ -9,8 +9,8 @@ import { parse } from 'yaml';
 import { CLI } from '../helpers/daemon.js';
 
 // systemd/ws2otel.service, checked by systemd's own tools (systemd-analyze verify and security, from
-// Debian's systemd package) and against the daemon it starts. Nothing here runs the unit under a
-// service manager: this machine's PID 1 is not systemd.
+// Debian's systemd package) and against the daemon it starts. test/systemd/boot.test.ts starts it
+// under a booted systemd.
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const UNIT = join(ROOT, 'systemd/ws2otel.service');

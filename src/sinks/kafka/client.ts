@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { PermanentError, RetryableError } from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
+import { tlsClientOptions } from '../../net/tls.js';
 
 // What the sink needs from a Kafka client library, so kafkajs and @platformatic/kafka sit behind the
 // same sink (config `client:`) and the bench compares them on equal terms.
@@ -69,12 +69,7 @@ export function needsProducerReset(err: unknown): boolean {
 /** node:tls options from the `tls:` block (files read at start-up), or undefined when TLS is off. */
 export function tlsOptions(c: KafkaSinkConfig['tls']): ConnectionOptions | undefined {
   if (!c.enabled) return undefined;
-  const o: ConnectionOptions = { rejectUnauthorized: !c.insecure_skip_verify };
-  if (c.ca_file) o.ca = readFileSync(c.ca_file);
-  if (c.cert_file) o.cert = readFileSync(c.cert_file);
-  if (c.key_file) o.key = readFileSync(c.key_file);
-  if (c.server_name) o.servername = c.server_name;
-  return o;
+  return { rejectUnauthorized: true, ...tlsClientOptions(c) };
 }
 
 export const ACKS: Record<KafkaSinkConfig['acks'], number> = { all: -1, leader: 1, none: 0 };

@@ -1,6 +1,8 @@
 import zlib from 'node:zlib';
 import type convict from 'convict';
 import { commonSinkSchema, type CommonSinkConfig } from '../sink.js';
+import { checkTls, tlsSchema, type TlsSettings } from '../../net/tls.js';
+import { checkRange } from '../../config/formats.js';
 
 /** One `type: kafka` entry of `sinks:`; names follow the Collector's kafka exporter where one exists. */
 export interface KafkaSinkConfig extends CommonSinkConfig {
@@ -18,7 +20,7 @@ export interface KafkaSinkConfig extends CommonSinkConfig {
   max_request_bytes: number;
   timeout: number;
   client_retries: number;
-  tls: { enabled: boolean; ca_file: string; cert_file: string; key_file: string; server_name: string; insecure_skip_verify: boolean };
+  tls: { enabled: boolean } & TlsSettings;
   sasl: { mechanism: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
 
@@ -47,11 +49,7 @@ export function kafkaSchema(): convict.Schema<KafkaSinkConfig> {
     client_retries: { doc: "The client library's own retries before an error reaches the pipeline (which then retries with backoff)", format: 'nat', default: 2 },
     tls: {
       enabled: { doc: 'Connect with TLS', format: Boolean, default: false },
-      ca_file: { doc: 'PEM CA bundle to trust (default: the system roots)', format: String, default: '' },
-      cert_file: { doc: 'PEM client certificate (mutual TLS)', format: String, default: '' },
-      key_file: { doc: 'PEM private key of cert_file', format: String, default: '' },
-      server_name: { doc: 'Name to verify instead of the broker host', format: String, default: '' },
-      insecure_skip_verify: { doc: 'Do not verify the broker certificate (testing only)', format: Boolean, default: false },
+      ...tlsSchema(),
     },
     sasl: {
       mechanism: { doc: 'none, plain, scram-sha-256 or scram-sha-512', format: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'], default: 'none' },
@@ -81,9 +79,11 @@ export function checkKafka(c: KafkaSinkConfig): string[] {
   }
   if (c.idempotent && c.acks !== 'all') problems.push('idempotent: needs acks: all (or set idempotent: false)');
   if (c.max_message_bytes < 1024) problems.push('max_message_bytes: must be at least 1024');
+  // A zero time limit fails every produce request before the broker can answer.
+  checkRange(problems, 'timeout', c.timeout, 100, Infinity, ' ms');
   if (c.max_request_bytes < c.max_message_bytes) problems.push('max_request_bytes: must be at least max_message_bytes');
   if (c.sasl.mechanism !== 'none' && (!c.sasl.username || !c.sasl.password)) problems.push('sasl: username and password are required for mechanism ' + c.sasl.mechanism);
-  if ((c.tls.cert_file === '') !== (c.tls.key_file === '')) problems.push('tls: cert_file and key_file go together');
+  if (c.tls.enabled) problems.push(...checkTls(c.tls));
   if (c.client === 'platformatic' && c.compression === 'zstd' && !zstdInNode()) problems.push('compression: zstd with client platformatic needs Node.js 22.15 or newer (node:zlib zstd)');
   return problems;
 }

@@ -1,5 +1,7 @@
 import type convict from 'convict';
 import { commonSinkSchema, type CommonSinkConfig } from '../sink.js';
+import { checkRange } from '../../config/formats.js';
+import { checkTls, tlsSchema, type TlsSettings } from '../../net/tls.js';
 
 /** One `type: otlp_http` entry of `sinks:`; names follow the Collector's otlphttp exporter. */
 export interface OtlpHttpConfig extends CommonSinkConfig {
@@ -10,25 +12,27 @@ export interface OtlpHttpConfig extends CommonSinkConfig {
   compression: 'gzip' | 'none';
   headers: Record<string, string>;
   timeout: number;
+  tls: TlsSettings;
 }
 
 export function otlpHttpSchema(): convict.Schema<OtlpHttpConfig> {
   return {
     ...commonSinkSchema('otlp_http'),
     endpoint: { doc: 'Base URL; /v1/metrics and /v1/logs are appended', format: 'http-url', default: 'http://127.0.0.1:4318' },
-    metrics_endpoint: { doc: 'Full URL for metrics, overriding endpoint + /v1/metrics', format: String, default: '' },
-    logs_endpoint: { doc: 'Full URL for logs, overriding endpoint + /v1/logs', format: String, default: '' },
+    metrics_endpoint: { doc: 'Full URL for metrics, overriding endpoint + /v1/metrics', format: 'optional-http-url', default: '' },
+    logs_endpoint: { doc: 'Full URL for logs, overriding endpoint + /v1/logs', format: 'optional-http-url', default: '' },
     encoding: { doc: 'proto (application/x-protobuf) or json (application/json)', format: ['proto', 'json'], default: 'proto' },
     compression: { doc: 'Request body compression', format: ['gzip', 'none'], default: 'gzip' },
     headers: { doc: 'Extra request headers (API keys: use ${ENV} or headers_file)', format: 'string-map', default: {}, sensitive: true },
     timeout: { doc: 'Time limit of one request', format: 'duration', default: '10s' as unknown as number },
+    tls: tlsSchema(),
   };
 }
 
 export function checkOtlpHttp(c: OtlpHttpConfig): string[] {
   const problems: string[] = [];
-  for (const key of ['metrics_endpoint', 'logs_endpoint'] as const) {
-    if (c[key] && !/^https?:\/\//.test(c[key])) problems.push(`${key}: must be an http:// or https:// URL`);
-  }
+  // A zero time limit aborts every request before it is sent.
+  checkRange(problems, 'timeout', c.timeout, 100, Infinity, ' ms');
+  problems.push(...checkTls(c.tls));
   return problems;
 }

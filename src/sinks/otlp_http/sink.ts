@@ -1,5 +1,6 @@
 import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
-import { gzipAsync, httpPost } from '../../net/http.js';
+import { HttpClient, gzipAsync } from '../../net/http.js';
+import { peerText } from '../../telemetry/logger.js';
 import { PermanentError, RetryableError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
 import { checkOtlpHttp, otlpHttpSchema, type OtlpHttpConfig } from './config.js';
 
@@ -17,6 +18,7 @@ export class OtlpHttpSink implements Sink {
   readonly name: string;
   private readonly urls: Record<Signal, string>;
   private readonly headers: Record<string, string>;
+  private readonly http: HttpClient;
 
   constructor(private readonly cfg: OtlpHttpConfig, private readonly ctx: SinkContext) {
     this.name = cfg.name;
@@ -25,6 +27,8 @@ export class OtlpHttpSink implements Sink {
       metrics: cfg.metrics_endpoint || `${base}/v1/metrics`,
       logs: cfg.logs_endpoint || `${base}/v1/logs`,
     };
+    // Kept-alive connections; the TLS block (CA, client certificate, verification) is read once.
+    this.http = new HttpClient(cfg.tls);
     this.headers = {
       'Content-Type': cfg.encoding === 'proto' ? 'application/x-protobuf' : 'application/json',
       'User-Agent': 'ws2otel',
@@ -49,15 +53,19 @@ export class OtlpHttpSink implements Sink {
 
   private async post(kind: Signal, body: Uint8Array, signal: AbortSignal): Promise<void> {
     const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body) : body;
-    const res = await httpPost(this.urls[kind], payload, this.headers, this.cfg.timeout, signal, kind);
+    const res = await this.http.post(this.urls[kind], payload, this.headers, this.cfg.timeout, signal, kind);
     if (res.ok) return;
-    const text = res.text.slice(0, 300);
+    // An error body may echo the request (its headers, our API key): cut and scrubbed before it
+    // reaches a log line, /readyz or a dead letter.
+    const text = peerText(res.text);
     const msg = `${kind}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
     if (RETRYABLE.has(res.status)) throw new RetryableError(msg, res.retryAfterMs);
     throw new PermanentError(msg, { splittable: ABOUT_THE_DATA.has(res.status) });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.http.close();
+  }
 }
 
 export const otlpHttpSink: SinkFactory<OtlpHttpConfig> = {

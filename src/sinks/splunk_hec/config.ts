@@ -1,5 +1,7 @@
 import type convict from 'convict';
 import { commonSinkSchema, type CommonSinkConfig } from '../sink.js';
+import { checkRange } from '../../config/formats.js';
+import { checkTls, tlsSchema, type TlsSettings } from '../../net/tls.js';
 
 /** One `type: splunk_hec` entry of `sinks:`; names follow the Collector's splunk_hec exporter where one exists. */
 export interface SplunkHecConfig extends CommonSinkConfig {
@@ -16,6 +18,7 @@ export interface SplunkHecConfig extends CommonSinkConfig {
   ack: boolean;
   ack_poll_interval: number;
   ack_timeout: number;
+  tls: TlsSettings;
 }
 
 export function splunkHecSchema(): convict.Schema<SplunkHecConfig> {
@@ -34,6 +37,7 @@ export function splunkHecSchema(): convict.Schema<SplunkHecConfig> {
     ack: { doc: 'Indexer acknowledgement: a batch is delivered when Splunk acknowledges it indexed, not when HEC answers 200', format: Boolean, default: false },
     ack_poll_interval: { doc: 'How often /services/collector/ack is asked while acknowledgements are due', format: 'duration', default: '1s' as unknown as number },
     ack_timeout: { doc: 'Acknowledgements not given within this are taken as lost: the requests are sent again', format: 'duration', default: '60s' as unknown as number },
+    tls: tlsSchema(),
   };
 }
 
@@ -41,8 +45,9 @@ export function checkSplunkHec(c: SplunkHecConfig): string[] {
   const problems: string[] = [];
   if (/\s/.test(c.token)) problems.push('token: must not contain whitespace');
   if (c.max_request_bytes < 1024) problems.push('max_request_bytes: must be at least 1024');
-  if (c.timeout <= 0) problems.push('timeout: must be more than 0');
-  if (c.ack && c.ack_poll_interval <= 0) problems.push('ack_poll_interval: must be more than 0');
+  checkRange(problems, 'timeout', c.timeout, 100, Infinity, ' ms');
+  if (c.ack) checkRange(problems, 'ack_poll_interval', c.ack_poll_interval, 1, Infinity, ' ms');
   if (c.ack && c.ack_timeout < c.ack_poll_interval) problems.push('ack_timeout: must be at least ack_poll_interval');
+  problems.push(...checkTls(c.tls));
   return problems;
 }

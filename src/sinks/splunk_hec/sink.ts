@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../../model.js';
 import { hecEvents, type HecMetadata } from '../../encoding/splunk_hec.js';
-import { gzipAsync, httpPost, type HttpAnswer } from '../../net/http.js';
+import { HttpClient, gzipAsync, type HttpAnswer } from '../../net/http.js';
+import { peerText } from '../../telemetry/logger.js';
 import { PermanentError, RetryableError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
 import { checkSplunkHec, splunkHecSchema, type SplunkHecConfig } from './config.js';
 
@@ -14,11 +15,12 @@ const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 export function hecErrorText(body: string): string {
   try {
     const j = JSON.parse(body) as { text?: unknown; code?: unknown };
-    if (typeof j.text === 'string') return j.code !== undefined ? `${j.text} (code ${String(j.code)})` : j.text;
+    if (typeof j.text === 'string') return peerText(j.code !== undefined ? `${j.text} (code ${String(j.code)})` : j.text);
   } catch {
     // not JSON: a proxy's page; shown as it came, cut short
   }
-  return body.replace(/\s+/g, ' ').trim().slice(0, 300);
+  // Scrubbed and cut: an error page may echo the request, token included.
+  return peerText(body.replace(/\s+/g, ' '));
 }
 
 function hecError(what: string, res: HttpAnswer): Error {
@@ -47,11 +49,11 @@ export class SplunkHecSink implements Sink {
   /** Indexer acknowledgement works per channel: one per sink instance. */
   readonly channel = randomUUID();
   private noAckWarned = false;
-  // The pipeline has one batch in flight and retries that same batch: a retry resumes after the
-  // requests HEC already accepted (and Splunk acknowledged) instead of indexing them twice.
+  private readonly http: HttpClient;
 
   constructor(private readonly cfg: SplunkHecConfig, private readonly ctx: SinkContext) {
     this.name = cfg.name;
+    this.http = new HttpClient(cfg.tls);
     const base = cfg.endpoint.replace(/\/+$/, '');
     this.eventUrl = `${base}/services/collector/event`;
     this.ackUrl = `${base}/services/collector/ack`;
@@ -102,7 +104,7 @@ export class SplunkHecSink implements Sink {
   /** Posts one request; returns its ackId when indexer acknowledgement is on and HEC gave one. */
   private async post(body: string, signal: AbortSignal): Promise<number | undefined> {
     const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body) : body;
-    const res = await httpPost(this.eventUrl, payload, this.headers, this.cfg.timeout, signal, 'HEC');
+    const res = await this.http.post(this.eventUrl, payload, this.headers, this.cfg.timeout, signal, 'HEC');
     if (!res.ok) throw hecError('HEC', res);
     if (!this.cfg.ack) return undefined;
     let ackId: unknown;
@@ -126,7 +128,7 @@ export class SplunkHecSink implements Sink {
     const deadline = Date.now() + this.cfg.ack_timeout;
     for (;;) {
       const ids = due.filter((r) => !r.done).map((r) => r.ackId!);
-      const res = await httpPost(this.ackUrl, JSON.stringify({ acks: ids }), this.ackHeaders, this.cfg.timeout, signal, 'HEC ack');
+      const res = await this.http.post(this.ackUrl, JSON.stringify({ acks: ids }), this.ackHeaders, this.cfg.timeout, signal, 'HEC ack');
       if (!res.ok) throw hecError('HEC ack', res);
       let acks: Record<string, unknown> = {};
       try {
@@ -147,7 +149,9 @@ export class SplunkHecSink implements Sink {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.http.close();
+  }
 }
 
 export const splunkHecSink: SinkFactory<SplunkHecConfig> = {

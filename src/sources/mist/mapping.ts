@@ -1,6 +1,7 @@
 import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
 import { compileRules, extractAttributes, extractPoints, mergeRules, type AttributeRule, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
+import { DEFAULT_LIMITS, briefJson, type FrameLimits } from '../../mapping/values.js';
 
 // Mist payload → metric points and log records. The tables are data: a source's `metrics` config
 // block adds to or overrides DEVICE_STATS by path (see mergeRules).
@@ -87,6 +88,8 @@ export class MistMapping {
     overrides: readonly MetricRule[],
     private readonly staticResource: Attributes,
     version: string,
+    /** Work per frame stops just past these (the session cuts to them and counts). */
+    private readonly limits: FrameLimits = DEFAULT_LIMITS,
   ) {
     this.rules = compileRules(mergeRules(DEVICE_STATS, overrides));
     this.scope = { name: 'ws2otel/mist', version };
@@ -107,7 +110,7 @@ export class MistMapping {
     // Device counters restart at boot: uptime dates that start; otherwise the sample itself does.
     const start = typeof payload.uptime === 'number' ? t - payload.uptime * 1000 : t;
     const metrics: MetricPoint[] = [];
-    extractPoints(payload, this.rules, t, start, metrics);
+    extractPoints(payload, this.rules, t, start, metrics, this.limits.points_per_frame);
     return { source: this.source, resource: this.resourceFor(channel, payload), scope: this.scope, metrics, logs: [], receivedMs };
   }
 
@@ -115,8 +118,12 @@ export class MistMapping {
   events(channel: string, payload: Record<string, unknown>, receivedMs: number): Envelope[] {
     const list = Array.isArray(payload.events) ? (payload.events as unknown[]) : [payload];
     const byDevice = new Map<string, Envelope>();
+    let records = 0;
     for (const ev of list) {
+      // One past a cap is enough for the session to see the frame was cut.
+      if (records > this.limits.records_per_frame || byDevice.size > this.limits.envelopes_per_frame) break;
       if (typeof ev !== 'object' || ev === null) continue;
+      records++;
       const e = ev as Record<string, unknown>;
       const resource = this.resourceFor(channel, e, EVENT_RESOURCE);
       const key = JSON.stringify(resource);
@@ -131,7 +138,10 @@ export class MistMapping {
     const type = typeof e.type === 'string' ? e.type : '';
     const ts = typeof e.timestamp === 'number' ? e.timestamp * 1000 : typeof e._time === 'number' ? e._time * 1000 : receivedMs;
     const attributes: Attributes = { 'mist.channel': channel };
-    for (const [k, v] of Object.entries(e)) {
+    let n = 0;
+    for (const k in e) {
+      if (n++ > this.limits.attributes_per_record) break; // the session cuts to the cap and counts
+      const v = e[k];
       if (EVENT_NOT_ATTRIBUTES.has(k)) continue;
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') attributes[`mist.event.${k}`] = v;
     }
@@ -140,7 +150,7 @@ export class MistMapping {
       timeMs: ts,
       observedMs: receivedMs,
       ...severityByRules(type, EVENT_SEVERITY),
-      body: text || type || JSON.stringify(e),
+      body: text || type || briefJson(e),
       ...(type ? { eventName: `mist.${type}` } : {}),
       attributes,
     };

@@ -25,7 +25,16 @@ export interface MistSimulatorOptions {
   /** Answer WebSocket pings (a dead server does not). */
   autoPong?: boolean;
   /** Every Nth stats frame is preceded by a bad frame of each kind given. */
-  faults?: { malformedEvery?: number; badDataEvery?: number; unknownEvery?: number; nulPadEvery?: number; oversizedEvery?: number; oversizedBytes?: number };
+  faults?: {
+    malformedEvery?: number; badDataEvery?: number; unknownEvery?: number; nulPadEvery?: number; oversizedEvery?: number; oversizedBytes?: number;
+    /** Every Nth stats frame is preceded by HOSTILE_FRAMES (devices `hostile-*`): what a broken or hostile server sends. */
+    hostileEvery?: number;
+  };
+  /**
+   * Mist's websocket rate limit: answer this many upgrades (after auth) with 429, with
+   * `Retry-After: retryAfterS` when given (mistapi then waits that long, else at least 30 s).
+   */
+  rateLimit?: { upgrades: number; retryAfterS?: number };
   /** Keep what was sent (tests) or when (bench). */
   record?: 'payloads' | 'times';
 }
@@ -90,6 +99,8 @@ export class MistSimulator {
   statsFramesSent = 0;
   connections = 0;
   authFailures = 0;
+  /** Upgrades answered 429, with the time of each (Date.now). */
+  readonly rateLimited: number[] = [];
   port = 0;
   private seq = 0;
   private finished: (() => void) | undefined;
@@ -123,6 +134,11 @@ export class MistSimulator {
     if (!auth || auth[1] !== this.opts.token) {
       this.authFailures++;
       return refuseUpgrade(socket, 401, '{"detail":"Authentication credentials were not provided."}');
+    }
+    const rl = this.opts.rateLimit;
+    if (rl && this.rateLimited.length < rl.upgrades) {
+      this.rateLimited.push(Date.now());
+      return refuseUpgrade(socket, 429, '{"detail":"Request was throttled."}', rl.retryAfterS !== undefined ? { 'Retry-After': String(rl.retryAfterS) } : {});
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws));
   }
@@ -245,6 +261,7 @@ export class MistSimulator {
     if (hit(f.badDataEvery)) ws.send(JSON.stringify({ event: 'data', channel, data: '{not json' }));
     if (hit(f.unknownEvery)) ws.send(JSON.stringify({ event: 'server_maintenance', channel }));
     if (hit(f.oversizedEvery)) ws.send(JSON.stringify({ event: 'data', channel, data: 'x'.repeat(f.oversizedBytes ?? 1024 * 1024) }));
+    if (hit(f.hostileEvery)) for (const frame of hostileFrames(channel, Date.now())) ws.send(frame, { binary: false });
   }
 
   /** Drops every client connection the way a restarting server does. */
@@ -258,4 +275,25 @@ export class MistSimulator {
     this.wss.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
+}
+
+const deep = (d: number) => `${'['.repeat(d)}${']'.repeat(d)}`;
+
+/**
+ * Frames that once killed a source, stalled a sink or arrived silently wrong: numbers JSON allows and
+ * sinks do not (1e999, 1e20, -5 as a time), 10,000-deep nesting, a channel that is not a string, 5,000
+ * radios, invalid UTF-8. Devices are `hostile-*`, so tests can tell them from the good ones.
+ */
+export function hostileFrames(channel: string, nowMs: number): (string | Buffer)[] {
+  const data = (payload: string) => JSON.stringify({ event: 'data', channel, data: payload });
+  const radios = Array.from({ length: 5000 }, (_, i) => `"r${i}":{"num_clients":1,"tx_bytes":${i}}`).join(',');
+  return [
+    data(`{"mac":"hostile-inf","_time":1e999,"uptime":1e306,"num_clients":3}`),
+    data(`{"mac":"hostile-big","_time":1e20,"tx_bytes":1e20,"rx_bytes":-5,"mem_used_kb":1e306}`),
+    data(`{"mac":"hostile-old","_time":-5,"num_clients":"0x10","cpu_util":7}`),
+    data(`{"mac":"hostile-deep","_time":${nowMs / 1000},"num_clients":1,"nested":${deep(10_000)}}`),
+    data(`{"mac":"hostile-wide","_time":${nowMs / 1000},"radio_stat":{${radios}}}`),
+    `{"event":"channel_subscribed","channel":${deep(10_000)}}`,
+    Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+  ];
 }

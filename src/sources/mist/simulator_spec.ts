@@ -10,11 +10,17 @@ export const mistSimulatorSpec: SimulatorSpec = {
     devices: { type: 'string', default: '3' },
     'interval-ms': { type: 'string', default: '1000' },
     'events-ms': { type: 'string', default: '5000' },
+    'rate-limit': { type: 'string', default: '0' },
+    'retry-after': { type: 'string', default: '' },
   },
   async start(v) {
     const sim = new MistSimulator({
       host: String(v.host), port: Number(v.port), token: String(v.token), devices: Number(v.devices),
       intervalMs: Number(v['interval-ms']), eventsEveryMs: Number(v['events-ms']),
+      // --rate-limit N: the first N upgrades get 429 (with Retry-After when --retry-after S is given).
+      ...(Number(v['rate-limit']) > 0
+        ? { rateLimit: { upgrades: Number(v['rate-limit']), ...(v['retry-after'] ? { retryAfterS: Number(v['retry-after']) } : {}) } }
+        : {}),
     });
     await sim.start();
     return { url: sim.url, stop: () => sim.stop() };

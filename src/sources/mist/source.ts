@@ -1,11 +1,13 @@
 import type WebSocket from 'ws';
 import type { SourceContext, SourceFactory } from '../source.js';
 import { SessionSource } from '../session_source.js';
+import { briefJson } from '../../mapping/values.js';
 
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { VERSION } from '../../version.js';
 import { MistMapping, channelKind } from './mapping.js';
 import { checkMist, mistSchema, type MistConfig } from './config.js';
+import { DEFAULT_LIMITS } from '../../mapping/values.js';
 
 /**
  * Juniper Mist's stream API: token at the upgrade, `{"subscribe": channel}` per channel, and `data`
@@ -14,11 +16,14 @@ import { checkMist, mistSchema, type MistConfig } from './config.js';
 export class MistSource extends SessionSource {
   private readonly mapping: MistMapping;
   private readonly confirmed = new Set<string>();
+  /** The channels asked for: only these are ever confirmed (a reply for any other is not ours). */
+  private readonly requested: Set<string>;
   private readonly subs;
 
   constructor(private readonly cfg: MistConfig, ctx: SourceContext) {
     super(cfg, ctx);
-    this.mapping = new MistMapping(cfg.name, cfg.metrics, cfg.resource, VERSION);
+    this.requested = new Set(cfg.channels);
+    this.mapping = new MistMapping(cfg.name, cfg.metrics, cfg.resource, VERSION, { ...DEFAULT_LIMITS, ...cfg.limits });
     this.subs = {
       active: selfMetrics.subscriptions.labels(cfg.name, 'active'),
       failed: selfMetrics.subscriptions.labels(cfg.name, 'failed'),
@@ -55,15 +60,24 @@ export class MistSource extends SessionSource {
     switch (msg.event) {
       case 'data':
         return this.onData(msg, receivedMs);
-      case 'channel_subscribed':
-        this.confirmed.add(String(msg.channel));
+      case 'channel_subscribed': {
+        // Only a channel we asked for: 20,000 replies for others must not grow the set or the gauge.
+        const channel = typeof msg.channel === 'string' && this.requested.has(msg.channel) ? msg.channel : undefined;
+        if (channel === undefined) return this.session.reject('unknown_channel', { event: 'channel_subscribed' });
+        this.confirmed.add(channel);
         this.subs.active.set(this.confirmed.size);
         this.session.setEstablished();
         return;
-      case 'subscribe_failed':
+      }
+      case 'subscribe_failed': {
+        const channel = typeof msg.channel === 'string' && this.requested.has(msg.channel) ? msg.channel : undefined;
+        if (channel === undefined) return this.session.reject('unknown_channel', { event: 'subscribe_failed' });
         this.subs.failed.inc();
-        this.session.warn.warn(`subfail:${String(msg.channel)}`, { channel: msg.channel, detail: msg.detail }, 'Mist refused a subscription');
+        // The rate-limit key holds only configured channels; the detail is logged short and flat.
+        const detail = typeof msg.detail === 'string' ? msg.detail.slice(0, 500) : briefJson(msg.detail, 500);
+        this.session.warn.warn(`subfail:${channel}`, { channel, detail }, 'Mist refused a subscription');
         return;
+      }
       default:
         return this.session.reject('unknown_type', { event: typeof msg.event === 'string' ? msg.event : typeof msg.event });
     }
@@ -87,7 +101,10 @@ export class MistSource extends SessionSource {
       if (env.metrics.length === 0) return this.session.reject('unmapped', { channel });
       this.session.emit(env);
     } else {
-      for (const env of this.mapping.events(channel, p, receivedMs)) this.session.emit(env);
+      const envs = this.mapping.events(channel, p, receivedMs);
+      // `{"events":[1,2]}` holds no event: counted like an empty stats frame, never silently gone.
+      if (envs.length === 0) return this.session.reject('unmapped', { channel });
+      for (const env of envs) this.session.emit(env);
     }
   }
 }

@@ -1,5 +1,6 @@
 import type convict from 'convict';
 import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
+import { checkRange } from '../../config/formats.js';
 
 /** One `type: nxapi` entry of `sources:`. */
 export interface NxapiConfig extends CommonSourceConfig {
@@ -57,6 +58,8 @@ export function checkNxapi(c: NxapiConfig): string[] {
   });
   if (new Set(c.queries).size !== c.queries.length) problems.push('queries: each query may appear only once');
   if (c.subscription_refresh_interval <= 0) problems.push('subscription_refresh_interval: must be greater than 0');
+  // A zero time limit fails every login, which then repeats at the reconnect pace.
+  checkRange(problems, 'request_timeout', c.request_timeout, 100, Infinity, ' ms');
   if (c.subscription_refresh_interval > 60_000) {
     problems.push('subscription_refresh_interval: must be at most 60s (APIC drops a subscription after 60 s, NX-OS after 90 s)');
   }

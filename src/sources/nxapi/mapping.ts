@@ -1,6 +1,10 @@
 import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
 import { compileRules, mergeRules, toNumber, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
+import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
+
+/** Counter series remembered for their start time; the oldest is forgotten past this (it restarts at first sight). */
+const MAX_COUNTER_SERIES = 200_000;
 
 // NX-API managed objects → metric points and log records. A managed object (MO) is
 // `{"<class>":{"attributes":{"dn":"...", ...}}}` with every value a string. The tables are data: a
@@ -125,7 +129,10 @@ export class NxapiMapping {
   /** Per counter series: when it started (first sight, or the last drop) and its last value. */
   private readonly counterState = new Map<string, { start: number; last: number }>();
 
-  constructor(private readonly source: string, overrides: readonly MetricRule[], staticResource: Attributes, host: string, version: string) {
+  constructor(
+    private readonly source: string, overrides: readonly MetricRule[], staticResource: Attributes, host: string, version: string,
+    private readonly limits: FrameLimits = DEFAULT_LIMITS,
+  ) {
     for (const rule of compileRules(mergeRules(MO_METRICS, overrides))) {
       const [cls, , attribute] = rule.segments;
       if (rule.segments.length !== 3 || !cls || !attribute) continue; // config check refuses other shapes
@@ -146,6 +153,11 @@ export class NxapiMapping {
     return this.byClass.has(cls) || this.anyClass.length > 0;
   }
 
+  /** One past a cap is enough: the session cuts the frame to the caps and counts it. */
+  private full(env: Envelope): boolean {
+    return env.metrics.length > this.limits.points_per_frame || env.logs.length > this.limits.records_per_frame;
+  }
+
   private envelope(receivedMs: number): Envelope {
     return { source: this.source, resource: this.resource, scope: this.scope, metrics: [], logs: [], receivedMs };
   }
@@ -159,6 +171,7 @@ export class NxapiMapping {
     const env = this.envelope(receivedMs);
     let bad = 0;
     for (const item of imdata) {
+      if (this.full(env)) break;
       const mo = decodeMo(item);
       if (!mo) {
         bad++;
@@ -176,6 +189,7 @@ export class NxapiMapping {
     let bad = 0;
     const idList = ids.join(',');
     for (const item of imdata) {
+      if (this.full(env)) break;
       const mo = decodeMo(item);
       if (!mo) {
         bad++;
@@ -208,7 +222,10 @@ export class NxapiMapping {
           // NX-API says nothing of when a counter started: first sight, or the last time it went down.
           const k = `${mo.dn}\u0000${key}`;
           const s = this.counterState.get(k);
-          if (!s) this.counterState.set(k, { start: timeMs, last: value });
+          if (!s) {
+            if (this.counterState.size >= MAX_COUNTER_SERIES) this.counterState.delete(this.counterState.keys().next().value!);
+            this.counterState.set(k, { start: timeMs, last: value });
+          }
           else {
             if (value < s.last) s.start = timeMs;
             s.last = value;
@@ -242,7 +259,10 @@ export class NxapiMapping {
     const iface = interfaceOf(mo.dn);
     if (iface) attributes['network.interface.name'] = iface;
     let summary = '';
-    for (const [k, v] of Object.entries(mo.attrs)) {
+    let n = 0;
+    for (const k in mo.attrs) {
+      if (n++ > this.limits.attributes_per_record) break; // the session cuts to the cap and counts
+      const v = mo.attrs[k];
       if (NOT_CONTENT.has(k) || v === '' || v === null || v === undefined) continue;
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') attributes[`nxapi.attr.${k}`] = v;
       if (k === 'severity' || k === 'adminSt' || k === 'operSt') summary += ` ${k}=${String(v)}`;

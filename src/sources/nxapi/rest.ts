@@ -1,7 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { AuthError } from '../ws_session.js';
+import { AuthError, RateLimited, retryAfterMs } from '../ws_session.js';
+import { tlsClientOptions, type TlsSettings } from '../../net/tls.js';
+import type { ConnectionOptions } from 'node:tls';
 
 // The NX-API REST calls the source needs: aaaLogin, aaaRefresh, aaaLogout, a query with
 // subscription=yes and subscriptionRefresh. node:http(s) rather than fetch, so that the source's
@@ -34,8 +35,7 @@ export interface SubscribeResult {
 export interface RestOptions {
   baseUrl: string;
   timeoutMs: number;
-  caFile?: string;
-  insecureSkipVerify?: boolean;
+  tls?: TlsSettings;
 }
 
 interface Reply {
@@ -64,11 +64,11 @@ function loginAttributes(body: unknown, what: string, status: number): LoginResu
 
 export class NxapiClient {
   private readonly base: URL;
-  private readonly ca: Buffer | undefined;
+  private readonly tls: ConnectionOptions;
 
   constructor(private readonly opts: RestOptions) {
     this.base = new URL(opts.baseUrl);
-    this.ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
+    this.tls = opts.tls ? tlsClientOptions(opts.tls) : {};
   }
 
   /** `ws[s]://host/socket<token>`: the token is appended to the path as is. Never log this URL. */
@@ -134,13 +134,18 @@ export class NxapiClient {
       protocol: url.protocol, hostname: url.hostname, port: url.port || (https ? 443 : 80),
       // Paths are sent as written: NX-API dns carry brackets and slashes (sys/intf/phys-[eth1/1]).
       path, method, headers, timeout: this.opts.timeoutMs,
-      ...(https ? { ca: this.ca, rejectUnauthorized: !this.opts.insecureSkipVerify } : {}),
+      ...(https ? this.tls : {}),
       ...(signal ? { signal } : {}),
     });
     return new Promise<Reply>((resolve, reject) => {
       req.on('timeout', () => req.destroy(new Error(`${method} ${path.split('?')[0]}: no reply within ${this.opts.timeoutMs} ms`)));
       req.on('error', reject);
       req.on('response', (res: IncomingMessage) => {
+        if (res.statusCode === 429) {
+          // Too many requests: every call waits for the server's word, whatever it was.
+          res.resume();
+          return reject(new RateLimited(`${method} ${path.split('?')[0]}`, retryAfterMs(res.headers['retry-after'])));
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

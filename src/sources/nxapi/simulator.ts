@@ -22,6 +22,8 @@ export interface NxapiSimulatorOptions {
   password: string;
   /** Front-panel ports eth1/1 … eth1/N (default 4). */
   interfaces?: number;
+  /** Answer the first `calls` REST calls with 429 (and `Retry-After: retryAfterS` when given), as a rate-limiting APIC does. */
+  rateLimit?: { calls: number; retryAfterS?: number };
   /** Period of interface counter changes, each a `modified` notification (ms; 0: none; default 1000). */
   intervalMs?: number;
   /** Period of an interface's operSt flip (ms; 0: none). */
@@ -94,6 +96,8 @@ export class NxapiSimulator {
   readonly sent: SentNotification[] = [];
   /** Every REST request line as received (path and query), for tests. */
   readonly requests: string[] = [];
+  /** REST calls answered 429 so far. */
+  rateLimited = 0;
   /** Every token handed out (tests look for them in logs). */
   readonly tokensIssued: string[] = [];
 
@@ -366,6 +370,11 @@ export class NxapiSimulator {
     const path = q < 0 ? raw : raw.slice(0, q);
     const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
 
+    const rl = this.opts.rateLimit;
+    if (rl && this.rateLimited < rl.calls) {
+      this.rateLimited++;
+      return this.reply(res, 429, errorBody(429, 'too many requests'), rl.retryAfterS !== undefined ? { 'Retry-After': String(rl.retryAfterS) } : {});
+    }
     if (path === '/api/aaaLogin.json') {
       if (req.method !== 'POST') return this.reply(res, 400, errorBody(400, 'aaaLogin requires POST'));
       let user: unknown;

@@ -1,11 +1,13 @@
 import type WebSocket from 'ws';
 import type { Source, SourceContext, SourceFactory } from '../source.js';
-import { AuthError, WsSession, type ConnectTarget, type SessionHooks } from '../ws_session.js';
+import { AuthError, RateLimited, WsSession, type ConnectTarget, type SessionHooks } from '../ws_session.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { VERSION } from '../../version.js';
 import { NxapiMapping } from './mapping.js';
+import { DEFAULT_LIMITS } from '../../mapping/values.js';
 import { NxapiClient, NxapiError } from './rest.js';
 import { checkNxapi, nxapiSchema, type NxapiConfig } from './config.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
 
 /**
  * Cisco NX-API REST subscriptions: aaaLogin for a token, the socket at `/socket<token>`, each query
@@ -41,11 +43,11 @@ export class NxapiSource implements Source, SessionHooks {
 
   constructor(private readonly cfg: NxapiConfig, ctx: SourceContext) {
     this.name = cfg.name;
-    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log);
+    this.session = new WsSession(cfg.name, cfg, this, ctx.emitter, ctx.log, ctx.clock);
     this.client = new NxapiClient({
-      baseUrl: cfg.url, timeoutMs: cfg.request_timeout, caFile: cfg.tls.ca_file, insecureSkipVerify: cfg.tls.insecure_skip_verify,
+      baseUrl: cfg.url, timeoutMs: cfg.request_timeout, tls: cfg.tls,
     });
-    this.mapping = new NxapiMapping(cfg.name, cfg.metrics, cfg.resource, new URL(cfg.url).hostname, VERSION);
+    this.mapping = new NxapiMapping(cfg.name, cfg.metrics, cfg.resource, new URL(cfg.url).hostname, VERSION, { ...DEFAULT_LIMITS, ...cfg.limits });
     this.m = {
       active: selfMetrics.subscriptions.labels(cfg.name, 'active'),
       failed: selfMetrics.subscriptions.labels(cfg.name, 'failed'),
@@ -84,10 +86,12 @@ export class NxapiSource implements Source, SessionHooks {
     if (old) {
       // The socket went, the session may not have: do not leave it to count against the switch's limit.
       await this.rest(() => this.client.logout(this.cfg.username, old, signal)).catch(() => undefined);
+      forgetSecret(old);
     }
     try {
       const login = await this.rest(() => this.client.login(this.cfg.username, this.cfg.password, signal));
       this.token = login.token;
+      registerSecret(login.token);
       this.tokenLifetimeS = login.refreshTimeoutS;
     } catch (err) {
       if (err instanceof AuthError) {
@@ -150,7 +154,7 @@ export class NxapiSource implements Source, SessionHooks {
         res = await this.rest(() => this.client.subscribe(query, this.token, this.abort.signal));
       } catch (err) {
         if (gen !== this.generation) return;
-        if (err instanceof NxapiError && err.tokenInvalid) throw err;
+        if ((err instanceof NxapiError && err.tokenInvalid) || err instanceof RateLimited) throw err;
         this.m.failed.inc();
         this.session.warn.warn(`subfail:${query}`, { query, err: (err as Error).message }, 'NX-API refused a subscription; retrying on the next refresh round');
         continue;
@@ -161,9 +165,14 @@ export class NxapiSource implements Source, SessionHooks {
       this.subs.set(res.id, query);
       this.m.active.set(this.subs.size);
       this.log.debug({ query, subscription_id: res.id, objects: res.imdata.length }, 'subscribed');
-      const { envelope, bad } = this.mapping.snapshot(query, res.imdata, receivedMs);
-      if (bad) this.session.reject('bad_object', { query, objects: bad });
-      if (envelope.metrics.length || envelope.logs.length) this.session.emit(envelope);
+      // Outside the session's frame handler: a throw from mapping the snapshot is caught here, the same way.
+      try {
+        const { envelope, bad } = this.mapping.snapshot(query, res.imdata, receivedMs);
+        if (bad) this.session.reject('bad_object', { query, objects: bad });
+        if (envelope.metrics.length || envelope.logs.length) this.session.emit(envelope);
+      } catch (err) {
+        this.session.reject('mapping_error', { query, err: err instanceof Error ? err.name : typeof err });
+      }
     }
   }
 
@@ -199,7 +208,9 @@ export class NxapiSource implements Source, SessionHooks {
       void this.rest(() => this.client.refreshToken(this.token, this.abort.signal)).then(
         (r) => {
           if (gen !== this.generation) return;
+          if (r.token !== this.token) forgetSecret(this.token);
           this.token = r.token;
+          registerSecret(r.token);
           this.tokenLifetimeS = r.refreshTimeoutS;
           this.log.debug({ refresh_timeout_s: r.refreshTimeoutS }, 'token refreshed');
           this.scheduleTokenRefresh(gen);
@@ -228,6 +239,7 @@ export class NxapiSource implements Source, SessionHooks {
     const { envelope, bad } = this.mapping.notification(ids as string[], imdata, receivedMs);
     if (bad) this.session.reject('bad_object', { objects: bad });
     if (envelope.metrics.length || envelope.logs.length) this.session.emit(envelope);
+    else if (!bad) this.session.reject('unmapped', { bytes: data.length });
   }
 }
 

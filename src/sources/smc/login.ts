@@ -1,18 +1,22 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../../telemetry/logger.js';
 import { SampledWarn } from '../../telemetry/logger.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
 import type { SmcConfig } from './config.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
+import { tlsClientOptions } from '../../net/tls.js';
+import type { ConnectionOptions } from 'node:tls';
+import { AuthError, RateLimited, retryAfterMs } from '../ws_session.js';
 
 // The SMC's REST half: version discovery, login for the JSESSIONID cookie both sockets present, and
 // logout. One SmcLogin serves both sockets of a source; each socket holds the session it connected
 // with and hands it back when the socket closes.
 
-export class LoginError extends Error {
-  constructor(message: string, readonly status: number) {
-    super(message);
+/** A refused login is an AuthError: both sockets wait on the slow auth schedule. */
+export class LoginError extends AuthError {
+  constructor(message: string, status: number) {
+    super(message, status);
     this.name = 'LoginError';
   }
 }
@@ -66,7 +70,7 @@ export class SmcLogin {
   private nextId = 1;
   private readonly warn: SampledWarn;
   private readonly authFailures;
-  private readonly ca: Buffer | undefined;
+  private readonly tls: ConnectionOptions;
   logins = 0;
 
   constructor(private readonly cfg: SmcConfig, private readonly log: Logger) {
@@ -74,7 +78,7 @@ export class SmcLogin {
     this.version = cfg.api_version;
     this.warn = new SampledWarn(log);
     this.authFailures = selfMetrics.authFailures.labels(cfg.name);
-    this.ca = cfg.tls.ca_file ? readFileSync(cfg.tls.ca_file) : undefined;
+    this.tls = tlsClientOptions(cfg.tls);
   }
 
   /** ws:// or wss:// URL of a socket path template (`/{version}/status/socket`). */
@@ -119,6 +123,7 @@ export class SmcLogin {
   private async discoverVersion(signal: AbortSignal): Promise<string> {
     if (this.version) return this.version;
     const res = await this.rest('GET', 'api', undefined, {}, signal);
+    if (res.status === 429) throw new RateLimited('GET /api', retryAfterMs(res.headers['retry-after']));
     if (res.status !== 200) throw new Error(`GET /api answered ${res.status}; set api_version to skip discovery`);
     let body: unknown;
     try {
@@ -138,6 +143,7 @@ export class SmcLogin {
     this.logins++;
     const res = await this.rest('POST', `${version}/login`, body, { 'Content-Type': 'application/json' }, signal);
     const cookie = res.status === 200 ? sessionCookie(res.headers) : undefined;
+    if (res.status === 429) throw new RateLimited('the SMC login', retryAfterMs(res.headers['retry-after']));
     if (!cookie) {
       const why = res.status === 200 ? 'login answered 200 without a JSESSIONID cookie' : `login refused with HTTP ${res.status}`;
       if (res.status === 200 || (res.status >= 400 && res.status < 500)) {
@@ -147,6 +153,7 @@ export class SmcLogin {
       }
       throw new Error(why);
     }
+    registerSecret(cookie.slice(cookie.indexOf('=') + 1));
     const s: SmcSession = { id: this.nextId++, version, cookie, users: 0, stale: false };
     this.live.add(s);
     this.current = s;
@@ -156,6 +163,14 @@ export class SmcLogin {
 
   private async logout(s: SmcSession): Promise<void> {
     this.live.delete(s);
+    try {
+      await this.sendLogout(s);
+    } finally {
+      forgetSecret(s.cookie.slice(s.cookie.indexOf('=') + 1));
+    }
+  }
+
+  private async sendLogout(s: SmcSession): Promise<void> {
     try {
       const res = await this.rest('PUT', `${s.version}/logout`, undefined, { Cookie: s.cookie }, AbortSignal.timeout(5000));
       // 401: the session had already expired, which is what logging out wanted anyway.
@@ -174,8 +189,7 @@ export class SmcLogin {
       headers: { Accept: 'application/json', ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) },
       signal,
       timeout: 30_000,
-      ...(tls && this.ca ? { ca: this.ca } : {}),
-      ...(tls && this.cfg.tls.insecure_skip_verify ? { rejectUnauthorized: false } : {}),
+      ...(tls ? this.tls : {}),
     });
     return new Promise<RestReply>((resolve, reject) => {
       req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out`)));

@@ -1,6 +1,11 @@
 import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
+import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
+
+/** Elements whose state values are remembered, and values per state beyond the documented ones. */
+const MAX_ELEMENTS = 10_000;
+const MAX_EXTRA_STATES = 32;
 
 // Forcepoint SMC frames → metric points and log records. The tables are data: a source's `metrics`
 // config block adds to or overrides STATUS_METRICS by path (see mergeRules), and a `drop: true` (or a
@@ -71,6 +76,7 @@ export class SmcMapping {
     overrides: readonly MetricRule[],
     private readonly staticResource: Attributes,
     version: string,
+    private readonly limits: FrameLimits = DEFAULT_LIMITS,
   ) {
     this.rules = compileRules(mergeRules(STATUS_METRICS, overrides));
     const replaced = new Set(overrides.map((r) => r.path));
@@ -92,7 +98,7 @@ export class SmcMapping {
     if (typeof status.name === 'string') resource['smc.element.name'] = status.name;
 
     const metrics: MetricPoint[] = [];
-    extractPoints(status, this.rules, receivedMs, receivedMs, metrics);
+    extractPoints(status, this.rules, receivedMs, receivedMs, metrics, this.limits.points_per_frame);
     this.statePoints(href ?? String(status.name ?? ''), status, receivedMs, metrics);
     this.memberPoints(status.result, receivedMs, metrics);
     return { source: this.source, resource, scope: this.scope, metrics, logs: [], receivedMs };
@@ -103,9 +109,22 @@ export class SmcMapping {
     for (const rule of this.states) {
       const current = status[rule.path];
       if (typeof current !== 'string' || current === '') continue;
-      perElement ??= this.seen.set(key, new Map()).get(key)!;
+      if (!perElement) {
+        // Keys come from frames (an element's name when the subscription is unknown): keep them bounded.
+        if (this.seen.size >= MAX_ELEMENTS) this.seen.delete(this.seen.keys().next().value!);
+        perElement = this.seen.set(key, new Map()).get(key)!;
+      }
       let values = perElement.get(rule.path);
       if (!values) perElement.set(rule.path, (values = new Set(rule.values)));
+      if (!values.has(current) && values.size >= rule.values.length + MAX_EXTRA_STATES) {
+        // Forget the oldest undocumented value: a flapping or hostile field cannot grow the set.
+        for (const v of values) {
+          if (!rule.values.includes(v)) {
+            values.delete(v);
+            break;
+          }
+        }
+      }
       values.add(current);
       for (const v of values) {
         out.push({
@@ -121,6 +140,7 @@ export class SmcMapping {
     if (!Array.isArray(result)) return;
     const byType = new Map<string, number>();
     for (const m of result) {
+      if (byType.size > this.limits.points_per_frame) break; // the session cuts to the cap and counts
       const type = typeof (m as { type?: unknown })?.type === 'string' ? (m as { type: string }).type : 'unknown';
       byType.set(type, (byType.get(type) ?? 0) + 1);
     }
@@ -140,6 +160,7 @@ export class SmcMapping {
     const list = Array.isArray(frame.events) ? frame.events : [frame.event];
     const logs: LogRecord[] = [];
     for (const ev of list) {
+      if (logs.length > this.limits.records_per_frame) break; // the session cuts to the cap and counts
       const e = ev as { type?: unknown; element?: unknown } | null;
       if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || typeof e.element !== 'string') continue;
       const attributes: Attributes = { 'smc.event.type': e.type, 'smc.element.href': e.element, 'smc.subscription.id': sub.id };

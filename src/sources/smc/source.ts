@@ -6,6 +6,7 @@ import { WsSession, type ConnectTarget, type SessionHooks } from '../ws_session.
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { VERSION } from '../../version.js';
 import { SmcMapping } from './mapping.js';
+import { DEFAULT_LIMITS, briefJson } from '../../mapping/values.js';
 import { SmcLogin, type SmcSession } from './login.js';
 import { checkSmc, smcSchema, type SmcConfig } from './config.js';
 
@@ -25,7 +26,7 @@ export class SmcSource implements Source {
     this.log = ctx.log;
     this.login = new SmcLogin(cfg, ctx.log);
     const resource: Attributes = { 'smc.server.address': new URL(cfg.url).host, ...cfg.resource };
-    const mapping = new SmcMapping(cfg.name, cfg.metrics, resource, VERSION);
+    const mapping = new SmcMapping(cfg.name, cfg.metrics, resource, VERSION, { ...DEFAULT_LIMITS, ...cfg.limits });
     const subs = {
       active: selfMetrics.subscriptions.labels(cfg.name, 'active'),
       failed: selfMetrics.subscriptions.labels(cfg.name, 'failed'),
@@ -111,7 +112,7 @@ export class SmcSocket implements SessionHooks {
 
   constructor(private readonly o: SocketOptions) {
     this.kind = o.kind;
-    this.session = new WsSession(`${o.cfg.name}/${o.kind}`, o.cfg, this, o.ctx.emitter, o.ctx.log.child({ socket: o.kind }));
+    this.session = new WsSession(`${o.cfg.name}/${o.kind}`, o.cfg, this, o.ctx.emitter, o.ctx.log.child({ socket: o.kind }), o.ctx.clock);
   }
 
   get confirmedCount(): number {
@@ -237,7 +238,7 @@ export class SmcSocket implements SessionHooks {
     const at = command ? this.sent.indexOf(command) : -1;
     if (at >= 0) this.sent.splice(at, 1);
     this.o.failed.inc();
-    const text = typeof failure === 'string' ? failure : JSON.stringify(failure);
+    const text = typeof failure === 'string' ? failure.slice(0, 500) : briefJson(failure, 500);
     this.session.warn.warn(`failure:${JSON.stringify(command ?? null)}`, { failure: text, command }, 'the SMC refused a command');
     if (this.pending.length === 0 && this.confirmed.size > 0) this.session.setEstablished();
   }

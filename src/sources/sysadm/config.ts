@@ -16,7 +16,12 @@ export interface SysadmConfig extends CommonSourceConfig {
   events: string[];
   identify_interval: number;
   poll: { interval: number; actions: string[] };
+  /** The server's lockout policy; absent: DEFAULT_LOCKOUT. */
+  lockout?: { attempts: number; window: number };
 }
+
+/** A real server blocks an address for an hour after 5 refused logins within 10 minutes. */
+export const DEFAULT_LOCKOUT = { attempts: 5, window: 10 * 60_000 };
 
 export function sysadmSchema(): convict.Schema<SysadmConfig> {
   return {
@@ -40,6 +45,16 @@ export function sysadmSchema(): convict.Schema<SysadmConfig> {
       format: 'duration',
       default: '5m' as unknown as number,
     },
+    lockout: {
+      attempts: {
+        doc: 'Refused logins within lockout.window after which the server blocks the address; ws2otel stays below it',
+        format: (v: unknown) => {
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 2 || v > 100) throw new Error('must be an integer from 2 to 100');
+        },
+        default: DEFAULT_LOCKOUT.attempts,
+      },
+      window: { doc: "The server's lockout window", format: 'duration', default: '10m' as unknown as number },
+    },
     poll: {
       interval: { doc: 'How often to poll `sysadm systemmanager` for host metrics; 0 disables polling', format: 'duration', default: 0 },
       actions: {
@@ -53,6 +68,7 @@ export function sysadmSchema(): convict.Schema<SysadmConfig> {
 
 export function checkSysadm(c: SysadmConfig): string[] {
   const problems: string[] = [];
+  if (c.lockout && c.lockout.window <= 0) problems.push('lockout.window: must be above 0');
   let url: URL | undefined;
   try {
     url = new URL(c.url);

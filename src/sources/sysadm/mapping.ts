@@ -2,6 +2,7 @@ import type { AttrValue, Attributes, Envelope, LogRecord, MetricPoint, Scope } f
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { Severity, severityOf, type SeverityName } from '../../mapping/severity.js';
 import type { EventClass } from './protocol.js';
+import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
 
 // sysadm payload → metric points and log records. The tables are data: a source's `metrics` config
 // block adds to or overrides DEFAULT_METRICS by path (see mergeRules). Paths are into the event's or
@@ -154,6 +155,7 @@ export class SysadmMapping {
     private readonly staticResource: Attributes,
     version: string,
     stateRules: readonly StateRule[] = STATE_RULES,
+    private readonly limits: FrameLimits = DEFAULT_LIMITS,
   ) {
     this.rules = compileRules(mergeRules(DEFAULT_METRICS, overrides));
     this.states = stateRules.map((r) => {
@@ -184,16 +186,19 @@ export class SysadmMapping {
   }
 
   private points(args: Record<string, unknown>, t: number, out: MetricPoint[]): void {
-    extractPoints(normalize(args), this.rules, t, t, out);
+    const max = this.limits.points_per_frame;
+    extractPoints(normalize(args), this.rules, t, t, out, max);
     for (const s of this.states) {
+      if (out.length > max) return; // the session cuts to the cap and counts
       if (s.star < 0) {
         this.statePoints(s, walk(args, s.segments, 0), t, {}, out);
         continue;
       }
       const parent = walk(args, s.segments.slice(0, s.star), 0);
       if (typeof parent !== 'object' || parent === null) continue;
-      for (const [key, child] of Object.entries(parent)) {
-        this.statePoints(s, walk(child, s.segments, s.star + 1), t, { [s.key_attribute ?? 'key']: key }, out);
+      for (const key in parent) {
+        if (out.length > max) return;
+        this.statePoints(s, walk((parent as Record<string, unknown>)[key], s.segments, s.star + 1), t, { [s.key_attribute ?? 'key']: key }, out);
       }
     }
   }
@@ -244,10 +249,16 @@ export class SysadmMapping {
         if (typeof updates?.status === 'string') parts.push(`updates: ${updates.status}`);
         const pools = args.zpools;
         if (typeof pools === 'object' && pools !== null) {
-          const health = Object.entries(pools).map(([name, p]) => `${name} ${String((p as Record<string, unknown> | null)?.health ?? '?')}`);
+          // Only string healths: String() of a deep array overflows the stack.
+          const health: string[] = [];
+          for (const name in pools) {
+            if (health.length >= 64) break;
+            const h = (pools as Record<string, { health?: unknown } | null>)[name]?.health;
+            health.push(`${name} ${typeof h === 'string' ? h : '?'}`);
+          }
           if (health.length) parts.push(`pools: ${health.join(', ')}`);
         }
-        if (args.hostnamechanged === 'true' || args.hostnamechanged === true) parts.push(`hostname changed to ${String(args.hostname)}`);
+        if ((args.hostnamechanged === 'true' || args.hostnamechanged === true) && typeof args.hostname === 'string') parts.push(`hostname changed to ${args.hostname}`);
         body = parts.join('; ');
         break;
       }

@@ -37,12 +37,20 @@ export interface SysadmSimulatorOptions {
   /** Every this many ms, send one bad frame (malformed, unknown, oversized in turn) to every client. */
   faultsEveryMs?: number;
   oversizedBytes?: number;
+  /**
+   * The real server's lockout: `attempts` refused logins from one address within `windowMs` block it
+   * for `blockMs` (5, 10 min, 60 min); a blocked address's socket is accepted and closed at once.
+   */
+  lockout?: { attempts: number; windowMs: number; blockMs: number };
+  /** The lockout's clock (tests pass a fake one); Date.now by default. */
+  now?: () => number;
 }
 
 interface SocketState {
   token: string;
   user: string;
   subscribed: Set<EventClass>;
+  addr: string;
 }
 
 export interface SentEvent {
@@ -71,6 +79,11 @@ export class SysadmSimulator {
   connections = 0;
   authFailures = 0;
   idleCloses = 0;
+  /** Addresses blocked so far, and sockets accepted and closed at once because of a block. */
+  lockouts = 0;
+  blockedConnections = 0;
+  private readonly refused = new Map<string, number[]>();
+  private readonly blockedUntil = new Map<string, number>();
   port = 0;
   private seq = 0;
 
@@ -78,7 +91,14 @@ export class SysadmSimulator {
     const tls = opts.tls ?? (this.cert = selfSignedCert());
     this.https = createServer({ cert: tls.cert, key: tls.key }, (_req, res) => res.writeHead(404).end());
     this.wss = new WebSocketServer({ server: this.https, perMessageDeflate: false });
-    this.wss.on('connection', (ws) => this.session(ws));
+    this.wss.on('connection', (ws, req) => {
+      const addr = req.socket.remoteAddress ?? '';
+      if (this.isBlocked(addr)) {
+        this.blockedConnections++;
+        return ws.close(); // accepted, then closed at once: what a blocked client sees
+      }
+      this.session(ws, addr);
+    });
     if (!opts.emptyCache) for (const c of EVENT_CLASSES) this.cache.set(c, this.makeEvent(c));
   }
 
@@ -192,9 +212,39 @@ export class SysadmSimulator {
     return true;
   }
 
-  private session(ws: WebSocket): void {
+  /** Blocks `addr` now, as if it had reached the lockout threshold. */
+  block(addr: string): void {
+    const l = this.opts.lockout ?? { attempts: 5, windowMs: 600_000, blockMs: 3_600_000 };
+    this.blockedUntil.set(addr, this.now() + l.blockMs);
+    this.lockouts++;
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private isBlocked(addr: string): boolean {
+    const until = this.blockedUntil.get(addr);
+    return until !== undefined && this.now() < until;
+  }
+
+  private refuse(addr: string): void {
+    this.authFailures++;
+    const l = this.opts.lockout;
+    if (!l) return;
+    const now = this.now();
+    const list = (this.refused.get(addr) ?? []).filter((t) => t > now - l.windowMs);
+    list.push(now);
+    this.refused.set(addr, list);
+    if (list.length >= l.attempts) {
+      this.refused.delete(addr);
+      this.block(addr);
+    }
+  }
+
+  private session(ws: WebSocket, addr: string): void {
     this.connections++;
-    const s: SocketState = { token: '', subscribed: new Set<EventClass>(), user: '' };
+    const s: SocketState = { token: '', subscribed: new Set<EventClass>(), user: '', addr };
     this.sockets.set(ws, s);
     const idleMs = this.opts.idleTimeoutMs ?? 30 * 60_000;
     let idle: NodeJS.Timeout | undefined;
@@ -263,7 +313,7 @@ export class SysadmSimulator {
         s.token = token;
         return this.reply(ws, req, [token, this.opts.tokenLifetimeSec ?? 900]);
       }
-      this.authFailures++;
+      this.refuse(s.addr);
       return this.send(ws, errorEnvelope(req.id, '401'));
     }
     if (!this.checkAuth(s.token)) return this.send(ws, errorEnvelope(req.id, '401'));

@@ -1,12 +1,13 @@
 import type WebSocket from 'ws';
 import type { SourceContext, SourceFactory } from '../source.js';
 import { SessionSource } from '../session_source.js';
-import { AuthError } from '../ws_session.js';
+import { AuthError, LockoutSuspected } from '../ws_session.js';
+import { briefJson, DEFAULT_LIMITS } from '../../mapping/values.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { registerSecret } from '../../telemetry/logger.js';
 import { VERSION } from '../../version.js';
 import { SysadmMapping } from './mapping.js';
-import { checkSysadm, dialUrl, sysadmSchema, type SysadmConfig } from './config.js';
+import { DEFAULT_LOCKOUT, checkSysadm, dialUrl, sysadmSchema, type SysadmConfig } from './config.js';
 import { errorCode, isEventClass, parseMessage, type SysadmMessage } from './protocol.js';
 
 type Pending = 'auth' | 'subscribe' | 'identify' | 'poll' | 'unsubscribe';
@@ -24,7 +25,13 @@ interface Conn {
   /** systemmanager requests not answered yet: a new round waits for the last one. */
   pollsOutstanding: number;
   reauthenticating: boolean;
+  /** Frames read on this connection: a blocked address is accepted and closed before any. */
+  frames: number;
+  openedAt: number;
 }
+
+/** Closed this soon after opening, with not one frame read: the server did not even answer identify. */
+const CLOSED_AT_ONCE_MS = 5000;
 
 /**
  * The TrueOS/FreeBSD sysadm server: TLS WebSocket, `rpc auth` (or `auth_token`), `events subscribe`,
@@ -35,6 +42,8 @@ export class SysadmSource extends SessionSource {
   private readonly mapping: SysadmMapping;
   private readonly url: string;
   private conn: Conn | undefined;
+  /** When logins were refused (the slow clock's time), oldest first, within the server's lockout window. */
+  private readonly refusals: number[] = [];
   /** What the server calls itself (rpc identify, system-state); the URL's host until it says. */
   private host: string;
   private readonly m;
@@ -43,7 +52,7 @@ export class SysadmSource extends SessionSource {
     super(cfg, ctx);
     this.url = dialUrl(cfg.url);
     this.host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
-    this.mapping = new SysadmMapping(cfg.name, cfg.metrics, cfg.resource, VERSION);
+    this.mapping = new SysadmMapping(cfg.name, cfg.metrics, cfg.resource, VERSION, undefined, { ...DEFAULT_LIMITS, ...cfg.limits });
     this.m = {
       auth: selfMetrics.authFailures.labels(cfg.name),
       active: selfMetrics.subscriptions.labels(cfg.name, 'active'),
@@ -51,12 +60,29 @@ export class SysadmSource extends SessionSource {
     };
   }
 
-  async prepare() {
+  /**
+   * Before every connection: if another refused login could bring this address to the server's lockout
+   * threshold, wait until the oldest refusal leaves the server's window. The auth schedule alone keeps
+   * refusals a minute or more apart; this holds whatever the schedule or the other failures between.
+   */
+  async prepare(signal: AbortSignal) {
+    const { attempts, window } = { ...DEFAULT_LOCKOUT, ...this.cfg.lockout };
+    for (;;) {
+      const now = this.clock.now();
+      while (this.refusals.length && this.refusals[0]! <= now - window) this.refusals.shift();
+      if (this.refusals.length < attempts - 1) break;
+      const wait = this.refusals[0]! + window - now;
+      this.session.log.warn({ refused: this.refusals.length, wait_ms: wait }, 'holding off: one more refused login could lock this address out');
+      await this.clock.sleep(wait, signal);
+    }
     return { url: this.url, headers: {} };
   }
 
   onOpen(ws: WebSocket): Promise<void> {
-    const conn: Conn = { ws, seq: 0, pending: new Map(), authenticated: false, subscribed: false, settle: undefined, timers: [], pollsOutstanding: 0, reauthenticating: false };
+    const conn: Conn = {
+      ws, seq: 0, pending: new Map(), authenticated: false, subscribed: false, settle: undefined, timers: [], pollsOutstanding: 0, reauthenticating: false,
+      frames: 0, openedAt: Date.now(),
+    };
     this.conn = conn;
     const settled = new Promise<void>((resolve, reject) => (conn.settle = { resolve, reject }));
     // identify is answered before authentication and tells us the host name; auth follows in order.
@@ -67,7 +93,7 @@ export class SysadmSource extends SessionSource {
     return settled;
   }
 
-  onClosed(): void {
+  onClosed(): Error | void {
     const conn = this.conn;
     this.conn = undefined;
     if (!conn) return;
@@ -75,6 +101,11 @@ export class SysadmSource extends SessionSource {
     conn.settle?.reject(new Error('socket closed before the subscription was confirmed'));
     conn.settle = undefined;
     this.m.active.set(0);
+    // A sysadm server that has blocked our address (5 refused logins in a minute: an hour) accepts the
+    // socket and closes it at once. Retrying fast would look like a flaky server; say what it likely is.
+    if (conn.frames === 0 && !conn.authenticated && Date.now() - conn.openedAt < CLOSED_AT_ONCE_MS) {
+      return new LockoutSuspected('the sysadm server closed the socket at once, before answering anything: this address is likely locked out after refused logins (sysadm blocks it for an hour); check the credentials');
+    }
   }
 
   async onStop(ws: WebSocket | undefined): Promise<void> {
@@ -97,6 +128,7 @@ export class SysadmSource extends SessionSource {
     const receivedMs = Date.now();
     const conn = this.conn;
     if (!conn) return;
+    conn.frames++;
     const msg = parseMessage(data.toString('utf8'));
     if (typeof msg === 'string') return this.session.reject(msg, { bytes: data.length });
     if (msg.namespace === 'events' && msg.name !== 'response') return this.onEvent(msg, receivedMs);
@@ -180,13 +212,16 @@ export class SysadmSource extends SessionSource {
   /** A refused login (401, or 403 after too many): counted; this connection ends, backoff decides the next. */
   private authRefused(conn: Conn, code: string): void {
     this.m.auth.inc();
+    this.refusals.push(this.clock.now());
     const how = this.cfg.token ? 'auth_token' : `auth as ${JSON.stringify(this.cfg.username)}`;
     this.session.warn.warn('auth', { code }, `sysadm refused ${how} with ${code}: check the credentials`);
+    const err = new AuthError(`sysadm refused ${how} with ${code}`, Number(code) || 0);
     if (conn.settle) {
-      conn.settle.reject(new AuthError(`sysadm refused ${how} with ${code}`, Number(code) || 0));
+      conn.settle.reject(err);
       conn.settle = undefined;
     } else {
-      conn.ws.close(1000, 'authentication refused');
+      // A re-authentication refused on a live socket: the same slow schedule, not an instant reconnect.
+      this.session.failConnection(err);
     }
   }
 
@@ -198,7 +233,7 @@ export class SysadmSource extends SessionSource {
   private onEvent(msg: SysadmMessage, receivedMs: number): void {
     if (msg.name === 'bridge') {
       // Sent to every client, subscribed or not: the bridge's list of relayed connections. Nothing to map.
-      this.session.log.debug({ args: msg.args }, 'sysadm bridge message');
+      this.session.log.debug({ args: briefJson(msg.args, 1000) }, 'sysadm bridge message');
       return;
     }
     if (!isEventClass(msg.name)) return this.session.reject('unknown_type', { namespace: 'events', name: msg.name });

@@ -1,5 +1,5 @@
 import type convict from 'convict';
-import { parseDuration } from '../../config/formats.js';
+import { checkHttpUrl, MAX_DURATION_MS, parseDuration } from '../../config/formats.js';
 import { Severity, type SeverityName } from '../../mapping/severity.js';
 import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
 
@@ -174,9 +174,10 @@ class Checker {
     if (typeof v !== 'string' || v === '') this.add(where, 'must be a non-empty string');
   }
 
-  duration(v: unknown, where: string): void {
+  duration(v: unknown, where: string, minMs = 1): void {
     const ms = parseDuration(v);
     if (!Number.isFinite(ms) || ms <= 0) this.add(where, 'must be a duration above zero such as 500ms, 30s or 2m');
+    else if (ms < minMs || ms > MAX_DURATION_MS) this.add(where, `must be between ${minMs} ms and ${MAX_DURATION_MS} ms`);
   }
 
   condition(v: unknown, where: string): void {
@@ -238,13 +239,11 @@ export function checkWebSocket(c: WebSocketConfig): string[] {
   const login = c.login as Obj;
   const hasLogin = Object.keys(login).length > 0;
   if (hasLogin && ck.map(login, 'login', ['url', 'method', 'headers', 'body', 'token_path', 'cookie', 'timeout'])) {
-    let u: URL | undefined;
     try {
-      u = new URL(String(login.url));
-    } catch {
-      /* reported below */
+      checkHttpUrl(login.url);
+    } catch (err) {
+      ck.add('login.url', (err as Error).message);
     }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) ck.add('login.url', 'must be an http:// or https:// URL');
     if (login.method !== undefined && !['GET', 'POST', 'PUT'].includes(String(login.method).toUpperCase())) ck.add('login.method', 'must be GET, POST or PUT');
     if (login.headers !== undefined) {
       if (!isObj(login.headers)) ck.add('login.headers', 'must be a map of names to strings');
@@ -269,7 +268,7 @@ export function checkWebSocket(c: WebSocketConfig): string[] {
     if (typeof hb.message === 'string' ? hb.message === '' : typeof hb.message !== 'object' || hb.message === null) {
       ck.add('heartbeat.message', 'must be a non-empty string, a map or a list');
     }
-    ck.duration(hb.interval, 'heartbeat.interval');
+    ck.duration(hb.interval, 'heartbeat.interval', 100);
   }
 
   if (c.payload.path !== '') ck.path(c.payload.path, 'payload.path');

@@ -1,8 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
 import { getPath } from './mapping.js';
 import { splitPath, type CompiledWebSocket } from './config.js';
+import { tlsClientOptions, type TlsSettings } from '../../net/tls.js';
+import { AuthError, RateLimited, retryAfterMs } from '../ws_session.js';
 
 // The optional HTTP login before each connection: its response yields {token} (a JSON path) and/or
 // {cookie} (Set-Cookie). A 401/403 is a LoginRefused (counted as an auth failure by the source).
@@ -25,9 +26,10 @@ export function messageText(v: unknown, vars: Vars): string {
   return typeof filled === 'string' ? filled : JSON.stringify(filled);
 }
 
-export class LoginRefused extends Error {
-  constructor(readonly status: number) {
-    super(`login refused with HTTP ${status}: check the credentials`);
+/** A refused login is an AuthError: the session retries it on the slow auth schedule. */
+export class LoginRefused extends AuthError {
+  constructor(status: number) {
+    super(`login refused with HTTP ${status}: check the credentials`, status);
     this.name = 'LoginRefused';
   }
 }
@@ -50,7 +52,7 @@ export function cookiesFrom(setCookie: readonly string[], want: string): string 
 export async function login(
   spec: NonNullable<CompiledWebSocket['login']>,
   vars: Vars,
-  tls: { ca_file: string; insecure_skip_verify: boolean },
+  tls: TlsSettings,
   signal: AbortSignal,
 ): Promise<LoginResult> {
   const url = new URL(spec.url);
@@ -66,11 +68,10 @@ export async function login(
   }
   const opts: RequestOptions = { method: spec.method, headers, signal, timeout: spec.timeoutMs };
   if (url.protocol === 'https:') {
-    if (tls.ca_file) opts.ca = readFileSync(tls.ca_file);
-    if (tls.insecure_skip_verify) opts.rejectUnauthorized = false;
+    Object.assign(opts, tlsClientOptions(tls));
   }
 
-  const res = await new Promise<{ status: number; setCookie: string[]; text: string }>((resolve, reject) => {
+  const res = await new Promise<{ status: number; setCookie: string[]; text: string; retryAfter: string | undefined }>((resolve, reject) => {
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, opts, (r: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -79,7 +80,9 @@ export async function login(
         if (size > MAX_RESPONSE) return r.destroy(new Error('login response larger than 1 MiB'));
         chunks.push(c);
       });
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, setCookie: r.headers['set-cookie'] ?? [], text: Buffer.concat(chunks).toString('utf8') }));
+      r.on('end', () => resolve({
+        status: r.statusCode ?? 0, setCookie: r.headers['set-cookie'] ?? [], text: Buffer.concat(chunks).toString('utf8'), retryAfter: r.headers['retry-after'],
+      }));
       r.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`login timed out after ${spec.timeoutMs} ms`)));
@@ -88,6 +91,7 @@ export async function login(
   });
 
   if (res.status === 401 || res.status === 403) throw new LoginRefused(res.status);
+  if (res.status === 429) throw new RateLimited('the login', retryAfterMs(res.retryAfter));
   if (res.status < 200 || res.status > 299) throw new Error(`login failed with HTTP ${res.status}`);
   const out: LoginResult = {};
   if (spec.token_path) {

@@ -2,6 +2,7 @@ import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../
 import { compileRules, extractPoints, toNumber, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { Severity, severityByRules, severityOf } from '../../mapping/severity.js';
 import type { CompiledAttribute, CompiledTime, CompiledWebSocket, Condition } from './config.js';
+import { DEFAULT_LIMITS, briefJson, type FrameLimits } from '../../mapping/values.js';
 
 // A decoded frame → metric points and log records, by the rules of one `type: websocket` entry.
 // There are no vendor defaults: the `metrics` rules, `frames` and `resource_attributes` are the mapping.
@@ -75,6 +76,7 @@ export class WebSocketMapping {
     private readonly startedMs: number,
     /** A configured time field was missing or unreadable: the arrival time stood in. */
     private readonly onMissingTime: (path: string) => void = () => {},
+    private readonly limits: FrameLimits = DEFAULT_LIMITS,
   ) {
     this.rules = compileRules(rules);
     this.scope = { name: 'ws2otel/websocket', version };
@@ -112,7 +114,7 @@ export class WebSocketMapping {
     const uptimeMs = m.uptime ? timeAt(m.uptime, frame, payload) : undefined;
     const start = Math.min(t, uptimeMs !== undefined ? t - uptimeMs : this.startedMs);
     const metrics: MetricPoint[] = [];
-    extractPoints(payload, this.rules, t, start, metrics);
+    extractPoints(payload, this.rules, t, start, metrics, this.limits.points_per_frame);
     return { source: this.source, resource: this.resource(frame, payload), scope: this.scope, metrics, logs: [], receivedMs };
   }
 
@@ -121,7 +123,8 @@ export class WebSocketMapping {
     const l = this.c.logs!;
     const timeMs = this.time(l.time, frame, payload) ?? receivedMs;
     const bodyRaw = l.bodyPath ? getPath(payload, l.bodyPath) : undefined;
-    const body = typeof bodyRaw === 'string' ? bodyRaw : bodyRaw !== undefined && bodyRaw !== null ? JSON.stringify(bodyRaw) : JSON.stringify(payload);
+    // briefJson, not JSON.stringify: a 10,000-deep payload must not overflow the stack.
+    const body = typeof bodyRaw === 'string' ? bodyRaw : bodyRaw !== undefined && bodyRaw !== null ? briefJson(bodyRaw) : briefJson(payload);
     const eventName = l.eventNamePath ? scalar(getPath(payload, l.eventNamePath)) : undefined;
     const record: LogRecord = {
       timeMs,

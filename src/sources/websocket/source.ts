@@ -3,11 +3,12 @@ import type { SourceContext, SourceFactory } from '../source.js';
 import { SessionSource } from '../session_source.js';
 
 import { selfMetrics } from '../../telemetry/metrics.js';
-import { registerSecret } from '../../telemetry/logger.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
 import { VERSION } from '../../version.js';
 import { checkWebSocket, compileWebSocket, webSocketSchema, type CompiledWebSocket, type WebSocketConfig } from './config.js';
 import { WebSocketMapping, holds, payloadOf } from './mapping.js';
 import { LoginRefused, fill, login, messageText, type Vars } from './login.js';
+import { DEFAULT_LIMITS } from '../../mapping/values.js';
 
 /** Header names whose values are credentials: scrubbed from every log line. */
 const SECRET_HEADER = /auth|cookie|token|key|secret|session|pass|pwd|credential/i;
@@ -27,26 +28,36 @@ export class WebSocketSource extends SessionSource {
     super(cfg, ctx);
     this.c = compileWebSocket(cfg);
     this.mapping = new WebSocketMapping(cfg.name, this.c, cfg.metrics, cfg.resource, VERSION, Date.now(), (path) =>
-      this.session.warn.warn(`time:${path}`, { path }, 'configured time field missing or unreadable; using arrival time'));
+      this.session.warn.warn(`time:${path}`, { path }, 'configured time field missing or unreadable; using arrival time'), { ...DEFAULT_LIMITS, ...cfg.limits });
     for (const [k, v] of Object.entries(cfg.headers)) if (SECRET_HEADER.test(k)) registerSecret(v);
     for (const [k, v] of Object.entries(this.c.login?.headers ?? {})) if (SECRET_HEADER.test(k)) registerSecret(v);
   }
 
   /** Logs in (when configured) and fills the URL and headers with what the login yielded. */
+  /** Credentials learnt from the current login, registered as secrets for as long as that session lasts. */
+  private readonly learnt: string[] = [];
+
+  private learn(secret: string): void {
+    registerSecret(secret);
+    this.learnt.push(secret);
+  }
+
   async prepare(signal: AbortSignal) {
     const vars: Vars = {};
     if (this.cfg.token) vars.token = this.cfg.token;
     if (this.cfg.username) vars.username = this.cfg.username;
     if (this.cfg.password) vars.password = this.cfg.password;
     if (this.c.login) {
+      // Each login starts a new session: the last one's token and cookies are no longer secrets to keep.
+      for (const s of this.learnt.splice(0)) forgetSecret(s);
       try {
         const got = await login(this.c.login, vars, this.cfg.tls, signal);
         if (got.token !== undefined) {
-          registerSecret(got.token);
+          this.learn(got.token);
           vars.token = got.token;
         }
         if (got.cookie !== undefined) {
-          for (const pair of got.cookie.split('; ')) registerSecret(pair.slice(pair.indexOf('=') + 1));
+          for (const pair of got.cookie.split('; ')) this.learn(pair.slice(pair.indexOf('=') + 1));
           vars.cookie = got.cookie;
         }
       } catch (err) {
@@ -100,7 +111,10 @@ export class WebSocketSource extends SessionSource {
     // A list payload is a batch: each element is one payload.
     const items = Array.isArray(decoded.payload) ? decoded.payload : [decoded.payload];
     let points = 0;
-    for (const item of items) {
+    // One past the envelope cap is enough for the session to count the frame as cut.
+    const most = { ...DEFAULT_LIMITS, ...this.cfg.limits }.envelopes_per_frame + 1;
+    for (let i = 0; i < items.length && i < most; i++) {
+      const item: unknown = items[i];
       if (typeof item !== 'object' || item === null || Array.isArray(item)) {
         this.session.reject('bad_payload', { bytes: data.length });
         continue;

@@ -8,6 +8,7 @@ import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
 import type { OtlpHttpConfig } from '../../../src/sinks/otlp_http/config.js';
 import type { Envelope } from '../../../src/model.js';
 import { silentLog } from '../../helpers/capture.js';
+import { defaultTls } from '../../../src/net/tls.js';
 
 // Status handling of the OTLP/HTTP sink, against a plain HTTP server that answers as told. What the
 // real Collector accepts is proven in test/e2e; here: which answers are retried and which are final.
@@ -46,7 +47,7 @@ describe('OTLP/HTTP sink', () => {
       name: 'o', type: 'otlp_http', inputs: [], endpoint: `http://127.0.0.1:${port}`, metrics_endpoint: '', logs_endpoint: '',
       encoding: 'proto', compression: 'gzip', headers: { 'X-Api-Key': 'k' }, timeout: 5000,
       batch: { max_events: 1, timeout: 1 }, buffer: { type: 'memory', max_events: 1, max_bytes: 0, when_full: 'block', fsync: 1000 },
-      retry: { initial_interval: 1, max_interval: 1, max_elapsed_time: 0 }, ...over,
+      retry: { initial_interval: 1, max_interval: 1, max_elapsed_time: 0 }, tls: defaultTls(), ...over,
     }, { log: silentLog });
   }
 

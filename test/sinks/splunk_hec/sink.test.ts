@@ -6,6 +6,7 @@ import { SplunkHecSink, hecErrorText } from '../../../src/sinks/splunk_hec/sink.
 import { splunkHecSink } from '../../../src/sinks/splunk_hec/sink.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
 import { ExportRequest } from '../../../src/pipeline/request.js';
+import { defaultTls } from '../../../src/net/tls.js';
 import type { SplunkHecConfig } from '../../../src/sinks/splunk_hec/config.js';
 import { validateComponent } from '../../../src/config/component.js';
 import { scrub } from '../../../src/telemetry/logger.js';
@@ -65,7 +66,7 @@ describe('Splunk HEC sink', () => {
     return {
       name: 'hec', type: 'splunk_hec', inputs: [], endpoint: `http://127.0.0.1:${port}/`, token: TOKEN,
       index: '', metrics_index: '', source: '', sourcetype: '', host: '', compression: 'gzip', max_request_bytes: 2 * 1024 * 1024,
-      timeout: 5000, ack: false, ack_poll_interval: 10, ack_timeout: 5000,
+      timeout: 5000, ack: false, ack_poll_interval: 10, ack_timeout: 5000, tls: defaultTls(),
       batch: { max_events: 10, timeout: 1 }, buffer: { type: 'memory', max_events: 10, max_bytes: 0, when_full: 'block', fsync: 1000 },
       retry: { initial_interval: 1, max_interval: 1, max_elapsed_time: 0 }, ...over,
     };
@@ -210,10 +211,10 @@ describe('Splunk HEC sink', () => {
     assert.deepEqual(seen.map((x) => x.url), ['/services/collector/event']);
   });
 
-  it('reads HEC error bodies, and other bodies cut short', () => {
+  it('reads HEC error bodies, and other bodies cut to 200 characters like every peer text', () => {
     assert.equal(hecErrorText('{"text":"Server is busy","code":9}'), 'Server is busy (code 9)');
     assert.equal(hecErrorText('<html>\n<body>Bad Gateway</body></html>'), '<html> <body>Bad Gateway</body></html>');
-    assert.equal(hecErrorText('x'.repeat(1000)).length, 300);
+    assert.equal(hecErrorText('x'.repeat(1000)), `${'x'.repeat(200)}…`);
   });
 
   it('config: token or token_file is required, the token is registered for redaction, defaults as documented', async () => {

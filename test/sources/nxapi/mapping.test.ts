@@ -193,7 +193,7 @@ describe('nxapi mapping: interface counters and states', () => {
 });
 
 describe('nxapi config checks', () => {
-  const base = { queries: ['/api/class/rmonIfIn.json'], subscription_refresh_interval: 30_000, metrics: [] } as unknown as NxapiConfig;
+  const base = { queries: ['/api/class/rmonIfIn.json'], subscription_refresh_interval: 30_000, request_timeout: 10_000, metrics: [] } as unknown as NxapiConfig;
   it('accepts class and mo queries and refuses others, subscription= and long refresh intervals', () => {
     assert.deepEqual(checkNxapi({ ...base, queries: ['/api/class/rmonIfIn.json', '/api/mo/sys/intf/phys-[eth1/1].json?rsp-subtree=children', '/api/node/class/faultInst.json'] }), []);
     assert.match(checkNxapi({ ...base, queries: ['/api/rmonIfIn'] }).join(), /queries\[0\]/);

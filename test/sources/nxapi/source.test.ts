@@ -6,6 +6,7 @@ import { nxapiSource, type NxapiSource } from '../../../src/sources/nxapi/source
 import type { NxapiConfig } from '../../../src/sources/nxapi/config.js';
 import { CaptureEmitter, selfMetric, sourceConfig } from '../../helpers/capture.js';
 import { NxapiSimulator, type NxapiSimulatorOptions } from '../../../src/sources/nxapi/simulator.js';
+import { FakeClock } from '../../helpers/clock.js';
 import { waitFor } from '../../helpers/net.js';
 
 // The source against the simulator in-process. Deadlines are scaled down ×100 (subscription timeout
@@ -32,7 +33,7 @@ afterEach(async () => {
   }
 });
 
-async function rig(simOpts: Partial<NxapiSimulatorOptions> = {}, cfg: Partial<NxapiConfig> = {}): Promise<Rig> {
+async function rig(simOpts: Partial<NxapiSimulatorOptions> = {}, cfg: Partial<NxapiConfig> = {}, clock?: FakeClock): Promise<Rig> {
   const sim = new NxapiSimulator({ username: USER, password: PASS, intervalMs: 100, subscriptionTimeoutMs: 900, tokenLifetimeMs: 2000, ...simOpts });
   await sim.start();
   const logs: string[] = [];
@@ -41,11 +42,12 @@ async function rig(simOpts: Partial<NxapiSimulatorOptions> = {}, cfg: Partial<Nx
     url: sim.url, username: USER, password: PASS,
     queries: ['/api/class/rmonIfIn.json', '/api/class/ethpmPhysIf.json', '/api/mo/sys/intf/phys-[eth1/1].json'],
     subscription_refresh_interval: 300, token_refresh_interval: 0, request_timeout: 2000,
+    auth_retry: { initial_interval: 50, max_interval: 300 },
     keepalive: { interval: 30_000, timeout: 20_000 }, max_frame_bytes: 1024 * 1024,
     ...cfg,
   });
   const emitter = new CaptureEmitter();
-  const src = nxapiSource.create(config, { emitter, log }) as NxapiSource;
+  const src = nxapiSource.create(config, { emitter, log, ...(clock ? { clock } : {}) }) as NxapiSource;
   const r: Rig = { sim, src, name: config.name, envs: emitter.envelopes, logs, records: () => emitter.records().length };
   rigs.push(r);
   src.start();
@@ -59,6 +61,22 @@ async function flowing(r: Rig, n = 5): Promise<void> {
 }
 
 describe('nxapi source against the simulator', () => {
+  it('honours Retry-After when a REST call (aaaLogin) is answered 429, then logs in and subscribes', async () => {
+    const clock = new FakeClock();
+    const r = await rig({ rateLimit: { calls: 2, retryAfterS: 45 } }, {}, clock);
+    await waitFor('subscribed after the waits', () => r.src.status().connected);
+    assert.equal(r.sim.rateLimited, 2);
+    assert.deepEqual(clock.sleeps, [45_000, 45_000]);
+    assert.equal(await selfMetric('connectFailures', { source: r.name, reason: 'rate_limited' }), 2);
+  });
+
+  it('waits 30 s after a REST 429 without Retry-After', async () => {
+    const clock = new FakeClock();
+    const r = await rig({ rateLimit: { calls: 1 } }, {}, clock);
+    await waitFor('subscribed after the wait', () => r.src.status().connected);
+    assert.deepEqual(clock.sleeps, [30_000]);
+  });
+
   it('counts a refused login as an auth failure and never opens the socket', async () => {
     const r = await rig({}, { password: 'wrong-password' });
     await waitFor('two refused logins', async () => (await selfMetric('authFailures', { source: r.name })) >= 2);

@@ -69,7 +69,8 @@ describe('SMC source against the simulator', () => {
     source = made.source;
     source.start();
     await waitFor('two refused logins', () => s.loginFailures >= 2);
-    assert.ok(await selfMetric('authFailures', { source: made.cfg.name }) >= 2, 'login failures counted');
+    // The client counts a refusal when the reply reaches it, a moment after the server did.
+    await waitFor('login failures counted', async () => (await selfMetric('authFailures', { source: made.cfg.name })) >= 2);
     assert.equal(s.upgrades.length, 0, 'no socket without a session');
     assert.equal(source.status().connected, false);
     assert.match(source.status().detail, /login refused with HTTP 401/);

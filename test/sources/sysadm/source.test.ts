@@ -13,7 +13,8 @@ const PASS = 'correct horse battery';
 function config(url: string, over: Partial<SysadmConfig> = {}): SysadmConfig {
   return sourceConfig(sysadmSource, {
     url, username: USER, password: PASS, events: ['dispatcher', 'life-preserver', 'system-state'],
-    reconnect: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 30_000 }, ...over,
+    reconnect: { initial_interval: 20, max_interval: 100 },
+    auth_retry: { initial_interval: 20, max_interval: 100 }, keepalive: { interval: 60_000, timeout: 30_000 }, ...over,
   });
 }
 

@@ -11,7 +11,8 @@ export const EXAMPLE = fileURLToPath(new URL('../../../../config/examples/websoc
 /** The example config (Mist through the generic source), validated as the daemon would, under `name`. */
 export function exampleConfig(env: NodeJS.ProcessEnv, name: string): WebSocketConfig {
   const cfg = loadConfig(EXAMPLE, env).sources[0]!.config as WebSocketConfig;
-  return { ...cfg, name, reconnect: { initial_interval: 50, max_interval: 200 } };
+  // The auth schedule scaled down as the reconnects are (its real default is a minute).
+  return { ...cfg, name, reconnect: { initial_interval: 50, max_interval: 200 }, auth_retry: { initial_interval: 50, max_interval: 200 } };
 }
 
 export function makeSource(cfg: WebSocketConfig): { source: WebSocketSource; capture: CaptureEmitter } {

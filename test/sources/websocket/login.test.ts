@@ -31,6 +31,7 @@ describe('websocket source: login, heartbeat and frames against the generic simu
     const raw = {
       name, type: 'websocket', url: sim.url, username: USER, password: '${PW}',
       reconnect: { initial_interval: '50ms', max_interval: '200ms' },
+      auth_retry: { initial_interval: '1s', max_interval: '1s' },
       login: { url: `${sim.base}/api/login`, body: { username: '{username}', password: '{password}' }, token_path: 'session.token' },
       headers: { Authorization: 'Bearer {token}' },
       messages: [{ op: 'subscribe', topics: ['metrics', 'events'] }],
@@ -104,7 +105,8 @@ describe('websocket source: login, heartbeat and frames against the generic simu
       login: { url: `${s.base}/api/login`, body: { username: '{username}', password: 'not-the-password' }, token_path: 'session.token' },
     }));
     await waitFor('two refused logins', () => sim!.loginFailures >= 2);
-    assert.ok((await authFailures('gen-badlogin')) >= 2);
+    // The client counts a refusal when the answer reaches it, a moment after the server did.
+    await waitFor('two refusals counted', async () => (await authFailures('gen-badlogin')) >= 2);
     assert.equal(sim!.connections, 0);
   });
 

@@ -1,0 +1,28 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileSink } from '../../../src/sinks/file/sink.js';
+import { ExportRequest } from '../../../src/pipeline/request.js';
+import { RetryableError } from '../../../src/sinks/sink.js';
+import type { Envelope } from '../../../src/model.js';
+
+const env: Envelope = {
+  source: 's', resource: { 'device.id': 'd1' }, scope: { name: 'ws2otel/test', version: '0' }, receivedMs: 0, logs: [],
+  metrics: [{ name: 'x', unit: '1', description: '', kind: 'gauge', int: false, value: 1, timeMs: 1000, startTimeMs: 0, attributes: {} }],
+};
+
+describe('file sink', () => {
+  it('turns a missing directory into a retryable send failure and writes once the directory exists', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ws2otel-file-')), 'later');
+    const path = join(dir, 'out.jsonl');
+    const sink = new FileSink({ name: 'f', type: 'file', path } as any);
+    await assert.rejects(sink.send(new ExportRequest([env])), (err: unknown) => err instanceof RetryableError && /ENOENT/.test((err as Error).message));
+    await assert.rejects(sink.send(new ExportRequest([env])), RetryableError, 'still failing, not "write after destroyed" or a hang');
+    mkdirSync(dir);
+    await sink.send(new ExportRequest([env]));
+    await sink.close();
+    assert.match(readFileSync(path, 'utf8'), /"resourceMetrics"/);
+  });
+});
