@@ -85,6 +85,15 @@ async function limit(): Promise<{ per_s: number; cpu_us_per_frame: number }> {
   return JSON.parse(out);
 }
 
+/** The daemon under measurement: one Mist source into one OTLP/HTTP sink with the bench's batch settings. */
+function benchDaemon(simUrl: string, endpoint: string): DaemonProcess {
+  return new DaemonProcess({
+    log_level: 'warn',
+    sources: [{ name: 'bench', type: 'mist', url: simUrl, token: 't', channels: [SITE] }],
+    sinks: [{ name: 'collector', type: 'otlp_http', endpoint, batch: { max_events: BATCH, timeout: `${BATCH_TIMEOUT_MS}ms` } }],
+  });
+}
+
 /**
  * ws2otel between the simulator and the Collector, saturated: the simulator sends FRAMES as fast as the
  * socket takes them, the counting Collector (debug exporter) reports the points. CPU per frame is the
@@ -96,11 +105,7 @@ async function saturated() {
   await collector.start();
   const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 0, count: FRAMES, record: 'times' });
   await sim.start();
-  const daemon = new DaemonProcess({
-    log_level: 'warn',
-    sources: [{ name: 'bench', type: 'mist', url: sim.url, token: 't', channels: [SITE] }],
-    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: BATCH, timeout: `${BATCH_TIMEOUT_MS}ms` } }],
-  });
+  const daemon = benchDaemon(sim.url, collector.endpoint);
   await daemon.start();
   const pid = daemon.proc!.pid!;
   const cpu0 = cpuUs(pid);
@@ -128,11 +133,7 @@ async function paced(frames: number) {
   await collector.start();
   const sim = new MistSimulator({ token: 't', devices: 50, intervalMs: 50, count: frames, record: 'times' });
   await sim.start();
-  const daemon = new DaemonProcess({
-    log_level: 'warn',
-    sources: [{ name: 'bench', type: 'mist', url: sim.url, token: 't', channels: [SITE] }],
-    sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: BATCH, timeout: `${BATCH_TIMEOUT_MS}ms` } }],
-  });
+  const daemon = benchDaemon(sim.url, collector.endpoint);
   await daemon.start();
   const pid = daemon.proc!.pid!;
   const cpu0 = cpuUs(pid);
