@@ -15,6 +15,7 @@ import { CaptureEmitter, metricValue, seriesCount, silentLog, sourceConfig } fro
 import { FakeClock, HeldClock } from '../helpers/clock.js';
 import { FrameServer } from '../helpers/frame_server.js';
 import { waitFor } from '../helpers/net.js';
+import { AuthError } from '../../src/net/errors.js';
 
 // The one Session (src/sources/session.ts) around a probe protocol, through a ProtocolSource, against a
 // bare local WebSocket server: what the session does with each kind of Meaning, and nothing vendor-specific.
@@ -46,9 +47,12 @@ function point(value: number, receivedMs: number): Envelope {
 class ProbeProtocol implements Protocol {
   readonly seen: unknown[] = [];
   readonly resubscribed: string[] = [];
+  /** Refuse the next logins (as a vendor refusing a credential). */
+  refuse = false;
   constructor(private readonly url: () => string, private readonly expect: string[] = []) {}
 
   async connect() {
+    if (this.refuse) throw new AuthError('login refused with HTTP 401', 401);
     return { url: this.url(), headers: {} };
   }
 
@@ -177,6 +181,9 @@ describe('Session: subscriptions', () => {
     assert.deepEqual(protocol.resubscribed, ['b']);
     assert.equal(server.connections, 1, 'the healthy subscription and its socket were left alone');
     assert.equal(await metricValue(metrics.subscriptionUp, { source: name, subscription: 'b' }), 1);
+    const gaps = emitter.health().flatMap((e) => e.logs);
+    assert.equal(gaps.length, 1, 'a failed subscription is a gap: the source saw only part of what it asked for');
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.cause'], 'resubscribing');
   });
 
   it('asks again for a refused subscription on a doubling schedule and shows the refusal', async () => {
@@ -262,5 +269,27 @@ describe('ProtocolSource: gap signals', () => {
     const env = emitter.health().find((e) => e.logs.length)!;
     assert.equal(env.resource['ws2otel.source.name'], source.name);
     assert.equal(env.resource['service.name'], 'probe');
+  });
+
+  it('records the causes of a gap in order: closed, then auth while the login was refused, with the slow wait in its duration', async () => {
+    const clock = new HeldClock();
+    const { server, emitter, source, protocol } = await rig({ clock });
+    await waitFor('up', () => source.status().connected);
+    protocol.refuse = true;
+    server.sockets[0]!.close(1012, 'restart');
+    await waitFor('waiting on the auth schedule', () => source.status().problem === 'auth');
+    assert.equal(source.blind(), 'auth');
+    assert.deepEqual(clock.sleeps, [60_000]);
+    const ups = () => emitter.health().flatMap((e) => e.metrics).map((p) => p.value);
+    assert.deepEqual(ups(), [0, 1, 0]);
+    protocol.refuse = false;
+    clock.release();
+    await waitFor('up again', () => source.status().connected);
+    const gaps = emitter.health().flatMap((e) => e.logs);
+    assert.equal(gaps.length, 1);
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.cause'], 'closed');
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.causes'], 'closed,auth');
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.duration'], 60);
+    assert.deepEqual(ups(), [0, 1, 0, 1]);
   });
 });
