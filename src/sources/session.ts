@@ -378,6 +378,12 @@ export class Session {
         const wasEstablished = this.established;
         this.established = false;
         this.stopDeadlines();
+        // A subscription does not outlive its connection: every name waits for the next one's answer.
+        for (const [name, sub] of this.subs) {
+          sub.state = 'pending';
+          sub.detail = '';
+          this.ctx.metrics.subscriptionUp.labels(this.name, name).set(0);
+        }
         let meant: Error | void = undefined;
         try {
           meant = this.protocol.closed?.();

@@ -209,6 +209,25 @@ describe('Session: subscriptions', () => {
     assert.equal(await seriesCount(metrics.subscriptionUp, { source: name }), 2);
     assert.equal(source.status().detail, 'subscribed');
   });
+
+  it('puts every subscription back to pending when its connection closes, and active again after the new one answers', async () => {
+    const clock = new HeldClock();
+    const { server, source, metrics, name, protocol } = await rig({ expect: ['a', 'b'], clock });
+    await waitFor('subscribed', () => source.status().detail === 'subscribed');
+    assert.equal(await metricValue(metrics.subscriptions, { source: name, state: 'active' }), 2);
+    // Held between connections: the next login is refused and its slow wait lasts until released.
+    protocol.refuse = true;
+    server.sockets[0]!.terminate();
+    await waitFor('between connections', () => source.status().problem === 'auth');
+    assert.deepEqual(source.sessions[0]!.subscriptions().map((v) => v.state), ['pending', 'pending']);
+    assert.equal(await metricValue(metrics.subscriptions, { source: name, state: 'active' }), 0);
+    assert.equal(await metricValue(metrics.subscriptionUp, { source: name }), 0);
+    protocol.refuse = false;
+    clock.release();
+    await waitFor('subscribed again', () => source.status().detail === 'subscribed' && server.connections === 2);
+    assert.equal(await metricValue(metrics.subscriptions, { source: name, state: 'active' }), 2);
+    assert.equal(await metricValue(metrics.subscriptionUp, { source: name }), 2);
+  });
 });
 
 describe('Session: learnt secrets', () => {
