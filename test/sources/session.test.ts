@@ -8,7 +8,7 @@ import { ProtocolSource, GAP_EVENT, UP_METRIC } from '../../src/sources/protocol
 import type { CommonSourceConfig } from '../../src/sources/source.js';
 import { sourceMetrics } from '../../src/telemetry/metrics.js';
 import { SecretScope } from '../../src/telemetry/secrets.js';
-import { scrub } from '../../src/telemetry/logger.js';
+import { forgetSecret, registerSecret, scrub } from '../../src/telemetry/logger.js';
 import { webSocketSource } from '../../src/sources/websocket/source.js';
 import { GenericSimulator } from '../../src/simulators/websocket.js';
 import { CaptureEmitter, metricValue, seriesCount, silentLog, sourceConfig } from '../helpers/capture.js';
@@ -198,6 +198,24 @@ describe('Session: subscriptions', () => {
     await waitFor('asked again and refused again', () => clock.sleeps.length === 2);
     assert.deepEqual(clock.sleeps, [5000, 10000]);
     assert.deepEqual(protocol.resubscribed, ['b']);
+  });
+
+  it('shows a refusal in /readyz without the secret a server echoed in it, cut short and on one line', async () => {
+    const secret = 'sess-token-5e1f0c9a';
+    registerSecret(secret);
+    try {
+      const { source } = await rig({
+        expect: ['a'], cfg: { resubscribe_interval: 5000 }, clock: new HeldClock(),
+        answer: (sub) => ({ ack: sub, ok: false, why: `bad token ${secret}\n${'x'.repeat(500)}` }),
+      });
+      await waitFor('refused', () => /refused/.test(source.status().detail));
+      const detail = source.status().detail;
+      assert.ok(!detail.includes(secret), detail);
+      assert.match(detail, /^subscribed 0\/1; failed: a \(refused: bad token \[REDACTED\] x+…\)$/);
+      assert.ok(detail.length < 300);
+    } finally {
+      forgetSecret(secret);
+    }
   });
 
   it('counts an ack for a name never expected and grows nothing', async () => {
