@@ -7,7 +7,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { SampledWarn, peerText } from '../telemetry/logger.js';
 import type { SourceMetrics } from '../telemetry/metrics.js';
 import { tlsClientOptions } from '../net/tls.js';
-import { AuthError, RateLimited, DEFAULT_RETRY_AFTER_MS, retryAfterMs } from '../net/errors.js';
+import { AuthError, LockoutSuspected, RateLimited, DEFAULT_RETRY_AFTER_MS, retryAfterMs } from '../net/errors.js';
 import { retryWithBackoff } from '../pipeline/backoff.js';
 import { DEFAULT_LIMITS, sanitizeEnvelope, type FrameLimits, type Verdict } from '../mapping/values.js';
 import type { Ack, Link, Meaning, Protocol } from './protocol.js';
@@ -287,7 +287,8 @@ export class Session {
     try {
       target = await this.protocol.connect(this.abort.signal);
     } catch (err) {
-      if (err instanceof AuthError) this.m.auth.inc();
+      // Counted here for every vendor (a protocol never counts): a refusal by the vendor, not our own lockout guard.
+      if (err instanceof AuthError && !(err instanceof LockoutSuspected)) this.m.auth.inc();
       throw err;
     }
     if (this.abort.signal.aborted) return; // stopped while logging in: open nothing

@@ -15,7 +15,7 @@ import { CaptureEmitter, metricValue, seriesCount, silentLog, sourceConfig } fro
 import { FakeClock, HeldClock } from '../helpers/clock.js';
 import { FrameServer } from '../helpers/frame_server.js';
 import { waitFor } from '../helpers/net.js';
-import { AuthError } from '../../src/net/errors.js';
+import { AuthError, LockoutSuspected } from '../../src/net/errors.js';
 
 // The one Session (src/sources/session.ts) around a probe protocol, through a ProtocolSource, against a
 // bare local WebSocket server: what the session does with each kind of Meaning, and nothing vendor-specific.
@@ -47,11 +47,12 @@ function point(value: number, receivedMs: number): Envelope {
 class ProbeProtocol implements Protocol {
   readonly seen: unknown[] = [];
   readonly resubscribed: string[] = [];
-  /** Refuse the next logins (as a vendor refusing a credential). */
-  refuse = false;
+  /** Refuse the next logins (as a vendor refusing a credential), or suspect a lockout. */
+  refuse: boolean | 'lockout' = false;
   constructor(private readonly url: () => string, private readonly expect: string[] = []) {}
 
   async connect() {
+    if (this.refuse === 'lockout') throw new LockoutSuspected('closed at once, before any reply');
     if (this.refuse) throw new AuthError('login refused with HTTP 401', 401);
     return { url: this.url(), headers: {} };
   }
@@ -81,7 +82,7 @@ class ProbeProtocol implements Protocol {
 }
 
 /** A server, a probe source on it with a fresh registry, started; `answer` decides the server's reply to a subscribe. */
-async function rig(opts: { expect?: string[]; answer?: (name: string) => object | undefined; cfg?: Partial<CommonSourceConfig>; clock?: FakeClock | HeldClock } = {}) {
+async function rig(opts: { expect?: string[]; answer?: (name: string) => object | undefined; cfg?: Partial<CommonSourceConfig>; clock?: FakeClock | HeldClock; refuse?: ProbeProtocol['refuse'] } = {}) {
   const server = new FrameServer((msg, ws) => {
     const name = (msg as { subscribe?: unknown }).subscribe;
     if (typeof name !== 'string') return;
@@ -92,6 +93,7 @@ async function rig(opts: { expect?: string[]; answer?: (name: string) => object 
   const emitter = new CaptureEmitter();
   const metrics = sourceMetrics(new Registry());
   const protocol = new ProbeProtocol(() => server.url, opts.expect);
+  protocol.refuse = opts.refuse ?? false;
   const cfg = common(opts.cfg);
   const source = new ProtocolSource(cfg, { emitter, log: silentLog, metrics, clock: opts.clock ?? new FakeClock(), secrets: new SecretScope('test') }, [protocol]);
   cleanups.push(() => server.stop(), () => source.stop());
@@ -245,6 +247,22 @@ describe('Session: subscriptions', () => {
     await waitFor('subscribed again', () => source.status().detail === 'subscribed' && server.connections === 2);
     assert.equal(await metricValue(metrics.subscriptions, { source: name, state: 'active' }), 2);
     assert.equal(await metricValue(metrics.subscriptionUp, { source: name }), 2);
+  });
+});
+
+describe('Session: slow schedules', () => {
+  it('counts a refused login as an auth failure, but a suspected lockout only as a lockout wait', async () => {
+    const clock = new HeldClock();
+    const { source, metrics, name, protocol } = await rig({ clock, refuse: 'lockout' });
+    await waitFor('waiting on the lockout schedule', () => source.status().problem === 'lockout');
+    assert.equal(await metricValue(metrics.authFailures, { source: name }), 0);
+    assert.equal(await metricValue(metrics.connectFailures, { source: name, reason: 'lockout' }), 1);
+    assert.equal(source.blind(), 'lockout');
+    protocol.refuse = true;
+    clock.release();
+    await waitFor('waiting on the auth schedule', () => source.status().problem === 'auth');
+    assert.equal(await metricValue(metrics.authFailures, { source: name }), 1);
+    assert.equal(source.blind(), 'auth');
   });
 });
 
