@@ -59,7 +59,8 @@ export function pipeline(opts: PipelineOptions): Pipeline {
   before(async () => {
     await collector?.start();
     for (const s of opts.sims ?? []) await s.start();
-    if (opts.config) daemon = await fixture.daemonFor(opts.config(fixture.collector), typeof opts.env === 'function' ? opts.env() : opts.env);
+    // A suite without a Collector has nothing to pass: its config ignores the argument.
+    if (opts.config) daemon = await fixture.daemonFor(opts.config(collector as Collector), typeof opts.env === 'function' ? opts.env() : opts.env);
   });
   after(async () => {
     for (const d of daemons) await d.stop();
