@@ -12,6 +12,9 @@ import { pipeline, simulated, type Started } from '../helpers/e2e.js';
 import { HandedOut } from '../helpers/handed_out.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { GenericSimulator } from '../../src/sources/websocket/simulator.js';
+import { sourceFactories } from '../../src/sources/index.js';
+import { sinkFactories } from '../../src/sinks/index.js';
+import { secretKeys } from '../../src/config/component.js';
 
 // Issue 12: a full daemon with a secret in every secret-bearing key (every `sensitive` key of every
 // source and sink type, every header value of sources, login requests and sinks), against sinks that
@@ -25,7 +28,9 @@ const SECRETS = {
   smc_api_key_ok: 'smc-api-key-good-8c1f',
   nxapi_password: 'nxapi-pass-c41d88',
   sysadm_password: 'sysadm-pass-93aa10',
+  sysadm_token: 'sysadm-token-wrong-17bd',
   websocket_password: 'lab-pass-2d7e61',
+  websocket_token: 'lab-static-token-wrong-c3d9',
   websocket_header: 'lab-header-key-90b3',
   login_header: 'lab-login-key-47aa',
   sink_bearer: 'sink-bearer-0d9e7b44',
@@ -94,6 +99,8 @@ describe('secrets never leak, whatever the peers echo', () => {
   const smc = simulated('smc', { 'api-key': SECRETS.smc_api_key_ok, 'status-ms': '300' });
   const nxapi = simulated('nxapi', { password: SECRETS.nxapi_password, 'interval-ms': '200' });
   const sysadm = simulated('sysadm', { password: SECRETS.sysadm_password, 'system-state-ms': '300' });
+  // Its own server: the refused token counts toward a lockout of the address, which must not block `sysadm`.
+  const sysadmRefusing = simulated('sysadm', { password: SECRETS.sysadm_password });
   const lab = new GenericSimulator({ username: 'svc', password: SECRETS.websocket_password, auth: 'bearer', intervalMs: 200 });
   const reject = echoServer(400);
   const busy = echoServer(503);
@@ -104,13 +111,14 @@ describe('secrets never leak, whatever the peers echo', () => {
   let kafkaPort = 0;
   const closedPort: Started = { start: async () => (kafkaPort = await freePort()), stop: async () => undefined };
 
+  let config: { sources: Record<string, unknown>[]; sinks: Record<string, unknown>[]; [key: string]: unknown } | undefined;
   const e2e = pipeline({
     collector: false,
-    sims: [learning, mist, smc, nxapi, sysadm, lab, reject, busy, closedPort],
+    sims: [learning, mist, smc, nxapi, sysadm, sysadmRefusing, lab, reject, busy, closedPort],
     config: () => {
       const generic = (parse(readFileSync(WEBSOCKET_EXAMPLE, 'utf8')) as { sources: Record<string, unknown>[] }).sources[0]!;
       const sinkCommon = { batch: { max_events: 20, timeout: '100ms' }, retry: { initial_interval: '50ms', max_interval: '200ms' } };
-      return {
+      return config = {
         log_level: 'debug',
         data_dir: dataDir,
         http: { tap: true },
@@ -135,6 +143,11 @@ describe('secrets never leak, whatever the peers echo', () => {
           { name: 'smc-ok', type: 'smc', url: smc.url, api_key: SECRETS.smc_api_key_ok, contexts: ['*'] },
           { name: 'nxapi', type: 'nxapi', url: nxapi.url, username: 'admin', password: SECRETS.nxapi_password, queries: ['/api/class/rmonIfIn.json'] },
           { name: 'sysadm', type: 'sysadm', url: sysadm.url, username: 'monitor', password: SECRETS.sysadm_password, events: ['system-state'], tls: { insecure_skip_verify: true } },
+          { name: 'sysadm-token', type: 'sysadm', url: sysadmRefusing.url, token: SECRETS.sysadm_token, events: ['system-state'], tls: { insecure_skip_verify: true } },
+          {
+            name: 'lab-token', type: 'websocket', url: lab.url, token: SECRETS.websocket_token, headers: { Authorization: 'Bearer {token}' },
+            frames: { metrics: { when: { path: 'type', equals: 'metric' } } }, metrics: [{ path: 'payload.uptime_s', metric: 'lab.uptime', unit: 's', type: 'gauge' }],
+          },
           {
             name: 'lab', type: 'websocket', url: lab.url, username: 'svc', password: SECRETS.websocket_password,
             login: { url: `${lab.base}/api/login`, headers: { 'X-Login-Key': SECRETS.login_header }, body: { username: '{username}', password: '{password}' }, token_path: 'session.token', cookie: 'SESSION' },
@@ -175,7 +188,9 @@ describe('secrets never leak, whatever the peers echo', () => {
       (await daemon.metric('ws2otel_sink_dead_lettered_total', { sink: 'hec' })) > 0 &&
       (await daemon.metric('ws2otel_sink_retries_total', { sink: 'busy' })) > 2 &&
       (await daemon.metric('ws2otel_sink_send_failures_total', { sink: 'kafka' })) > 0 &&
-      (await daemon.metric('ws2otel_source_auth_failures_total', { source: 'smc' })) >= 1, 60_000);
+      (await daemon.metric('ws2otel_source_auth_failures_total', { source: 'smc' })) >= 1 &&
+      (await daemon.metric('ws2otel_source_auth_failures_total', { source: 'sysadm-token' })) >= 1 &&
+      (await daemon.metric('ws2otel_source_auth_failures_total', { source: 'lab-token' })) >= 1, 60_000);
     const kinds = handedOut.byKind();
     assert.deepEqual(LEARNT_KINDS.filter((k) => !kinds.get(k)?.size), [], `credentials handed out: ${[...kinds.keys()].join(', ')}`);
 
@@ -199,6 +214,25 @@ describe('secrets never leak, whatever the peers echo', () => {
     assert.match(outputs.tap, /"source":"generic"[^\n]*"mist\.site\.id":"\[REDACTED\]"/, 'the learnt token in the data was scrubbed in the tap lines, not absent');
     assert.ok(outputs.logs.includes('[REDACTED]'), 'the echoed headers were scrubbed, not absent');
     assert.ok(reject.requests() > 0 && busy.requests() > 0);
+  });
+
+  it('sets every sensitive key of every source and sink type that has one', () => {
+    assert.ok(config, 'the daemon ran');
+    const missing: string[] = [];
+    for (const [kind, factories, entries] of [['sources', sourceFactories, config.sources], ['sinks', sinkFactories, config.sinks]] as const) {
+      for (const [type, factory] of Object.entries(factories)) {
+        for (const key of secretKeys(factory.schema() as Record<string, unknown>)) {
+          const set = entries.some((e) => {
+            if (e.type !== type) return false;
+            const v = key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], e);
+            const file = key.split('.').reduce<unknown>((o, k, i, all) => (o as Record<string, unknown> | undefined)?.[i === all.length - 1 ? `${k}_file` : k], e);
+            return (typeof v === 'string' && v !== '') || (typeof v === 'object' && v !== null && Object.keys(v).length > 0) || typeof file === 'string';
+          });
+          if (!set) missing.push(`${kind} ${type}: ${key}`);
+        }
+      }
+    }
+    assert.deepEqual(missing, []);
   });
 
   it('refuses URL user-info at validate without echoing the password (the chosen handling)', () => {
