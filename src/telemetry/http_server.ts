@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { scrub, type Logger } from './logger.js';
+import { hasSecrets, scrub, type Logger } from './logger.js';
 import { registry } from './metrics.js';
 import type { TapHub } from './tap.js';
 import { parseListenAddress } from '../config/paths.js';
@@ -52,7 +52,9 @@ function metricsRenderer(reuseMs: number): () => Promise<string> {
   let last: { doneAt: number; text: Promise<string> } | undefined;
   return () => {
     if (last && (last.doneAt === 0 || Date.now() - last.doneAt < reuseMs)) return last.text;
-    const entry = { doneAt: 0, text: registry.metrics() };
+    // Labels come from config names and code, but a reason or name could one day carry a peer's text:
+    // scrubbed like every other output (once per render, not per scrape).
+    const entry = { doneAt: 0, text: registry.metrics().then((text) => (hasSecrets() ? scrub(text) : text)) };
     last = entry;
     entry.text.then(
       () => (entry.doneAt = Date.now()),

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { LISTENER_LIMITS } from '../../src/telemetry/http_server.js';
+import { Gauge } from 'prom-client';
 import { registry } from '../../src/telemetry/metrics.js';
+import { forgetSecret, registerSecret } from '../../src/telemetry/logger.js';
 import { Listener } from '../helpers/listener.js';
 
 // Issue 12: the listener (/metrics, /readyz, /tap) must not be a way to hurt the data path. Each limit
@@ -152,6 +154,22 @@ describe('the HTTP listener cannot hurt the data path', () => {
       assert.equal(counter.renders(), 5);
     } finally {
       counter.restore();
+    }
+  });
+
+  it('scrubs registered secrets from /metrics as from every other output', async () => {
+    const secret = 'metrics-label-secret-5c2a';
+    registerSecret(secret);
+    const gauge = new Gauge({ name: 'ws2otel_test_scrub_probe', help: 'a label that carries a secret', labelNames: ['detail'], registers: [registry] });
+    try {
+      gauge.set({ detail: `peer said ${secret}` }, 1);
+      await listener.start();
+      const text = await (await fetch(listener.url('/metrics'))).text();
+      assert.match(text, /ws2otel_test_scrub_probe\{detail="peer said \[REDACTED\]"\} 1/);
+      assert.ok(!text.includes(secret));
+    } finally {
+      registry.removeSingleMetric('ws2otel_test_scrub_probe');
+      forgetSecret(secret);
     }
   });
 
