@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { scrub, type Logger } from './logger.js';
+import { hasSecrets, scrub, type Logger } from './logger.js';
 import { registry } from './metrics.js';
 import type { TapHub } from './tap.js';
 import { parseListenAddress } from '../config/paths.js';
@@ -12,25 +12,49 @@ export interface HttpSettings {
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
-// The listener serves operators and scrapers, never the data path: it is capped so that a flood of
-// clients costs bounded memory and CPU. Connections beyond the cap are dropped by Node at accept.
-export const MAX_CONNECTIONS = 64;
-// A client must send its request head within this (slowloris), the whole request within REQUEST_TIMEOUT_MS.
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 15_000;
-// An idle kept-alive connection is closed after this.
-const KEEP_ALIVE_TIMEOUT_MS = 5_000;
-// One /metrics render is shared by every scrape that arrives while it runs and for this long after:
-// a thousand scrapers cost about one render per interval, not one each.
-export const METRICS_REUSE_MS = 100;
+/**
+ * The listener serves operators and scrapers, never the data path: its limits keep a flood of clients
+ * to bounded memory and CPU. The daemon takes the defaults; tests pass small values to see them act.
+ */
+export interface ListenerLimits {
+  /** Connections held at once; Node drops more at accept. */
+  maxConnections: number;
+  /** A client must send its request head within this (slowloris), or it gets 408 and is closed. */
+  headersTimeoutMs: number;
+  /** ... and the whole request within this. */
+  requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /**
+   * How often Node looks for connections over the two limits above. Its default (30 s) would let a
+   * slow client hold a socket for up to 30 s past its limit.
+   */
+  checkIntervalMs: number;
+  /**
+   * One /metrics render is shared by every scrape that arrives while it runs and for this long after:
+   * a thousand scrapers cost about one render per interval, not one each.
+   */
+  metricsReuseMs: number;
+}
 
-/** Renders the registry at most once per METRICS_REUSE_MS, sharing the render in flight. */
-function metricsRenderer(): () => Promise<string> {
+export const LISTENER_LIMITS: Readonly<ListenerLimits> = {
+  maxConnections: 64,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+  metricsReuseMs: 100,
+};
+
+/** Renders the registry at most once per `reuseMs`, sharing the render in flight. */
+function metricsRenderer(reuseMs: number): () => Promise<string> {
   // doneAt is 0 while the render runs: every scrape meanwhile waits for that same render.
   let last: { doneAt: number; text: Promise<string> } | undefined;
   return () => {
-    if (last && (last.doneAt === 0 || Date.now() - last.doneAt < METRICS_REUSE_MS)) return last.text;
-    const entry = { doneAt: 0, text: registry.metrics() };
+    if (last && (last.doneAt === 0 || Date.now() - last.doneAt < reuseMs)) return last.text;
+    // Labels come from config names and code, but a reason or name could one day carry a peer's text:
+    // scrubbed like every other output (once per render, not per scrape).
+    const entry = { doneAt: 0, text: registry.metrics().then((text) => (hasSecrets() ? scrub(text) : text)) };
     last = entry;
     entry.text.then(
       () => (entry.doneAt = Date.now()),
@@ -46,14 +70,20 @@ export interface ReadinessReport {
 }
 
 /** /metrics (Prometheus text), /healthz (alive) and /readyz (every component fit), on one listener. */
-export async function startHttpServer(settings: HttpSettings, readiness: () => ReadinessReport, tap: TapHub, log: Logger): Promise<Server | undefined> {
+export async function startHttpServer(
+  settings: HttpSettings, readiness: () => ReadinessReport, tap: TapHub, log: Logger, limits: Partial<ListenerLimits> = {},
+): Promise<Server | undefined> {
+  const lim = { ...LISTENER_LIMITS, ...limits };
   const address = settings.address;
   if (!address) return undefined;
   const parsed = parseListenAddress(address);
   if (typeof parsed === 'string') throw new Error(parsed);
   const { host, port } = parsed;
-  const render = metricsRenderer();
-  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
+  const render = metricsRenderer(lim.metricsReuseMs);
+  const server = createServer({
+    headersTimeout: lim.headersTimeoutMs, requestTimeout: lim.requestTimeoutMs, keepAliveTimeout: lim.keepAliveTimeoutMs,
+    connectionsCheckingInterval: lim.checkIntervalMs,
+  }, (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (url === '/metrics') {
       render().then(
@@ -90,7 +120,7 @@ export async function startHttpServer(settings: HttpSettings, readiness: () => R
     }
     res.writeHead(404).end();
   });
-  server.maxConnections = MAX_CONNECTIONS;
+  server.maxConnections = lim.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -19,8 +19,8 @@ export class TapHub {
 
   /**
    * @param maxClients tap clients served at once; more are refused (each one costs a JSON line per event)
-   * @param maxBufferedBytes per client: what waits unsent beyond this is dropped and counted, so a client
-   *   that does not read holds at most this much memory, never the data path
+   * @param maxBufferedBytes per client: a line that would take what waits unsent beyond this is dropped
+   *   and counted, so a client that does not read holds at most this much memory, never the data path
    */
   constructor(readonly maxClients = 8, private readonly maxBufferedBytes = 64 * 1024) {}
 
@@ -45,14 +45,19 @@ export class TapHub {
 
   publish(env: Envelope): void {
     let line: string | undefined;
+    let bytes = 0;
     for (const l of this.listeners) {
       if (l.source !== '' && l.source !== env.source) continue;
-      if (l.res.writableLength > this.maxBufferedBytes) {
-        selfMetrics.tapDropped.inc();
-        continue;
+      // A client already at its bound costs no serialising; otherwise the line goes only if all of it fits.
+      if (l.res.writableLength < this.maxBufferedBytes) {
+        line ??= tapLine(env);
+        bytes ||= Buffer.byteLength(line);
+        if (l.res.writableLength + bytes <= this.maxBufferedBytes) {
+          l.res.write(line);
+          continue;
+        }
       }
-      line ??= tapLine(env);
-      l.res.write(line);
+      selfMetrics.tapDropped.inc();
     }
   }
 

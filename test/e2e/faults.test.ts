@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { onSmallTmpfs } from '../helpers/tmpfs.js';
 import { MistSimulator, type MistSimulatorOptions } from '../../src/sources/mist/simulator.js';
 
 // Fault tests: the real Collector goes down, restarts, ws2otel is killed or stopped, the disk fills.
@@ -192,14 +192,7 @@ describe('fault tolerance against the real Collector', () => {
     assert.equal(duplicates, 0, 'nothing was delivered before the restart');
   });
 
-  it('a full disk is a clear error and, with when_full: block, pauses the source without losing anything', async (t) => {
-    const mnt = mkdtempSync(join(tmpdir(), 'ws2otel-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      t.skip('mounting a small tmpfs needs root (CI runs as root)');
-      return;
-    }
+  it('a full disk is a clear error and, with when_full: block, pauses the source without losing anything', (t) => onSmallTmpfs(t, async (mnt) => {
     const port = await freePort();
     const s = sim({ intervalMs: 0, count: 1500 });
     await s.start();
@@ -226,9 +219,8 @@ describe('fault tolerance against the real Collector', () => {
       await d.stop();
       await s.stop();
       await collector.stop();
-      execFileSync('umount', ['-l', mnt]);
     }
-  });
+  }));
 
   it('holds memory near the configured cap while the sink is down and the vendor pushes at full rate', async () => {
     const port = await freePort();

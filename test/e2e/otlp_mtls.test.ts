@@ -1,10 +1,10 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { pipeline, simulated } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { makePki, type Pki } from '../helpers/tls.js';
-import { simulators } from '../../src/simulators/index.js';
+import { makePki } from '../helpers/tls.js';
+import type { DaemonProcess } from '../helpers/daemon.js';
 
 // The OTLP/HTTP sink's `tls` block against the real Collector's OTLP receiver configured with
 // `client_ca_file`, i.e. requiring a client certificate (mutual TLS), as Collector gateways often do.
@@ -12,38 +12,24 @@ import { simulators } from '../../src/simulators/index.js';
 const CHANNEL = '/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices';
 
 describe('OTLP/HTTP over mutual TLS to the real Collector', () => {
-  let pki: Pki;
-  let collector: Collector;
-  let sim: { url: string; stop(): Promise<void> };
-  const daemons: DaemonProcess[] = [];
-
-  before(async () => {
-    pki = makePki();
-    collector = new Collector({ tls: { cert_file: pki.serverCert, key_file: pki.serverKey, client_ca_file: pki.caCert } });
-    await collector.start();
-    const spec = simulators.mist!;
-    const defaults = Object.fromEntries(Object.entries(spec.options).map(([k, o]) => [k, o.default]));
-    sim = await spec.start({ ...defaults, port: '0', token: 'tok-mtls', 'interval-ms': '100' });
+  const pki = makePki();
+  const sim = simulated('mist', { token: 'tok-mtls', 'interval-ms': '100' });
+  // No daemon before the tests: each test starts its own with another `tls` block.
+  const e2e = pipeline({
+    collector: new Collector({ tls: { cert_file: pki.serverCert, key_file: pki.serverKey, client_ca_file: pki.caCert } }),
+    sims: [sim],
   });
+  const { collector } = e2e;
 
-  after(async () => {
-    for (const d of daemons) await d.stop();
-    await sim?.stop();
-    await collector?.stop();
-  });
-
-  function daemon(tls: Record<string, unknown>): DaemonProcess {
-    const d = new DaemonProcess({
+  function daemon(tls: Record<string, unknown>): Promise<DaemonProcess> {
+    return e2e.daemonFor({
       sources: [{ name: 'mist', type: 'mist', url: sim.url, token: 'tok-mtls', channels: [CHANNEL] }],
       sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, tls, batch: { max_events: 20, timeout: '100ms' }, retry: { initial_interval: '100ms', max_interval: '500ms' } }],
     });
-    daemons.push(d);
-    return d;
   }
 
   it('is refused by the Collector without a client certificate, and says why on /readyz', async () => {
-    const d = daemon({ ca_file: pki.caCert });
-    await d.start();
+    const d = await daemon({ ca_file: pki.caCert });
     await waitFor('retried send failures', async () => (await d.metric('ws2otel_sink_send_failures_total', { sink: 'collector', kind: 'retryable' })) >= 2, 30_000);
     assert.equal(await d.metric('ws2otel_sink_events_sent_total', { sink: 'collector' }), 0);
     const readyz = (await (await fetch(`http://127.0.0.1:${d.httpPort}/readyz`)).json()) as { components: Record<string, { detail: string }> };
@@ -53,8 +39,7 @@ describe('OTLP/HTTP over mutual TLS to the real Collector', () => {
   });
 
   it('delivers with cert_file and key_file, verifying the Collector by ca_file', async () => {
-    const d = daemon({ ca_file: pki.caCert, cert_file: pki.clientCert, key_file: pki.clientKey, min_version: 'TLSv1.2' });
-    await d.start();
+    const d = await daemon({ ca_file: pki.caCert, cert_file: pki.clientCert, key_file: pki.clientKey, min_version: 'TLSv1.2' });
     await waitFor('points at the Collector', () => collector.points().some((p) => p.name === 'mist.device.uptime'), 30_000);
     assert.ok((await d.metric('ws2otel_sink_events_sent_total', { sink: 'collector' })) > 0);
     assert.doesNotMatch(d.stdout, /TLS verification off/);
@@ -62,8 +47,7 @@ describe('OTLP/HTTP over mutual TLS to the real Collector', () => {
   });
 
   it('warns at start and notes on /readyz when verification is off', async () => {
-    const d = daemon({ insecure_skip_verify: true, cert_file: pki.clientCert, key_file: pki.clientKey });
-    await d.start();
+    const d = await daemon({ insecure_skip_verify: true, cert_file: pki.clientCert, key_file: pki.clientKey });
     await waitFor('points sent', async () => (await d.metric('ws2otel_sink_events_sent_total', { sink: 'collector' })) > 0, 30_000);
     const warn = d.logLines().find((l) => l.level === 'warn' && String(l.msg).startsWith('TLS verification off'));
     assert.ok(warn, d.stdout);

@@ -1,10 +1,10 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
 import { MistSimulator } from '../../src/sources/mist/simulator.js';
 
@@ -25,14 +25,12 @@ function ms(ns: bigint): number {
 describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
   const collector = new Collector({ otlp: false, splunkHec: true });
   const sim = new MistSimulator({ token: 'mist-e2e-token', devices: 3, intervalMs: 30, count: FRAMES, eventsEveryMs: 100, record: 'payloads' });
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    await collector.start();
-    await sim.start();
-    const tokenFile = join(mkdtempSync(join(tmpdir(), 'ws2otel-hec-')), 'hec-token');
-    writeFileSync(tokenFile, `${HEC_TOKEN}\n`); // as `echo` and Kubernetes secrets write it
-    daemon = new DaemonProcess({
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'ws2otel-hec-')), 'hec-token');
+  writeFileSync(tokenFile, `${HEC_TOKEN}\n`); // as `echo` and Kubernetes secrets write it
+  const e2e = pipeline({
+    collector,
+    sims: [sim],
+    config: () => ({
       log_level: 'debug',
       sources: [{
         name: 'mist-hec', type: 'mist', url: sim.url, token: 'mist-e2e-token',
@@ -52,14 +50,7 @@ describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
         name: 'splunk-ack', type: 'splunk_hec', endpoint: collector.hecEndpoint, token_file: tokenFile,
         index: 'acked', metrics_index: 'acked_metrics', ack: true, batch: { max_events: 10, timeout: '100ms' },
       }],
-    });
-    await daemon.start();
-  });
-
-  after(async () => {
-    await daemon?.stop();
-    await sim.stop();
-    await collector.stop();
+    }),
   });
 
   it('delivers every device stat as a HEC metric event: name, value, dimensions, sample time, metrics index', async () => {
@@ -140,12 +131,13 @@ describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
     await waitFor('the acked sink\'s events', () => collector.records().filter((r) => r.resource['com.splunk.index'] === 'acked').length >= sim.sentEvents.length, 30_000);
     assert.equal(collector.points().filter((p) => p.resource['com.splunk.index'] === 'acked_metrics').length, expected);
     assert.equal(collector.records().filter((r) => r.resource['com.splunk.index'] === 'acked').length, sim.sentEvents.length);
-    const warnings = daemon.stdout.split('\n').filter((l) => l.includes('answered without an ackId'));
+    const warnings = e2e.daemon.stdout.split('\n').filter((l) => l.includes('answered without an ackId'));
     assert.equal(warnings.length, 1, 'said once, not per batch');
-    assert.equal(await daemon.metric('ws2otel_sink_send_failures_total', { sink: 'splunk-ack' }), 0);
+    assert.equal(await e2e.daemon.metric('ws2otel_sink_send_failures_total', { sink: 'splunk-ack' }), 0);
   });
 
   it('counts every batch sent, exits 0 on SIGTERM and never logs the HEC token', async () => {
+    const { daemon } = e2e;
     assert.ok(await daemon.metric('ws2otel_sink_events_sent_total', { sink: 'splunk' }) >= FRAMES);
     assert.equal(await daemon.metric('ws2otel_sink_send_failures_total', { sink: 'splunk' }), 0);
     assert.equal(await daemon.stop('SIGTERM'), 0);

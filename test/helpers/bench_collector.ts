@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectorBinary } from './collector.js';
-import { freePort, waitFor } from './net.js';
+import { startOtelcol } from './collector.js';
+import { freePort } from './net.js';
+import type { Child } from './process.js';
 
 /**
  * The bench's throughput Collector: the same binary as the tests' Collector, receiving OTLP/HTTP, but
@@ -12,7 +12,7 @@ import { freePort, waitFor } from './net.js';
  * are then not what limits the run; the bench counts points from those log lines.
  */
 export class CountingCollector {
-  private proc: ChildProcess | undefined;
+  private proc: Child | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'ws2otel-bench-otelcol-'));
   private pending = '';
   private output = '';
@@ -27,7 +27,7 @@ export class CountingCollector {
   }
 
   get pid(): number | undefined {
-    return this.proc?.pid;
+    return this.proc?.proc.pid;
   }
 
   async start(): Promise<void> {
@@ -36,13 +36,6 @@ export class CountingCollector {
       `exporters:\n  debug:\n    verbosity: basic\n    sampling_initial: 1000000000\n    sampling_thereafter: 1\n` +
       `service:\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: info\n      encoding: json\n      sampling:\n        enabled: false\n` +
       `  pipelines:\n    metrics:\n      receivers: [otlp]\n      exporters: [debug]\n`;
-    const configFile = join(this.dir, 'config.yaml');
-    writeFileSync(configFile, config);
-    const proc = spawn(collectorBinary(), ['--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
-    process.once('exit', reap);
-    proc.once('exit', () => process.off('exit', reap));
     const read = (d: Buffer) => {
       const text = this.pending + d.toString();
       const lines = text.split('\n');
@@ -55,20 +48,11 @@ export class CountingCollector {
         } else if (this.output.length < 65536) this.output += `${line}\n`;
       }
     };
-    proc.stdout!.on('data', read);
-    proc.stderr!.on('data', read);
-    await waitFor('the Collector to start', () => /Everything is ready|Starting HTTP server/.test(this.output) || proc.exitCode !== null, 60_000);
-    if (proc.exitCode !== null) throw new Error(`otelcol exited ${proc.exitCode}:\n${this.output}`);
+    this.proc = await startOtelcol(this.dir, config, read, () => this.output);
   }
 
   async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
+    await this.proc?.stop();
     this.proc = undefined;
   }
 }

@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from './net.js';
+import { freePort } from './net.js';
+import { Child } from './process.js';
 
 // The real OpenTelemetry Collector, built by scripts/collector-build.sh (cached outside the clone),
 // receiving OTLP/HTTP (and optionally reading Kafka) and writing what it got to JSON files.
@@ -24,6 +25,20 @@ export interface OtlpReceiverTls {
   cert_file: string;
   key_file: string;
   client_ca_file?: string;
+}
+
+/** Runs the Collector binary on `config` (YAML, written into `dir`) until it says it is ready. */
+export async function startOtelcol(dir: string, config: string, onOutput: (d: Buffer) => void, output: () => string): Promise<Child> {
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, config);
+  const child = new Child(collectorBinary(), ['--config', configFile], onOutput);
+  try {
+    await child.until('the Collector to start', () => /Everything is ready|Starting HTTP server/.test(output()), 60_000, (code) => `otelcol exited ${code}:\n${output()}`);
+  } catch (err) {
+    await child.stop('SIGKILL');
+    throw err;
+  }
+  return child;
 }
 
 export interface KafkaReceiverOptions {
@@ -86,7 +101,7 @@ function lines(file: string): any[] {
 }
 
 export class Collector {
-  private proc: ChildProcess | undefined;
+  private proc: Child | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), 'ws2otel-otelcol-'));
   // The file exporter truncates its file when it starts: each run writes its own pair of files.
   private runs = 0;
@@ -147,27 +162,11 @@ export class Collector {
       `service:\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: info\n` +
       `  pipelines:\n    metrics:\n      receivers: [${receivers.join(', ')}]\n      exporters: [file/metrics]\n` +
       `    logs:\n      receivers: [${receivers.join(', ')}]\n      exporters: [file/logs]\n`;
-    const configFile = join(this.dir, 'config.yaml');
-    writeFileSync(configFile, config);
-    const proc = spawn(collectorBinary(), ['--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc = proc;
-    const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
-    process.once('exit', reap);
-    proc.once('exit', () => process.off('exit', reap));
-    proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    await waitFor('the Collector to start', () => /Everything is ready|Starting HTTP server/.test(this.output) || proc.exitCode !== null, 60_000);
-    if (proc.exitCode !== null) throw new Error(`otelcol exited ${proc.exitCode}:\n${this.output}`);
+    this.proc = await startOtelcol(this.dir, config, (d) => (this.output += d.toString()), () => this.output);
   }
 
   async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
-    const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
+    await this.proc?.stop();
     this.proc = undefined;
   }
 

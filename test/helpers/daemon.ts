@@ -1,23 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { freePort, waitFor } from './net.js';
+import { freePort } from './net.js';
+import { Child } from './process.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
 /** ws2otel as users run it: a child process on a config file, its JSON log lines collected. */
 export class DaemonProcess {
-  proc: ChildProcess | undefined;
+  private child: Child | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), 'ws2otel-daemon-'));
   readonly configFile = join(this.dir, 'config.yaml');
   stdout = '';
   stderr = '';
   httpPort = 0;
-  exitCode: number | null = null;
-  private exited: Promise<number> | undefined;
 
   constructor(private readonly config: Record<string, unknown>, private readonly env: NodeJS.ProcessEnv = {}) {}
 
@@ -27,21 +25,20 @@ export class DaemonProcess {
     writeFileSync(this.configFile, stringify({ ...this.config, http }));
     // WS2OTEL_DAEMON_NODE_ARGS lets the bench profile the daemon (e.g. --cpu-prof).
     const nodeArgs = (process.env.WS2OTEL_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const proc = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', this.configFile], {
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.proc = proc;
-    // Never leave a daemon behind when the test process ends early.
-    const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
-    process.once('exit', reap);
-    proc.once('exit', () => process.off('exit', reap));
-    proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? 128 + constants.signals[signal] : -1)))));
+    const child = new Child(process.execPath, [...nodeArgs, CLI, 'run', '--config', this.configFile], (d, stream) => (this[stream] += d.toString()), { ...process.env, ...this.env });
+    this.child = child;
     // Ready when its listener answers: log lines depend on the configured level.
-    await waitFor('ws2otel to start', async () => this.exitCode !== null || (await this.healthy()), 20_000);
-    if (this.exitCode !== null) throw new Error(`ws2otel exited ${this.exitCode}:\n${this.stdout}\n${this.stderr}`);
+    await child.until('ws2otel to start', () => this.healthy(), 20_000, (code) => `ws2otel exited ${code}:\n${this.stdout}\n${this.stderr}`);
+  }
+
+  /** The running process (for its pid, or a signal the test sends itself). */
+  get proc(): Child['proc'] | undefined {
+    return this.child?.proc;
+  }
+
+  /** Its exit code (128 + n after signal n), null while it runs or before it started. */
+  get exitCode(): number | null {
+    return this.child?.exitCode ?? null;
   }
 
   private async healthy(): Promise<boolean> {
@@ -76,11 +73,6 @@ export class DaemonProcess {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number> {
-    if (!this.proc || this.exitCode !== null) return this.exitCode ?? 0;
-    this.proc.kill(signal);
-    const t = setTimeout(() => this.proc?.kill('SIGKILL'), timeoutMs);
-    const code = await this.exited!;
-    clearTimeout(t);
-    return code;
+    return this.child ? this.child.stop(signal, timeoutMs) : 0;
   }
 }

@@ -1,9 +1,10 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from './net.js';
+import { Child } from './process.js';
 
 // A Kubernetes control plane on loopback for the chart's tests: etcd, kube-apiserver and
 // kube-controller-manager from scripts/kube-build.sh (cached; WS2OTEL_KUBE_BIN names the folder), and
@@ -21,7 +22,7 @@ function binDir(env: string, script: string, probe: string): string {
 export class KubeCluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'ws2otel-kube-'));
   readonly kubeconfig = join(this.dir, 'kubeconfig');
-  private readonly procs: { name: string; proc: ChildProcess; output: string }[] = [];
+  private readonly procs: { name: string; child: Child; output: string }[] = [];
   private kubeBin = '';
   private helmBin = '';
 
@@ -77,19 +78,13 @@ export class KubeCluster {
   }
 
   private run(name: string, args: string[]): void {
-    const proc = spawn(join(this.kubeBin, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const entry = { name, proc, output: '' };
-    const keep = (d: Buffer) => (entry.output = (entry.output + d.toString()).slice(-20_000));
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    const reap = () => proc.exitCode === null && proc.kill('SIGKILL');
-    process.once('exit', reap);
-    proc.once('exit', () => process.off('exit', reap));
-    this.procs.push(entry);
+    const entry = { name, output: '' };
+    const child = new Child(join(this.kubeBin, name), args, (d) => (entry.output = (entry.output + d.toString()).slice(-20_000)));
+    this.procs.push(Object.assign(entry, { child }));
   }
 
   private assertRunning(): void {
-    for (const p of this.procs) if (p.proc.exitCode !== null) throw new Error(`${p.name} exited ${p.proc.exitCode}:\n${p.output}`);
+    for (const p of this.procs) if (p.child.exitCode !== null) throw new Error(`${p.name} exited ${p.child.exitCode}:\n${p.output}`);
   }
 
   /** The last lines each control-plane process printed (for failure messages). */
@@ -110,14 +105,7 @@ export class KubeCluster {
   }
 
   async stop(): Promise<void> {
-    for (const p of [...this.procs].reverse()) {
-      if (p.proc.exitCode !== null) continue;
-      const exited = new Promise((r) => p.proc.once('exit', r));
-      p.proc.kill('SIGTERM');
-      const t = setTimeout(() => p.proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    }
+    for (const p of [...this.procs].reverse()) await p.child.stop('SIGTERM', 15_000);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SinkExporter, createBuffer } from '../../src/pipeline/exporter.js';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { BufferFullError, type EnvelopeBuffer } from '../../src/pipeline/buffer.js';
 import { DiskBuffer } from '../../src/pipeline/disk_buffer.js';
@@ -16,6 +15,7 @@ import { selfMetric, silentLog } from '../helpers/capture.js';
 import { encodeMetrics } from '../../src/encoding/otlp.js';
 import { readFileSync } from 'node:fs';
 import { waitFor } from '../helpers/net.js';
+import { onSmallTmpfs } from '../helpers/tmpfs.js';
 
 // The pipeline's contract with any sink: batches by count and time, at-least-once (a batch leaves the
 // buffer only when send resolved), retries retryable failures, counts every drop. The sink here is a
@@ -166,15 +166,8 @@ describe('sink exporter', () => {
     assert.equal(e.status().ready, false);
   });
 
-  it('a disk buffer that filled the disk drains and takes the waiting envelopes once the sink is back', async (t) => {
-    const mnt = mkdtempSync(join(tmpdir(), 'ws2otel-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      t.skip('mounting a small tmpfs needs root (CI runs as root)');
-      return;
-    }
-    try {
+  it('a disk buffer that filled the disk drains and takes the waiting envelopes once the sink is back', (t) =>
+    onSmallTmpfs(t, async (mnt) => {
       const sink = new ScriptedSink();
       let open!: () => void;
       sink.gate = new Promise((r) => (open = r));
@@ -191,10 +184,7 @@ describe('sink exporter', () => {
       assert.deepEqual(sink.batches.flat().map((x) => x.resource.i), Array.from({ length: offered }, (_, i) => i));
       assert.equal(e.status().ready, true);
       await e.flush(Date.now() + 2000);
-    } finally {
-      execFileSync('umount', ['-l', mnt]); // lazy: a failed run may leave the buffer's files open
-    }
-  });
+    }));
 
   it('flush returns at the deadline when the buffer refuses every write, counting the waiting envelopes as lost', async () => {
     const refusing: EnvelopeBuffer = {
