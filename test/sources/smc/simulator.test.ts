@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, TOO_BIG_REASON, seedVpnStatus } from '../../../src/sources/smc/simulator.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, TOO_BIG_REASON, seedVpnStatus, type SmcSimulatorOptions } from '../../../src/sources/smc/simulator.js';
 import { SEED_VPN_STATUS } from '../../fixtures/smc.js';
 
 // The simulator must be as strict as the SMC: these prove the protocol rules the source relies on.
@@ -112,5 +112,116 @@ describe('SMC simulator', () => {
     const res = await fetch(`${sim.url}/7.2/logout`, { method: 'PUT', headers: { Cookie: c } });
     assert.equal(res.status, 204);
     assert.equal((await fetch(`${sim.url}/7.2/api`, { headers: { Cookie: c } })).status, 401);
+  });
+});
+
+describe('SMC simulator field behaviours', () => {
+  const sims: SmcSimulator[] = [];
+  after(async () => {
+    for (const s of sims) await s.stop();
+  });
+
+  async function sim(opts: Partial<SmcSimulatorOptions>): Promise<SmcSimulator> {
+    const s = new SmcSimulator({ apiKey: KEY, ...opts });
+    sims.push(s);
+    await s.start();
+    return s;
+  }
+
+  function login(s: SmcSimulator, version = '7.2'): Promise<Response> {
+    return fetch(`${s.url}/${version}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ authenticationkey: KEY }) });
+  }
+
+  /** Opens a socket; resolves with it and the subprotocol the server selected, rejects with the refusal's status. */
+  function open(s: SmcSimulator, path: string, protocols: string[], headers: Record<string, string> = {}): Promise<{ ws: WebSocket; protocol: string; frames: Record<string, unknown>[] }> {
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}${path}`, protocols, { headers });
+    const frames: Record<string, unknown>[] = [];
+    ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString())));
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve({ ws, protocol: ws.protocol, frames }));
+      ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(check());
+  }
+
+  it('in SSL-session mode answers the login with an Authorization token and no cookie, and refuses REST calls without that token', async () => {
+    const s = await sim({ sessionMode: 'ssl' });
+    const res = await login(s);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('set-cookie'), null);
+    const token = res.headers.get('authorization');
+    assert.ok(token && /^[A-Za-z0-9_-]{20,}$/.test(token), 'a token a subprotocol can carry');
+    assert.equal((await fetch(`${s.url}/7.2/api`)).status, 401);
+    assert.equal((await fetch(`${s.url}/7.2/api`, { headers: { Authorization: 'forged-token' } })).status, 401);
+    assert.equal((await fetch(`${s.url}/7.2/api`, { headers: { Authorization: token } })).status, 200);
+    assert.equal((await fetch(`${s.url}/7.2/logout`, { method: 'PUT' })).status, 401);
+    assert.equal((await fetch(`${s.url}/7.2/logout`, { method: 'PUT', headers: { Authorization: token } })).status, 204);
+  });
+
+  it('in SSL-session mode accepts an upgrade only with the access_token subprotocol pair, and selects access_token', async () => {
+    const s = await sim({ sessionMode: 'ssl' });
+    const token = (await login(s)).headers.get('authorization')!;
+    await assert.rejects(open(s, '/7.2/status/socket', []), /HTTP 401/);
+    await assert.rejects(open(s, '/7.2/status/socket', ['access_token']), /HTTP 401/);
+    await assert.rejects(open(s, '/7.2/status/socket', ['access_token', 'forged-token']), /HTTP 401/);
+    await assert.rejects(open(s, '/7.2/status/socket', [], { Authorization: token }), /HTTP 401/);
+    const { ws, protocol } = await open(s, '/7.2/status/socket', ['access_token', token]);
+    assert.equal(protocol, 'access_token');
+    ws.close();
+  });
+
+  it('lists the versions it was given at GET /api and answers 404 under any other version, REST and sockets alike', async () => {
+    const s = await sim({ versions: ['6.10', '7.1'] });
+    const body = (await (await fetch(`${s.url}/api`)).json()) as { version: { rel: string }[] };
+    assert.deepEqual(body.version.map((v) => v.rel), ['6.10', '7.1']);
+    assert.equal((await login(s, '7.2')).status, 404);
+    const ok = await login(s, '7.1');
+    assert.equal(ok.status, 200);
+    const cookie = /JSESSIONID=[^;]+/.exec(ok.headers.get('set-cookie') ?? '')![0];
+    await assert.rejects(open(s, '/7.2/notification/socket', [], { Cookie: cookie }), /HTTP 404/);
+    (await open(s, '/7.1/notification/socket', [], { Cookie: cookie })).ws.close();
+  });
+
+  it('answers logins 429 while rate limited, with Retry-After when told', async () => {
+    const s = await sim({ rateLimit: { logins: 1, retryAfterS: 45 } });
+    const first = await login(s);
+    assert.equal(first.status, 429);
+    assert.equal(first.headers.get('retry-after'), '45');
+    assert.equal((await login(s)).status, 200);
+    assert.equal(s.rateLimited, 1);
+  });
+
+  it('answers {"context": type} on the status socket with a status for every element of that family, each naming its element', async () => {
+    const s = await sim({ nodes: 2, virtualEngines: 3 });
+    const cookie = /JSESSIONID=[^;]+/.exec((await login(s)).headers.get('set-cookie') ?? '')![0];
+    const { ws, frames } = await open(s, '/7.2/status/socket', [], { Cookie: cookie });
+    ws.send('{"context":"virtual_fw"}');
+    ws.send('{"context":"fw_single"}');
+    ws.send('{"context":"no_such_type"}');
+    await until(() => frames.length === 1 + 3 + 1 + 3 + 1);
+    assert.deepEqual(frames[0], { success: 'Subscribed for status', subscription_id: 0 });
+    const statuses = (id: number) => frames.filter((f) => f.subscription_id === id && f.status).map((f) => (f.status as { status: Record<string, unknown> }).status);
+    assert.deepEqual(statuses(0).map((x) => [x.href, x.name]), [0, 1, 2].map((i) => [s.href('7.2', `elements/virtual_fw/${2000 + i}`), `virtual engine ${2000 + i}`]));
+    // fw_single: the seed's engine node and the two generated ones (all single firewalls).
+    assert.deepEqual(statuses(1).map((x) => x.href), [SEED_ENGINE_NODE, 'elements/single_fw/1700/firewall_node/1800', 'elements/single_fw/1701/firewall_node/1801'].map((p) => s.href('7.2', p)));
+    assert.equal(typeof frames.at(-1)!.failure, 'string');
+    ws.close();
+  });
+
+  it('can leave the href out of a family subscription\'s statuses (contextIdentity: name)', async () => {
+    const s = await sim({ virtualEngines: 1, contextIdentity: 'name' });
+    const cookie = /JSESSIONID=[^;]+/.exec((await login(s)).headers.get('set-cookie') ?? '')![0];
+    const { ws, frames } = await open(s, '/7.2/status/socket', [], { Cookie: cookie });
+    ws.send('{"context":"virtual_fw"}');
+    await until(() => frames.length === 2);
+    const st = (frames[1]!.status as { status: Record<string, unknown> }).status;
+    assert.equal(st.href, undefined);
+    assert.equal(st.name, 'virtual engine 2000');
+    ws.close();
   });
 });
