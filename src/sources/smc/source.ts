@@ -7,11 +7,12 @@ import { selfMetrics } from '../../telemetry/metrics.js';
 import { VERSION } from '../../version.js';
 import { SmcMapping } from './mapping.js';
 import { DEFAULT_LIMITS, briefJson } from '../../mapping/values.js';
-import { SmcLogin, type SmcSession } from './login.js';
+import { SmcLogin, socketAuth, type SmcSession } from './login.js';
 import { checkSmc, smcSchema, type SmcConfig } from './config.js';
 
 /**
- * Forcepoint SMC: one REST login (JSESSIONID cookie) shared by two sockets. The notification socket
+ * Forcepoint SMC: one REST login (JSESSIONID cookie, or an Authorization token when the SMC tracks
+ * sessions by SSL session) shared by two sockets. The notification socket
  * carries `{"context": …}` channels of element change events, the status socket `{"element": href}`
  * subscriptions of element status. Each reply names a `subscription_id`, counted from 0 per connection.
  */
@@ -128,7 +129,7 @@ export class SmcSocket implements SessionHooks {
     const s = await this.o.login.acquire(signal);
     this.held = s;
     // No Origin header: the SMC's CORS filter refuses an upgrade that carries one (ws sends none by default).
-    return { url: this.o.login.socketUrl(this.o.path, s.version), headers: { Cookie: s.cookie } };
+    return { url: this.o.login.socketUrl(this.o.path, s.version), ...socketAuth(s) };
   }
 
   onOpen(ws: WebSocket): void {
