@@ -64,6 +64,26 @@ export function elementType(href: string): string | undefined {
   return /\/elements\/([^/?#]+)/.exec(href)?.[1];
 }
 
+/** An href as the SMC writes them: absolute, with an `/elements/` part. */
+function isHref(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= 2048 && /^https?:\/\/.*\/elements\//.test(v);
+}
+
+/**
+ * Which element a status is about when its subscription was a whole family (`{"context": type}` on the
+ * status socket). How a real SMC names the element there is unconfirmed, so whatever identity the frame
+ * carries is taken: an href inside the status (`href`, `element`), in the `status` wrapper or the frame
+ * itself, and the status's `name`. Undefined when it carries neither (its points could not be told apart
+ * from another element's).
+ */
+export function statusIdentity(frame: Record<string, unknown>, inner: Record<string, unknown>): { href?: string; name?: string } | undefined {
+  const outer = frame.status as Record<string, unknown>;
+  const href = [inner.href, inner.element, outer.href, outer.element, frame.element].find(isHref);
+  const name = typeof inner.name === 'string' && inner.name !== '' ? inner.name : undefined;
+  if (href === undefined && name === undefined) return undefined;
+  return { ...(href !== undefined ? { href } : {}), ...(name !== undefined ? { name } : {}) };
+}
+
 export class SmcMapping {
   private readonly rules: CompiledRule[];
   private readonly states: StateRule[];
@@ -85,21 +105,23 @@ export class SmcMapping {
   }
 
   /**
-   * One `status` frame: `status` is the inner object; `href` is the element the subscription named
-   * (the frame itself does not say which element it is about). Arrival time: the SMC gives none.
+   * One `status` frame: `status` is the inner object; `href` is the element the subscription named (an
+   * element subscription's frames do not say which element they are about) or the one the frame named
+   * (a family subscription's). `family` is that subscription's element type. Arrival time: the SMC gives none.
    */
-  status(href: string | undefined, status: Record<string, unknown>, receivedMs: number): Envelope {
+  status(href: string | undefined, status: Record<string, unknown>, receivedMs: number, family?: string): Envelope {
     const resource: Attributes = { ...this.staticResource };
-    if (href) {
-      resource['smc.element.href'] = href;
-      const type = elementType(href);
-      if (type) resource['smc.element.type'] = type;
-    }
+    if (href) resource['smc.element.href'] = href;
+    const type = href ? elementType(href) : undefined;
+    if (type) resource['smc.element.type'] = type;
+    // The family's name is not a RelName (fw_single vs single_fw in hrefs): it gets its own attribute.
+    if (family) resource['smc.status.context'] = family;
     if (typeof status.name === 'string') resource['smc.element.name'] = status.name;
 
     const metrics: MetricPoint[] = [];
     extractPoints(status, this.rules, receivedMs, receivedMs, metrics, this.limits.points_per_frame);
-    this.statePoints(href ?? String(status.name ?? ''), status, receivedMs, metrics);
+    const name = String(status.name ?? '');
+    this.statePoints(href ?? (family ? `${family}/${name}` : name), status, receivedMs, metrics);
     this.memberPoints(status.result, receivedMs, metrics);
     return { source: this.source, resource, scope: this.scope, metrics, logs: [], receivedMs };
   }

@@ -5,16 +5,17 @@ import type { Source, SourceContext, SourceFactory, SourceStatus } from '../sour
 import { WsSession, type ConnectTarget, type SessionHooks } from '../ws_session.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
 import { VERSION } from '../../version.js';
-import { SmcMapping } from './mapping.js';
+import { SmcMapping, statusIdentity } from './mapping.js';
 import { DEFAULT_LIMITS, briefJson } from '../../mapping/values.js';
 import { SmcLogin, socketAuth, type SmcSession } from './login.js';
 import { checkSmc, smcSchema, type SmcConfig } from './config.js';
 
 /**
  * Forcepoint SMC: one REST login (JSESSIONID cookie, or an Authorization token when the SMC tracks
- * sessions by SSL session) shared by two sockets. The notification socket
- * carries `{"context": …}` channels of element change events, the status socket `{"element": href}`
- * subscriptions of element status. Each reply names a `subscription_id`, counted from 0 per connection.
+ * sessions by SSL session) shared by two sockets. The notification socket carries `{"context": …}`
+ * channels of element change events, the status socket `{"element": href}` subscriptions of element
+ * status and `{"context": type}` ones for whole element families. Each reply names a
+ * `subscription_id`, counted from 0 per connection.
  */
 export class SmcSource implements Source {
   readonly name: string;
@@ -37,8 +38,9 @@ export class SmcSource implements Source {
     if (cfg.contexts.length) {
       this.sockets.push(new SmcSocket({ ...common, kind: 'notification', path: cfg.notification_path, commands: cfg.contexts.map((c) => ({ context: c })) }));
     }
-    if (cfg.elements.length) {
-      this.sockets.push(new SmcSocket({ ...common, kind: 'status', path: cfg.status_path, commands: cfg.elements.map((e) => ({ element: e })) }));
+    if (cfg.elements.length || cfg.status_contexts.length) {
+      const commands: Command[] = [...cfg.elements.map((e) => ({ element: e })), ...cfg.status_contexts.map((c) => ({ context: c }))];
+      this.sockets.push(new SmcSocket({ ...common, kind: 'status', path: cfg.status_path, commands }));
     }
   }
 
@@ -68,6 +70,9 @@ export class SmcSource implements Source {
 }
 
 type Command = { context: string } | { element: string };
+
+/** Most element statuses one socket keeps for repeats. */
+const MAX_REPEATED = 10_000;
 
 interface Subscription {
   id: number;
@@ -107,8 +112,11 @@ export class SmcSocket implements SessionHooks {
   private pending: Command[] = [];
   /** subscription_id → what it subscribed, from the `success` replies. */
   private readonly confirmed = new Map<number, Subscription>();
-  /** subscription_id → the last status it delivered on this connection (re-emitted, see status_repeat_interval). */
-  private readonly lastStatus = new Map<number, { href: string | undefined; status: Record<string, unknown> }>();
+  /**
+   * The last status of each element on this connection (re-emitted, see status_repeat_interval), by
+   * subscription_id, and for a family subscription by its id and the element the frame named.
+   */
+  private readonly lastStatus = new Map<string, { href: string | undefined; status: Record<string, unknown>; family?: string }>();
   private repeatTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SocketOptions) {
@@ -191,11 +199,24 @@ export class SmcSocket implements SessionHooks {
       const inner = (f.status as { status?: unknown } | null)?.status;
       if (id === undefined || typeof inner !== 'object' || inner === null || Array.isArray(inner)) return this.session.reject('bad_status');
       const sub = this.lookup(id);
-      const href = sub && 'element' in sub.command ? sub.command.element : undefined;
       const status = inner as Record<string, unknown>;
-      const env = this.o.mapping.status(href, status, receivedMs);
+      let href: string | undefined;
+      let family: string | undefined;
+      let key = String(id);
+      if (sub && 'element' in sub.command) href = sub.command.element;
+      else {
+        // A family subscription (or an id never confirmed): only the frame can say which element it is.
+        family = sub && 'context' in sub.command ? sub.command.context : undefined;
+        const who = statusIdentity(f as Record<string, unknown>, status);
+        if (family !== undefined && !who) return this.session.reject('no_element', { subscription_id: id });
+        href = who?.href;
+        key = `${id} ${href ?? who?.name ?? ''}`;
+      }
+      const env = this.o.mapping.status(href, status, receivedMs, family);
       if (env.metrics.length === 0) return this.session.reject('unmapped', { subscription_id: id });
-      this.lastStatus.set(id, { href, status });
+      // Bounded: a family may be thousands of elements, and names come from frames.
+      if (!this.lastStatus.has(key) && this.lastStatus.size >= MAX_REPEATED) this.lastStatus.delete(this.lastStatus.keys().next().value!);
+      this.lastStatus.set(key, { href, status, ...(family !== undefined ? { family } : {}) });
       this.session.setEstablished();
       return this.session.emit(env);
     }
@@ -208,7 +229,7 @@ export class SmcSocket implements SessionHooks {
    */
   private repeat(): void {
     const now = Date.now();
-    for (const { href, status } of this.lastStatus.values()) this.session.emit(this.o.mapping.status(href, status, now));
+    for (const { href, status, family } of this.lastStatus.values()) this.session.emit(this.o.mapping.status(href, status, now, family));
   }
 
   /** The confirmed subscription, else the id's place in the order sent (ids count from 0 per connection). */
