@@ -57,9 +57,12 @@ export class SmcSource implements Source {
 
   status(): SourceStatus {
     const parts = this.sockets.map((s) => ({ kind: s.kind, st: s.session.status() }));
+    // Both sockets share the login: a refused or rate-limited login is the source's problem.
+    const problem = parts.find((p) => p.st.problem)?.st.problem;
     return {
       connected: parts.every((p) => p.st.connected),
       detail: parts.map((p) => `${p.kind}: ${p.st.detail}`).join('; '),
+      ...(problem ? { problem } : {}),
     };
   }
 

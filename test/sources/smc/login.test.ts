@@ -122,6 +122,7 @@ describe('SMC login', () => {
     assert.ok((await selfMetric('authFailures', { source: made.cfg.name })) >= 3);
     const st = source!.status();
     assert.equal(st.connected, false);
+    assert.equal(st.problem, 'auth');
     assert.match(st.detail, /auth refused: login refused with HTTP 401.*next try in/);
     assert.equal(s.upgrades.length, 0, 'no socket without a session');
   });
