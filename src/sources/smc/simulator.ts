@@ -47,6 +47,8 @@ export interface SmcSimulatorOptions {
    * SMC): `href` puts the element's href inside the status beside its `name`, `name` sends the name only.
    */
   contextIdentity?: 'href' | 'name';
+  /** SSL-session mode: makes each session's token (default: 24 random bytes, base64url). */
+  newToken?: () => string;
   /** The first `logins` login attempts are answered 429, with `Retry-After: retryAfterS` when given. */
   rateLimit?: { logins: number; retryAfterS?: number };
   /** Every Nth status frame is preceded by a bad frame of each kind given. */
@@ -328,7 +330,7 @@ export class SmcSimulator {
     this.logins++;
     const ssl = this.sessionMode === 'ssl';
     // SSL-session mode: no cookie at all, the session is the token the client must send back.
-    const key = ssl ? randomBytes(24).toString('base64url') : randomBytes(16).toString('hex').toUpperCase();
+    const key = ssl ? (this.opts.newToken?.() ?? randomBytes(24).toString('base64url')) : randomBytes(16).toString('hex').toUpperCase();
     const sess: Sess = { key, version, sockets: new Set() };
     this.sessions.set(key, sess);
     if ((this.opts.sessionTtlMs ?? 0) > 0) sess.timer = setTimeout(() => this.endSession(sess, 1008, 'Session expired'), this.opts.sessionTtlMs);

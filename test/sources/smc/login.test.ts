@@ -79,6 +79,19 @@ describe('SMC login', () => {
     assert.deepEqual(upgraded.slice(2), [['access_token', s.tokens[1]], ['access_token', s.tokens[1]]]);
   });
 
+  it('in SSL-session mode refuses a token no subprotocol can carry as a refused login, waits on the auth schedule and logs that session out', async () => {
+    const s = await startSim({ sessionMode: 'ssl', newToken: () => 'Bearer abc/def==' });
+    const clock = new FakeClock();
+    const made = start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'], auth_retry: DEFAULT_AUTH_RETRY }, { clock }));
+    await waitFor('two waits', () => clock.sleeps.length >= 2);
+    assert.deepEqual(clock.sleeps.slice(0, 2), [60_000, 120_000]);
+    assert.equal(s.upgrades.length, 0, 'no upgrade attempted');
+    assert.equal(source!.status().problem, 'auth');
+    assert.match(source!.status().detail, /subprotocol cannot carry/);
+    await waitFor('each such session logged out', () => s.logouts >= 2 && s.activeSessions <= 1);
+    assert.ok(!made.logs.some((l) => l.includes('abc/def==')), 'the token reached a log line');
+  });
+
   it('prefers the JSESSIONID cookie when the login sets one beside an Authorization header', async () => {
     const s = await startSim(); // cookie mode; 7.2 also sends an Authorization header
     start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'] }));
