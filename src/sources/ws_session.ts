@@ -14,8 +14,6 @@ import { DEFAULT_LIMITS, sanitizeEnvelope, type FrameLimits, type Verdict } from
 export interface ConnectTarget {
   url: string;
   headers: Record<string, string>;
-  /** WebSocket subprotocols to offer (SMC's `access_token, <token>` in its SSL-session mode). */
-  protocols?: string[];
 }
 
 /** The vendor-specific half of a source; WsSession does the socket's life around it. */
@@ -254,7 +252,7 @@ export class WsSession {
     };
     Object.assign(opts, tlsClientOptions(this.cfg.tls));
 
-    const ws = new WebSocket(target.url, target.protocols ?? [], opts);
+    const ws = new WebSocket(target.url, opts);
     this.ws = ws;
     const conn: ConnectionState = { ws, failure: undefined };
     this.current = conn;

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../src/sources/smc/simulator.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../src/simulators/smc.js';
 
 // SMC simulator → ws2otel (child process) → the real OpenTelemetry Collector → its file exporter.
 

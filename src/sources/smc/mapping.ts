@@ -2,10 +2,7 @@ import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
-
-/** Elements whose state values are remembered, and values per state beyond the documented ones. */
-const MAX_ELEMENTS = 10_000;
-const MAX_EXTRA_STATES = 32;
+import { StateGauges, type StateSpec } from '../../mapping/states.js';
 
 // Forcepoint SMC frames → metric points and log records. The tables are data: a source's `metrics`
 // config block adds to or overrides STATUS_METRICS by path (see mergeRules), and a `drop: true` (or a
@@ -26,16 +23,14 @@ export const STATUS_METRICS: readonly MetricRule[] = [
 
 /**
  * String fields that are a state: one gauge point per possible value, 1 for the current one and 0 for
- * the others (the OpenTelemetry `hw.status` pattern), so a Grafana state timeline or an alert on
- * `{state="ERROR"} == 1` works and a state change never leaves a stale series at 1. `values` are the
- * documented ones; values the SMC sends beyond them join the set for that element.
+ * the others (the OpenTelemetry `hw.status` pattern, the shared StateGauges), so a Grafana state
+ * timeline or an alert on `{state="ERROR"} == 1` works and a state change never leaves a stale series
+ * at 1. `values` are the documented ones; values the SMC sends beyond them join the set for that element.
  */
-export interface StateRule {
+export interface StateRule extends StateSpec {
+  /** The status field holding the state. */
   path: string;
-  metric: string;
-  description: string;
   attribute: string;
-  values: readonly string[];
 }
 
 export const STATUS_STATES: readonly StateRule[] = [
@@ -88,8 +83,8 @@ export class SmcMapping {
   private readonly rules: CompiledRule[];
   private readonly states: StateRule[];
   private readonly scope: Scope;
-  /** Per element href, per state path: every value seen or documented (the points to emit). */
-  private readonly seen = new Map<string, Map<string, Set<string>>>();
+  /** Per element (href, else name): the undocumented state values seen (bounded). */
+  private readonly gauges = new StateGauges();
 
   constructor(
     private readonly source: string,
@@ -127,33 +122,9 @@ export class SmcMapping {
   }
 
   private statePoints(key: string, status: Record<string, unknown>, t: number, out: MetricPoint[]): void {
-    let perElement = this.seen.get(key);
     for (const rule of this.states) {
       const current = status[rule.path];
-      if (typeof current !== 'string' || current === '') continue;
-      if (!perElement) {
-        // Keys come from frames (an element's name when the subscription is unknown): keep them bounded.
-        if (this.seen.size >= MAX_ELEMENTS) this.seen.delete(this.seen.keys().next().value!);
-        perElement = this.seen.set(key, new Map()).get(key)!;
-      }
-      let values = perElement.get(rule.path);
-      if (!values) perElement.set(rule.path, (values = new Set(rule.values)));
-      if (!values.has(current) && values.size >= rule.values.length + MAX_EXTRA_STATES) {
-        // Forget the oldest undocumented value: a flapping or hostile field cannot grow the set.
-        for (const v of values) {
-          if (!rule.values.includes(v)) {
-            values.delete(v);
-            break;
-          }
-        }
-      }
-      values.add(current);
-      for (const v of values) {
-        out.push({
-          name: rule.metric, unit: '1', description: rule.description, kind: 'gauge', int: true,
-          value: v === current ? 1 : 0, timeMs: t, startTimeMs: t, attributes: { [rule.attribute]: v },
-        });
-      }
+      if (typeof current === 'string') this.gauges.points(rule, key, current, t, {}, out);
     }
   }
 

@@ -1,11 +1,12 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, type SmcSimulatorOptions } from '../../../src/sources/smc/simulator.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, type SmcSimulatorOptions } from '../../../src/simulators/smc.js';
 import type { SmcSource } from '../../../src/sources/smc/source.js';
 import { waitFor } from '../../helpers/net.js';
 import { selfMetric } from '../../helpers/capture.js';
 import { FakeClock } from '../../helpers/clock.js';
 import { makeSource, type Made } from './helpers.js';
+import { SecretScope } from '../../../src/telemetry/secrets.js';
 
 // The SMC's REST half (login.ts) against a simulator that enforces each field behaviour: the two ways
 // an SMC tracks sessions, the version check, refused and rate-limited logins.
@@ -92,6 +93,23 @@ describe('SMC login', () => {
     assert.ok(!made.logs.some((l) => l.includes('abc/def==')), 'the token reached a log line');
   });
 
+  it('keeps each session\'s token in its own secret scope while it lives and forgets it at logout', async () => {
+    const s = await startSim({ sessionMode: 'ssl' });
+    const secrets = new SecretScope('test-smc');
+    start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'] }, { secrets }));
+    await waitFor('established', () => source!.status().connected);
+    assert.deepEqual([...secrets], [s.tokens[0]], 'the live token, in a session scope');
+    assert.equal(secrets.sessions, 1);
+    s.expireSessions();
+    await waitFor('logged in again', () => s.logins === 2 && source!.status().connected);
+    await waitFor('the expired session ended', () => secrets.sessions === 1);
+    assert.deepEqual([...secrets], [s.tokens[1]], 'only the new token is held');
+    await source!.stop();
+    source = undefined;
+    assert.equal(secrets.size, 0, 'nothing held after logout');
+    assert.equal(secrets.sessions, 0);
+  });
+
   it('prefers the JSESSIONID cookie when the login sets one beside an Authorization header', async () => {
     const s = await startSim(); // cookie mode; 7.2 also sends an Authorization header
     start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'] }));
@@ -131,7 +149,7 @@ describe('SMC login', () => {
     await waitFor('three waits', () => clock.sleeps.length >= 3);
     assert.deepEqual(clock.sleeps.slice(0, 3), [60_000, 120_000, 240_000]);
     assert.ok(s.loginFailures >= 3 && s.loginFailures <= clock.sleeps.length + 1, 'one refused login per wait');
-    assert.ok((await selfMetric('connectFailures', { source: `${made.cfg.name}/notification`, reason: 'auth' })) >= 3);
+    assert.ok((await selfMetric('connectFailures', { source: made.cfg.name, reason: 'auth' })) >= 3);
     assert.ok((await selfMetric('authFailures', { source: made.cfg.name })) >= 3);
     const st = source!.status();
     assert.equal(st.connected, false);
@@ -147,7 +165,7 @@ describe('SMC login', () => {
     await waitFor('established after the waits', () => source!.status().connected);
     assert.equal(s.rateLimited, 2);
     assert.deepEqual(clock.sleeps, [45_000, 45_000]);
-    assert.equal(await selfMetric('connectFailures', { source: `${made.cfg.name}/notification`, reason: 'rate_limited' }), 2);
+    assert.equal(await selfMetric('connectFailures', { source: made.cfg.name, reason: 'rate_limited' }), 2);
     assert.equal(await selfMetric('authFailures', { source: made.cfg.name }), 0, 'a 429 is not a refused credential');
   });
 

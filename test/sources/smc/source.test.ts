@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../../src/sources/smc/simulator.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../../src/simulators/smc.js';
 import type { SmcSource } from '../../../src/sources/smc/source.js';
 import { waitFor } from '../../helpers/net.js';
 import { makeSource } from './helpers.js';
@@ -146,8 +146,8 @@ describe('SMC source against the simulator', () => {
     source = made.source;
     source.start();
     await waitFor('established', () => source!.status().connected);
-    const st = `${made.cfg.name}/status`;
-    const nt = `${made.cfg.name}/notification`;
+    // Both sockets' sessions count under the source's name.
+    const src = made.cfg.name;
     s.inject('status', '{"status": {"status": ');
     s.inject('status', JSON.stringify({ heartbeat: 1, subscription_id: 0 }));
     s.inject('status', JSON.stringify({ status: 'READY', subscription_id: 0 }));
@@ -155,20 +155,20 @@ describe('SMC source against the simulator', () => {
     s.inject('notification', JSON.stringify({ event: { type: 'create' }, subscription_id: 0 }));
     s.inject('notification', JSON.stringify({ event: { type: 'create', element: 'http://h/7.2/elements/host/1' } }));
     s.inject('notification', '[1,2]');
-    await waitFor('rejections counted', async () => (await selfMetric('framesRejected', { source: st })) >= 4 && (await selfMetric('framesRejected', { source: nt })) >= 3);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'malformed_json' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'unknown_type' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'bad_status' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'unmapped' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: nt, reason: 'bad_event' }), 2);
-    assert.equal(await selfMetric('framesRejected', { source: nt, reason: 'malformed_json' }), 1);
+    await waitFor('rejections counted', async () => (await selfMetric('framesRejected', { source: src })) >= 7);
+    // One malformed frame on each socket; the rest as sent.
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'malformed_json' }), 2);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'unknown_type' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'bad_status' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'unmapped' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'bad_event' }), 2);
     // The stream goes on.
     s.change('create', 'elements/host/1732');
     await waitFor('an event after the bad frames', () => made.out.records().length >= 1);
 
     // Oversized: counted, the status socket is reset, re-subscribed, and delivers again.
     s.inject('status', JSON.stringify({ status: { status: { name: 'x'.repeat(100_000) } }, subscription_id: 0 }));
-    await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: st, reason: 'oversized' })) === 1);
+    await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: src, reason: 'oversized' })) === 1);
     await waitFor('status socket back', () => s.connections.status === 2 && source!.status().connected);
     const statuses = () => made.out.envelopes.filter((e) => e.resource['smc.element.name'] === 'Plano node 1').length;
     await waitFor('status after the reset', () => statuses() >= 2);
@@ -276,8 +276,7 @@ describe('SMC source against the simulator', () => {
     assert.equal(p.resource['smc.status.context'], 'virtual_fw');
     assert.equal(p.resource['smc.element.href'], undefined, 'no href to report');
     s.inject('status', JSON.stringify({ status: { status: { health_in_percent: 50 } }, subscription_id: 0 }));
-    const st = `${made.cfg.name}/status`;
-    await waitFor('the nameless status rejected', async () => (await selfMetric('framesRejected', { source: st, reason: 'no_element' })) === 1);
+    await waitFor('the nameless status rejected', async () => (await selfMetric('framesRejected', { source: made.cfg.name, reason: 'no_element' })) === 1);
     assert.equal(made.out.points().filter((x) => x.name === 'smc.element.health' && x.value === 50).length, 0);
   });
 

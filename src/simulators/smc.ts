@@ -2,10 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../../simulators/refuse_upgrade.js';
+import { refuseUpgrade } from './refuse_upgrade.js';
 
 /**
- * A Forcepoint SMC API server as README.md ("How it talks to the SMC") describes it: `GET /api` lists the versions,
+ * A Forcepoint SMC API server as src/sources/smc/README.md ("How it talks to the SMC") describes it: `GET /api` lists the versions,
  * and any path under a version it does not list answers 404. `POST /{ver}/login` with the API key
  * answers 200 and a JSESSIONID cookie (401 otherwise; 429 while `rateLimit` says so), `PUT
  * /{ver}/logout` answers 204. In `sessionMode: 'ssl'` (the SMC tracking sessions by SSL session) the

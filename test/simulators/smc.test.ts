@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, TOO_BIG_REASON, seedVpnStatus, type SmcSimulatorOptions } from '../../../src/sources/smc/simulator.js';
-import { SEED_VPN_STATUS } from '../../fixtures/smc.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, TOO_BIG_REASON, seedVpnStatus, type SmcSimulatorOptions } from '../../src/simulators/smc.js';
+import { SEED_VPN_STATUS } from '../fixtures/smc.js';
 
 // The simulator must be as strict as the SMC: these prove the protocol rules the source relies on.
 

@@ -1,5 +1,5 @@
-import type { SimulatorSpec } from '../../simulators/index.js';
-import { SmcSimulator, type SessionMode } from './simulator.js';
+import type { SimulatorSpec } from './index.js';
+import { SmcSimulator, type SessionMode } from './smc.js';
 
 export const smcSimulatorSpec: SimulatorSpec = {
   vendor: 'smc',
