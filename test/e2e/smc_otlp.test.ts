@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../src/sources/smc/simulator.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../src/simulators/smc.js';
 
 // SMC simulator → ws2otel (child process) → the real OpenTelemetry Collector → its file exporter.
 
@@ -111,5 +111,47 @@ describe('Forcepoint SMC → OTLP/HTTP → Collector', () => {
     assert.ok(sim.clientMessages.some((m) => m.text === '{"unsubscribe":2}' && m.kind === 'status'), 'unsubscribed on the status socket');
     assert.deepEqual(e2e.daemon.logLines().filter((l) => l.msg === 'frame rejected'), [], 'a clean stream has no rejected frames');
     assert.ok(!e2e.daemon.stdout.includes(KEY) && !e2e.daemon.stderr.includes(KEY), 'API key leaked into a log line');
+  });
+});
+
+describe('Forcepoint SMC in SSL-session mode, element families → OTLP/HTTP → Collector', () => {
+  const sim = new SmcSimulator({ apiKey: KEY, sessionMode: 'ssl', nodes: 1, virtualEngines: 2, statusEveryMs: 100, changeEveryMs: 100 });
+  const e2e = pipeline({
+    sims: [sim],
+    config: (collector) => ({
+      log_level: 'debug',
+      sources: [{
+        name: 'smc-ssl-e2e', type: 'smc', url: sim.url, api_key: '${SMC_API_KEY}',
+        contexts: ['*'], elements: [sim.href('7.2', SEED_VPN_ENDPOINT)], status_contexts: ['virtual_fw'],
+      }],
+      sinks: [otlpSink(collector, { encoding: 'proto', max_events: 20 })],
+    }),
+    env: { SMC_API_KEY: KEY },
+  });
+  const { collector } = e2e;
+
+  it('logs in with the Authorization token and delivers each virtual engine of the family as its own resource', async () => {
+    const engines = ['elements/virtual_fw/2000', 'elements/virtual_fw/2001'].map((p) => sim.href('7.2', p));
+    await waitFor('health of both virtual engines at the Collector', () => {
+      const hrefs = new Set(collector.points().filter((p) => p.name === 'smc.element.health').map((p) => p.resource['smc.element.href']));
+      return engines.every((h) => hrefs.has(h));
+    }, 30_000);
+    const p = collector.points().find((x) => x.resource['smc.element.href'] === engines[1])!;
+    assert.equal(p.resource['smc.status.context'], 'virtual_fw');
+    assert.equal(p.resource['smc.element.name'], 'virtual engine 2001');
+    assert.ok(collector.points().some((x) => x.name === 'smc.element.packet_loss' && x.value === 3.61), 'the element subscription beside the family');
+    await waitFor('an event record', () => collector.records().length > 0, 20_000);
+    assert.equal(sim.logins, 1);
+    assert.ok(sim.upgrades.every((u) => u.status === 101 && u.headers.cookie === undefined));
+  });
+
+  it('logs out with the token on SIGTERM and never logs the token or the API key', async () => {
+    assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
+    assert.equal(sim.logouts, 1);
+    assert.equal(sim.activeSessions, 0);
+    const out = e2e.daemon.stdout + e2e.daemon.stderr;
+    assert.equal(sim.tokens.length, 1);
+    assert.ok(!out.includes(sim.tokens[0]!), 'the session token leaked into a log line');
+    assert.ok(!out.includes(KEY), 'API key leaked into a log line');
   });
 });

@@ -80,12 +80,14 @@ function sysadm(): Target {
   return { name: cfg.name, emitter, feed: entry((src as unknown as { session: unknown }).session) };
 }
 
-/** One of the SMC's two sockets (each a session of its own, with its own per-frame caps). */
+/** One of the SMC's two sockets (each a Session of its own, with its own per-frame caps; counted under the source's name). */
 function smc(kind: 'status' | 'notification'): Target {
   const raw = smcConfig({ url: 'http://127.0.0.1:9', api_key: 'k', contexts: ['*'], elements: ['http://127.0.0.1:9/7.2/elements/single_fw/1'], limits: LIMITS });
   const emitter = new CaptureEmitter();
   const src = smcSource.create(raw, { emitter, log: silentLog }) as SmcSource;
-  return { name: `${raw.name}/${kind}`, emitter, feed: entry(src.socket(kind)!.session) };
+  // The socket's own Session frame entry, without a socket.
+  const session = src.sessions.find((s) => s.protocol.label === kind)!;
+  return { name: raw.name, emitter, feed: (data) => session.receive(data) };
 }
 
 function websocket(): Target {

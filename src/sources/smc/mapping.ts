@@ -2,10 +2,7 @@ import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
-
-/** Elements whose state values are remembered, and values per state beyond the documented ones. */
-const MAX_ELEMENTS = 10_000;
-const MAX_EXTRA_STATES = 32;
+import { StateGauges, type StateSpec } from '../../mapping/states.js';
 
 // Forcepoint SMC frames → metric points and log records. The tables are data: a source's `metrics`
 // config block adds to or overrides STATUS_METRICS by path (see mergeRules), and a `drop: true` (or a
@@ -26,16 +23,14 @@ export const STATUS_METRICS: readonly MetricRule[] = [
 
 /**
  * String fields that are a state: one gauge point per possible value, 1 for the current one and 0 for
- * the others (the OpenTelemetry `hw.status` pattern), so a Grafana state timeline or an alert on
- * `{state="ERROR"} == 1` works and a state change never leaves a stale series at 1. `values` are the
- * documented ones; values the SMC sends beyond them join the set for that element.
+ * the others (the OpenTelemetry `hw.status` pattern, the shared StateGauges), so a Grafana state
+ * timeline or an alert on `{state="ERROR"} == 1` works and a state change never leaves a stale series
+ * at 1. `values` are the documented ones; values the SMC sends beyond them join the set for that element.
  */
-export interface StateRule {
+export interface StateRule extends StateSpec {
+  /** The status field holding the state. */
   path: string;
-  metric: string;
-  description: string;
   attribute: string;
-  values: readonly string[];
 }
 
 export const STATUS_STATES: readonly StateRule[] = [
@@ -64,12 +59,32 @@ export function elementType(href: string): string | undefined {
   return /\/elements\/([^/?#]+)/.exec(href)?.[1];
 }
 
+/** An href as the SMC writes them: absolute, with an `/elements/` part. */
+function isHref(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= 2048 && /^https?:\/\/.*\/elements\//.test(v);
+}
+
+/**
+ * Which element a status is about when its subscription was a whole family (`{"context": type}` on the
+ * status socket). How a real SMC names the element there is unconfirmed, so whatever identity the frame
+ * carries is taken: an href inside the status (`href`, `element`), in the `status` wrapper or the frame
+ * itself, and the status's `name`. Undefined when it carries neither (its points could not be told apart
+ * from another element's).
+ */
+export function statusIdentity(frame: Record<string, unknown>, inner: Record<string, unknown>): { href?: string; name?: string } | undefined {
+  const outer = frame.status as Record<string, unknown>;
+  const href = [inner.href, inner.element, outer.href, outer.element, frame.element].find(isHref);
+  const name = typeof inner.name === 'string' && inner.name !== '' ? inner.name : undefined;
+  if (href === undefined && name === undefined) return undefined;
+  return { ...(href !== undefined ? { href } : {}), ...(name !== undefined ? { name } : {}) };
+}
+
 export class SmcMapping {
   private readonly rules: CompiledRule[];
   private readonly states: StateRule[];
   private readonly scope: Scope;
-  /** Per element href, per state path: every value seen or documented (the points to emit). */
-  private readonly seen = new Map<string, Map<string, Set<string>>>();
+  /** Per element (href, else name): the undocumented state values seen (bounded). */
+  private readonly gauges = new StateGauges();
 
   constructor(
     private readonly source: string,
@@ -85,53 +100,31 @@ export class SmcMapping {
   }
 
   /**
-   * One `status` frame: `status` is the inner object; `href` is the element the subscription named
-   * (the frame itself does not say which element it is about). Arrival time: the SMC gives none.
+   * One `status` frame: `status` is the inner object; `href` is the element the subscription named (an
+   * element subscription's frames do not say which element they are about) or the one the frame named
+   * (a family subscription's). `family` is that subscription's element type. Arrival time: the SMC gives none.
    */
-  status(href: string | undefined, status: Record<string, unknown>, receivedMs: number): Envelope {
+  status(href: string | undefined, status: Record<string, unknown>, receivedMs: number, family?: string): Envelope {
     const resource: Attributes = { ...this.staticResource };
-    if (href) {
-      resource['smc.element.href'] = href;
-      const type = elementType(href);
-      if (type) resource['smc.element.type'] = type;
-    }
+    if (href) resource['smc.element.href'] = href;
+    const type = href ? elementType(href) : undefined;
+    if (type) resource['smc.element.type'] = type;
+    // The family's name is not a RelName (fw_single vs single_fw in hrefs): it gets its own attribute.
+    if (family) resource['smc.status.context'] = family;
     if (typeof status.name === 'string') resource['smc.element.name'] = status.name;
 
     const metrics: MetricPoint[] = [];
     extractPoints(status, this.rules, receivedMs, receivedMs, metrics, this.limits.points_per_frame);
-    this.statePoints(href ?? String(status.name ?? ''), status, receivedMs, metrics);
+    const name = String(status.name ?? '');
+    this.statePoints(href ?? (family ? `${family}/${name}` : name), status, receivedMs, metrics);
     this.memberPoints(status.result, receivedMs, metrics);
     return { source: this.source, resource, scope: this.scope, metrics, logs: [], receivedMs };
   }
 
   private statePoints(key: string, status: Record<string, unknown>, t: number, out: MetricPoint[]): void {
-    let perElement = this.seen.get(key);
     for (const rule of this.states) {
       const current = status[rule.path];
-      if (typeof current !== 'string' || current === '') continue;
-      if (!perElement) {
-        // Keys come from frames (an element's name when the subscription is unknown): keep them bounded.
-        if (this.seen.size >= MAX_ELEMENTS) this.seen.delete(this.seen.keys().next().value!);
-        perElement = this.seen.set(key, new Map()).get(key)!;
-      }
-      let values = perElement.get(rule.path);
-      if (!values) perElement.set(rule.path, (values = new Set(rule.values)));
-      if (!values.has(current) && values.size >= rule.values.length + MAX_EXTRA_STATES) {
-        // Forget the oldest undocumented value: a flapping or hostile field cannot grow the set.
-        for (const v of values) {
-          if (!rule.values.includes(v)) {
-            values.delete(v);
-            break;
-          }
-        }
-      }
-      values.add(current);
-      for (const v of values) {
-        out.push({
-          name: rule.metric, unit: '1', description: rule.description, kind: 'gauge', int: true,
-          value: v === current ? 1 : 0, timeMs: t, startTimeMs: t, attributes: { [rule.attribute]: v },
-        });
-      }
+      if (typeof current === 'string') this.gauges.points(rule, key, current, t, {}, out);
     }
   }
 

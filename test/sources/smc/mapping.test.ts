@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SmcMapping, elementType } from '../../../src/sources/smc/mapping.js';
+import { SmcMapping, elementType, statusIdentity } from '../../../src/sources/smc/mapping.js';
 import type { Envelope, MetricPoint } from '../../../src/model.js';
 import { SEED_EVENTS, SEED_NODE_STATUS, SEED_NODE_SUBSCRIBE, SEED_VPN_STATUS, SEED_VPN_SUBSCRIBE } from '../../fixtures/smc.js';
 
@@ -167,5 +167,38 @@ describe('SMC notification mapping (seed: smc-notification-socket.txt)', () => {
   it('reads the element type from an href, even the seed\'s doubled scheme', () => {
     assert.equal(elementType('https://http://localhost:8082/7.2.1/elements/vpn/5/tunnels/MiM1OQ==/endpoints/MSMxMTQ='), 'vpn');
     assert.equal(elementType('http://localhost:8082/7.2.1/api'), undefined);
+  });
+});
+
+describe('SMC family status identity (how a {"context": type} status names its element is unconfirmed)', () => {
+  const HREF = 'https://smc:8082/7.2/elements/virtual_fw/2000';
+
+  it('takes an href from inside the status, from its wrapper or from the frame, and the status name', () => {
+    const inner = { name: 've 1', href: HREF };
+    assert.deepEqual(statusIdentity({ status: { status: inner } }, inner), { href: HREF, name: 've 1' });
+    const bare = { name: 've 1', element: HREF };
+    assert.deepEqual(statusIdentity({ status: { status: bare } }, bare), { href: HREF, name: 've 1' });
+    const plain = { name: 've 1' };
+    assert.deepEqual(statusIdentity({ status: { status: plain, href: HREF } }, plain), { href: HREF, name: 've 1' });
+    assert.deepEqual(statusIdentity({ status: { status: plain }, element: HREF }, plain), { href: HREF, name: 've 1' });
+    assert.deepEqual(statusIdentity({ status: { status: plain } }, plain), { name: 've 1' });
+  });
+
+  it('ignores an "href" that is no element href, and names nothing when the status carries no identity', () => {
+    const inner = { href: 'not a link', element: 42, health_in_percent: 1 };
+    assert.equal(statusIdentity({ status: { status: inner } }, inner), undefined);
+    const empty = { name: '' };
+    assert.equal(statusIdentity({ status: { status: empty } }, empty), undefined);
+  });
+
+  it('keeps state gauges apart per element of a family named only by name', () => {
+    const m = new SmcMapping('smc', [], {}, '0.0.0');
+    m.status(undefined, { name: 'a', monitoring_status: 'OK', vpn_status_code: 'Up' }, T, 'virtual_fw');
+    const b = m.status(undefined, { name: 'b', monitoring_status: 'OK', vpn_status_code: 'Down' }, T, 'virtual_fw');
+    // b has seen only Down: a's Up is not b's state.
+    assert.deepEqual(b.metrics.filter((p) => p.name === 'smc.element.vpn.status').map((p) => [p.attributes.state, p.value]), [['Down', 1]]);
+    assert.equal(b.resource['smc.status.context'], 'virtual_fw');
+    assert.equal(b.resource['smc.element.name'], 'b');
+    assert.equal(b.resource['smc.element.type'], undefined, 'the family name is not a RelName');
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../../src/sources/smc/simulator.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../../src/simulators/smc.js';
 import type { SmcSource } from '../../../src/sources/smc/source.js';
 import { waitFor } from '../../helpers/net.js';
 import { makeSource } from './helpers.js';
@@ -146,8 +146,8 @@ describe('SMC source against the simulator', () => {
     source = made.source;
     source.start();
     await waitFor('established', () => source!.status().connected);
-    const st = `${made.cfg.name}/status`;
-    const nt = `${made.cfg.name}/notification`;
+    // Both sockets' sessions count under the source's name.
+    const src = made.cfg.name;
     s.inject('status', '{"status": {"status": ');
     s.inject('status', JSON.stringify({ heartbeat: 1, subscription_id: 0 }));
     s.inject('status', JSON.stringify({ status: 'READY', subscription_id: 0 }));
@@ -155,20 +155,20 @@ describe('SMC source against the simulator', () => {
     s.inject('notification', JSON.stringify({ event: { type: 'create' }, subscription_id: 0 }));
     s.inject('notification', JSON.stringify({ event: { type: 'create', element: 'http://h/7.2/elements/host/1' } }));
     s.inject('notification', '[1,2]');
-    await waitFor('rejections counted', async () => (await selfMetric('framesRejected', { source: st })) >= 4 && (await selfMetric('framesRejected', { source: nt })) >= 3);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'malformed_json' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'unknown_type' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'bad_status' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: st, reason: 'unmapped' }), 1);
-    assert.equal(await selfMetric('framesRejected', { source: nt, reason: 'bad_event' }), 2);
-    assert.equal(await selfMetric('framesRejected', { source: nt, reason: 'malformed_json' }), 1);
+    await waitFor('rejections counted', async () => (await selfMetric('framesRejected', { source: src })) >= 7);
+    // One malformed frame on each socket; the rest as sent.
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'malformed_json' }), 2);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'unknown_type' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'bad_status' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'unmapped' }), 1);
+    assert.equal(await selfMetric('framesRejected', { source: src, reason: 'bad_event' }), 2);
     // The stream goes on.
     s.change('create', 'elements/host/1732');
     await waitFor('an event after the bad frames', () => made.out.records().length >= 1);
 
     // Oversized: counted, the status socket is reset, re-subscribed, and delivers again.
     s.inject('status', JSON.stringify({ status: { status: { name: 'x'.repeat(100_000) } }, subscription_id: 0 }));
-    await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: st, reason: 'oversized' })) === 1);
+    await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: src, reason: 'oversized' })) === 1);
     await waitFor('status socket back', () => s.connections.status === 2 && source!.status().connected);
     const statuses = () => made.out.envelopes.filter((e) => e.resource['smc.element.name'] === 'Plano node 1').length;
     await waitFor('status after the reset', () => statuses() >= 2);
@@ -231,6 +231,64 @@ describe('SMC source against the simulator', () => {
     assert.equal(s.connections.status, 1, 'silence with pongs is not death');
     s.autoPong = false;
     await waitFor('a reconnect after the pongs stop', () => s.connections.status >= 2);
+  });
+
+  it('subscribes each status context on the status socket and maps every element of the family by the href its status names', async () => {
+    const s = await startSim({ nodes: 1, virtualEngines: 2 });
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: [], elements: [s.href('7.2', SEED_VPN_ENDPOINT)], status_contexts: ['virtual_fw', 'fw_single'], status_repeat_interval: '50ms' });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected);
+    assert.deepEqual(s.clientMessages.filter((m) => m.kind === 'status').map((m) => m.text), [
+      JSON.stringify({ element: s.href('7.2', SEED_VPN_ENDPOINT) }), '{"context":"virtual_fw"}', '{"context":"fw_single"}',
+    ]);
+    assert.deepEqual(s.channels('status').map((c) => [c.id, c.what]), [[0, SEED_VPN_ENDPOINT], [1, 'virtual_fw'], [2, 'fw_single']]);
+    assert.equal(await selfMetric('subscriptions', { source: made.cfg.name, state: 'active' }), 3);
+
+    const family = ['elements/virtual_fw/2000', 'elements/virtual_fw/2001', SEED_ENGINE_NODE, 'elements/single_fw/1700/firewall_node/1800'];
+    const health = (path: string) => made.out.points().filter((p) => p.name === 'smc.element.health' && p.resource['smc.element.href'] === s.href('7.2', path));
+    // Each element of each family is its own resource, and each is repeated on its own (status_repeat_interval).
+    await waitFor('every family member repeated', () => family.filter((p) => p !== SEED_ENGINE_NODE).every((p) => health(p).length >= 2));
+    const v = health('elements/virtual_fw/2001')[0]!;
+    assert.equal(v.resource['smc.element.name'], 'virtual engine 2001');
+    assert.equal(v.resource['smc.element.type'], 'virtual_fw');
+    assert.equal(v.resource['smc.status.context'], 'virtual_fw');
+    const node = made.out.points().find((p) => p.resource['smc.element.href'] === s.href('7.2', 'elements/single_fw/1700/firewall_node/1800'))!;
+    assert.equal(node.resource['smc.status.context'], 'fw_single');
+    assert.equal(node.resource['smc.element.type'], 'single_fw');
+    // An element subscription's resource is unchanged: no family attribute.
+    const vpn = made.out.points().find((p) => p.name === 'smc.element.packet_loss')!;
+    assert.equal(vpn.resource['smc.status.context'], undefined);
+    // State gauges are per element: one monitoring.status=OK point per element and status, never merged.
+    const ok = made.out.envelopes.filter((e) => e.resource['smc.status.context'] === 'virtual_fw').slice(0, 2);
+    assert.deepEqual(ok.map((e) => e.metrics.filter((p) => p.name === 'smc.element.monitoring.status' && p.value === 1).length), [1, 1]);
+    assert.notEqual(ok[0]!.resource['smc.element.href'], ok[1]!.resource['smc.element.href']);
+  });
+
+  it('maps a family status that names its element only by name, and rejects one that names no element', async () => {
+    const s = await startSim({ virtualEngines: 1, contextIdentity: 'name' });
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: [], status_contexts: ['virtual_fw'] });
+    source = made.source;
+    source.start();
+    await waitFor('the family status', () => made.out.points().some((p) => p.name === 'smc.element.health'));
+    const p = made.out.points().find((x) => x.name === 'smc.element.health')!;
+    assert.equal(p.resource['smc.element.name'], 'virtual engine 2000');
+    assert.equal(p.resource['smc.status.context'], 'virtual_fw');
+    assert.equal(p.resource['smc.element.href'], undefined, 'no href to report');
+    s.inject('status', JSON.stringify({ status: { status: { health_in_percent: 50 } }, subscription_id: 0 }));
+    await waitFor('the nameless status rejected', async () => (await selfMetric('framesRejected', { source: made.cfg.name, reason: 'no_element' })) === 1);
+    assert.equal(made.out.points().filter((x) => x.name === 'smc.element.health' && x.value === 50).length, 0);
+  });
+
+  it('counts a status context the SMC refuses while the others stay subscribed', async () => {
+    const s = await startSim({ virtualEngines: 1 });
+    const made = makeSource({ url: s.url, api_key: KEY, contexts: [], status_contexts: ['no_such_family', 'virtual_fw'] });
+    source = made.source;
+    source.start();
+    await waitFor('established', () => source!.status().connected);
+    await waitFor('the refusal counted', async () => (await selfMetric('subscriptions', { source: made.cfg.name, state: 'failed' })) === 1);
+    assert.deepEqual([...source.socket('status')!.subscriptions()], [[0, { context: 'virtual_fw' }]]);
+    await waitFor('the family status', () => made.out.points().some((p) => p.resource['smc.status.context'] === 'virtual_fw'));
   });
 
   it('re-emits the last status of a quiet element, stamped anew, until the socket closes', async () => {

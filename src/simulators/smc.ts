@@ -2,17 +2,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../../simulators/refuse_upgrade.js';
+import { refuseUpgrade } from './refuse_upgrade.js';
 
 /**
- * A Forcepoint SMC API server as README.md ("How it talks to the SMC") describes it: `GET /api` lists the versions,
- * `POST /{ver}/login` with the API key answers 200 and a JSESSIONID cookie (401 otherwise), `PUT
- * /{ver}/logout` answers 204. Two sockets accept the cookie and refuse any upgrade with an Origin
- * header (the SMC's CORS filter): the notification socket takes `{"context": …}` channels, the status
- * socket `{"element": href}` subscriptions; `subscription_id` counts from 0 per connection; bad
- * commands get `{"failure": …}`; a client message over the server's buffer closes the socket with
- * Tomcat's reason. An expired session answers 401 on REST and closes its sockets. The server stays
- * silent when nothing changes. It can be told to send malformed, oversized or unknown frames.
+ * A Forcepoint SMC API server as src/sources/smc/README.md ("How it talks to the SMC") describes it: `GET /api` lists the versions,
+ * and any path under a version it does not list answers 404. `POST /{ver}/login` with the API key
+ * answers 200 and a JSESSIONID cookie (401 otherwise; 429 while `rateLimit` says so), `PUT
+ * /{ver}/logout` answers 204. In `sessionMode: 'ssl'` (the SMC tracking sessions by SSL session) the
+ * login answers with no cookie and an `Authorization` header instead: REST calls without that header
+ * get 401, and a socket upgrade needs the subprotocol pair `access_token, <token>` (the server selects
+ * `access_token`). Sockets refuse any upgrade with an Origin header (the SMC's CORS filter): the
+ * notification socket takes `{"context": …}` channels, the status socket `{"element": href}`
+ * subscriptions and `{"context": <element type>}` ones for a whole family (each status then names its
+ * element, see `contextIdentity`); `subscription_id` counts from 0 per connection; bad commands get
+ * `{"failure": …}`; a client message over the server's buffer closes the socket with Tomcat's reason.
+ * An expired session answers 401 on REST and closes its sockets. The server stays silent when nothing
+ * changes. It can be told to send malformed, oversized or unknown frames.
  */
 export interface SmcSimulatorOptions {
   host?: string;
@@ -33,11 +38,25 @@ export interface SmcSimulatorOptions {
   /** The server's text buffer: a longer client message closes the socket (Tomcat default 8192). */
   maxMessageBytes?: number;
   autoPong?: boolean;
+  /** How sessions are tracked: a JSESSIONID cookie (default), or the SSL session with an Authorization token. */
+  sessionMode?: SessionMode;
+  /** Generated virtual engines (`elements/virtual_fw/…`), the members of the `virtual_fw` status context. */
+  virtualEngines?: number;
+  /**
+   * How a status sent for a `{"context": type}` subscription names its element (unconfirmed on a real
+   * SMC): `href` puts the element's href inside the status beside its `name`, `name` sends the name only.
+   */
+  contextIdentity?: 'href' | 'name';
+  /** SSL-session mode: makes each session's token (default: 24 random bytes, base64url). */
+  newToken?: () => string;
+  /** The first `logins` login attempts are answered 429, with `Retry-After: retryAfterS` when given. */
+  rateLimit?: { logins: number; retryAfterS?: number };
   /** Every Nth status frame is preceded by a bad frame of each kind given. */
   faults?: { malformedEvery?: number; unknownEvery?: number; badStatusEvery?: number; oversizedEvery?: number; oversizedBytes?: number };
 }
 
 export type SocketKind = 'notification' | 'status';
+export type SessionMode = 'cookie' | 'ssl';
 
 /** Path (from `elements/`) of the seed's VPN tunnel endpoint and engine node. */
 export const SEED_VPN_ENDPOINT = 'elements/vpn/5/tunnels/MiM1OQ==/endpoints/MSMxMTQ=';
@@ -46,6 +65,12 @@ export const TOO_BIG_REASON = 'The decoded text message was too big for the outp
 
 /** RelNames a context may name (a subset of what GET /{ver}/api lists). */
 const REL_NAMES = new Set(['host', 'router', 'network', 'address_range', 'domain_name', 'group', 'admin_user', 'api_client', 'single_fw', 'fw_cluster', 'virtual_fw', 'vpn', 'mgt_server', 'log_server']);
+
+/**
+ * Status contexts (`{"context": type}` on the status socket) → the RelName their elements' hrefs carry.
+ * The names follow the SMC API guide's examples; which other families a real SMC offers is not listed here.
+ */
+export const STATUS_CONTEXTS: Readonly<Record<string, string>> = { fw_single: 'single_fw', virtual_fw: 'virtual_fw', vpn: 'vpn' };
 
 /** The element changes the notification socket cycles through. */
 const CHANGES: { type: string; path: string }[] = [
@@ -92,9 +117,10 @@ export function elementStatus(base: string, path: string, seq: number): Record<s
     };
   }
   if (path === SEED_ENGINE_NODE && seq === 0) return { monitoring_state: 'READY', monitoring_status: 'OK', name: 'Plano node 1' };
-  const n = /firewall_node\/(\d+)$/.exec(path)?.[1] ?? '0';
+  const n = /firewall_node\/(\d+)$/.exec(path)?.[1];
+  const v = /virtual_fw\/(\d+)$/.exec(path)?.[1];
   return {
-    name: path === SEED_ENGINE_NODE ? 'Plano node 1' : `node ${n}`,
+    name: path === SEED_ENGINE_NODE ? 'Plano node 1' : v !== undefined ? `virtual engine ${v}` : `node ${n ?? '0'}`,
     monitoring_state: 'READY',
     monitoring_status: NODE_STATUSES[seq % NODE_STATUSES.length],
     health_in_percent: 100 - (seq % 5) * 10,
@@ -109,7 +135,8 @@ export function elementStatus(base: string, path: string, seq: number): Record<s
 }
 
 interface Sess {
-  cookie: string;
+  /** The JSESSIONID cookie's value, or in SSL-session mode the Authorization token. */
+  key: string;
   version: string;
   sockets: Set<WebSocket>;
   timer?: NodeJS.Timeout;
@@ -117,9 +144,12 @@ interface Sess {
 
 interface Channel {
   id: number;
-  /** Notification: '*' or the RelNames; status: the element path. */
+  /** Notification: '*' or the RelNames; status: the element type of a `{"context": …}` subscription. */
   context?: Set<string> | '*';
+  /** Status: the element path of an `{"element": href}` subscription. */
   element?: string;
+  /** Status: the element paths the subscription sends statuses for. */
+  paths?: string[];
   stop?: () => void;
 }
 
@@ -166,12 +196,17 @@ export class SmcSimulator {
   readonly sent: SentFrame[] = [];
   /** Upgrade request headers, per connection attempt (tests check for Origin and Cookie). */
   readonly upgrades: { kind: string; path: string; status: number; headers: IncomingMessage['headers'] }[] = [];
+  /** REST requests as answered (tests: which carried the session, which were refused). */
+  readonly requests: { method: string; path: string; status: number; headers: IncomingMessage['headers'] }[] = [];
+  /** Tokens handed out in SSL-session mode (tests look for them in logs). */
+  readonly tokens: string[] = [];
   /** Answer WebSocket pings (a dead server does not); switchable at run time. */
   autoPong: boolean;
   /** Called on every ping a client sends (tests). */
   onPing: (() => void) | undefined;
   logins = 0;
   loginFailures = 0;
+  rateLimited = 0;
   logouts = 0;
   originRejected = 0;
   connections = { notification: 0, status: 0 };
@@ -180,10 +215,15 @@ export class SmcSimulator {
   constructor(private readonly opts: SmcSimulatorOptions) {
     this.http = createServer((req, res) => this.rest(req, res));
     this.autoPong = opts.autoPong ?? true;
-    this.wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    this.wss = new WebSocketServer({
+      noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024,
+      // A server must select one of the offered subprotocols, else the client aborts the handshake.
+      handleProtocols: (offered: Set<string>) => (offered.has('access_token') ? 'access_token' : false),
+    });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.elements = [SEED_VPN_ENDPOINT, SEED_ENGINE_NODE];
     for (let i = 0; i < (opts.nodes ?? 2); i++) this.elements.push(`elements/single_fw/${1700 + i}/firewall_node/${1800 + i}`);
+    for (let i = 0; i < (opts.virtualEngines ?? 2); i++) this.elements.push(`elements/virtual_fw/${2000 + i}`);
     if ((opts.changeEveryMs ?? 0) > 0) {
       const t = setInterval(() => this.change(), opts.changeEveryMs);
       this.timers.add(t);
@@ -192,6 +232,10 @@ export class SmcSimulator {
 
   get versions(): string[] {
     return this.opts.versions ?? ['6.5', '6.10', '7.1', '7.2'];
+  }
+
+  get sessionMode(): SessionMode {
+    return this.opts.sessionMode ?? 'cookie';
   }
 
   /** The REST base (what a source's `url` is). */
@@ -229,6 +273,8 @@ export class SmcSimulator {
   }
 
   private json(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string | string[]> = {}): void {
+    const req = res.req;
+    this.requests.push({ method: req.method ?? '', path: new URL(req.url ?? '/', 'http://x').pathname, status, headers: req.headers });
     const text = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, { ...(text ? { 'Content-Type': 'application/json' } : {}), 'Content-Length': String(Buffer.byteLength(text)), ...headers });
     res.end(text);
@@ -247,7 +293,7 @@ export class SmcSimulator {
       if (req.method !== 'POST') return this.json(res, 405, { details: 'Method Not Allowed' });
       return this.login(req, res, version, body);
     }
-    const sess = this.sessionOf(req.headers.cookie);
+    const sess = this.sessionOf(req.headers);
     if (!sess) return this.json(res, 401, { status: 401, message: 'Not logged in' });
     if (rest === 'logout') {
       if (req.method !== 'PUT') return this.json(res, 405, { details: 'Method Not Allowed' });
@@ -260,6 +306,11 @@ export class SmcSimulator {
   }
 
   private login(req: IncomingMessage, res: ServerResponse, version: string, body: string): void {
+    const limit = this.opts.rateLimit;
+    if (limit && this.rateLimited < limit.logins) {
+      this.rateLimited++;
+      return this.json(res, 429, { details: 'Too Many Requests' }, limit.retryAfterS !== undefined ? { 'Retry-After': String(limit.retryAfterS) } : {});
+    }
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
       this.loginFailures++;
       return this.json(res, 415, { details: 'Unsupported Media Type' });
@@ -277,23 +328,46 @@ export class SmcSimulator {
       return this.json(res, 401, { status: 401, message: 'Login failed' });
     }
     this.logins++;
-    const cookie = randomBytes(16).toString('hex').toUpperCase();
-    const sess: Sess = { cookie, version, sockets: new Set() };
-    this.sessions.set(cookie, sess);
+    const ssl = this.sessionMode === 'ssl';
+    // SSL-session mode: no cookie at all, the session is the token the client must send back.
+    const key = ssl ? (this.opts.newToken?.() ?? randomBytes(24).toString('base64url')) : randomBytes(16).toString('hex').toUpperCase();
+    const sess: Sess = { key, version, sockets: new Set() };
+    this.sessions.set(key, sess);
     if ((this.opts.sessionTtlMs ?? 0) > 0) sess.timer = setTimeout(() => this.endSession(sess, 1008, 'Session expired'), this.opts.sessionTtlMs);
-    const headers: Record<string, string | string[]> = { 'Set-Cookie': `JSESSIONID=${cookie}; Path=/; HttpOnly` };
-    if (!versionLE(version, '6.10')) headers.Authorization = `Bearer ${randomBytes(12).toString('hex')}`;
+    const headers: Record<string, string | string[]> = {};
+    if (ssl) {
+      this.tokens.push(key);
+      headers.Authorization = key;
+    } else {
+      headers['Set-Cookie'] = `JSESSIONID=${key}; Path=/; HttpOnly`;
+      // Newer servers send a token beside the cookie; in cookie mode it is not what identifies the session.
+      if (!versionLE(version, '6.10')) headers.Authorization = `Bearer ${randomBytes(12).toString('hex')}`;
+    }
     this.json(res, 200, undefined, headers);
   }
 
-  private sessionOf(cookieHeader: string | undefined): Sess | undefined {
-    const m = /(?:^|;\s*)JSESSIONID=([^;]+)/.exec(cookieHeader ?? '');
+  /** The session a REST call names: its JSESSIONID cookie, or in SSL-session mode its Authorization header. */
+  private sessionOf(headers: IncomingMessage['headers']): Sess | undefined {
+    if (this.sessionMode === 'ssl') {
+      const token = headers.authorization;
+      return token ? this.sessions.get(token) : undefined;
+    }
+    const m = /(?:^|;\s*)JSESSIONID=([^;]+)/.exec(headers.cookie ?? '');
     return m ? this.sessions.get(m[1]!) : undefined;
+  }
+
+  /** The session an upgrade names: its cookie, or in SSL-session mode the subprotocol pair `access_token, <token>`. */
+  private socketSessionOf(headers: IncomingMessage['headers']): Sess | undefined {
+    if (this.sessionMode !== 'ssl') return this.sessionOf(headers);
+    const offered = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const at = offered.indexOf('access_token');
+    const token = at >= 0 ? offered[at + 1] : undefined;
+    return token ? this.sessions.get(token) : undefined;
   }
 
   private endSession(sess: Sess, code: number, reason: string): void {
     clearTimeout(sess.timer);
-    this.sessions.delete(sess.cookie);
+    this.sessions.delete(sess.key);
     for (const ws of sess.sockets) ws.close(code, reason);
   }
 
@@ -317,7 +391,7 @@ export class SmcSimulator {
       this.upgrades.push({ kind, path, status: 403, headers: req.headers });
       return refuseUpgrade(socket, 403);
     }
-    const sess = this.sessionOf(req.headers.cookie);
+    const sess = this.socketSessionOf(req.headers);
     if (!sess) {
       this.upgrades.push({ kind, path, status: 401, headers: req.headers });
       return refuseUpgrade(socket, 401);
@@ -382,13 +456,24 @@ export class SmcSimulator {
       conn.channels.set(id, { id, context });
       return ws.send(JSON.stringify({ success: 'Subscribed for notification', subscription_id: id }));
     }
+    if (conn.kind === 'status' && 'context' in cmd) {
+      const type = typeof cmd.context === 'string' ? cmd.context.trim() : '';
+      const rel = STATUS_CONTEXTS[type];
+      if (rel === undefined) return ws.send(JSON.stringify({ failure: `Unknown context: ${type.slice(0, 100)}` }));
+      const id = conn.nextId++;
+      const ch: Channel = { id, context: new Set([type]), paths: this.elements.filter((p) => p.startsWith(`elements/${rel}/`)) };
+      conn.channels.set(id, ch);
+      ws.send(JSON.stringify({ success: 'Subscribed for status', subscription_id: id }));
+      this.startStatus(ws, conn, ch);
+      return;
+    }
     if (conn.kind === 'status' && 'element' in cmd) {
       const href = typeof cmd.element === 'string' ? cmd.element : '';
       const at = href.indexOf('/elements/');
       const path = at >= 0 ? href.slice(at + 1) : '';
       if (!this.elements.includes(path)) return ws.send(JSON.stringify({ failure: `Element not found: ${href}` }));
       const id = conn.nextId++;
-      const ch: Channel = { id, element: path };
+      const ch: Channel = { id, element: path, paths: [path] };
       conn.channels.set(id, ch);
       ws.send(JSON.stringify({ success: 'Subscribed for status', subscription_id: id }));
       this.startStatus(ws, conn, ch);
@@ -400,14 +485,20 @@ export class SmcSimulator {
   private startStatus(ws: WebSocket, conn: Conn & { n: number }, ch: Channel): void {
     let seq = 0;
     const base = `${this.url}/${conn.version}`;
+    const byContext = ch.element === undefined;
     const one = () => {
       if (ws.readyState !== ws.OPEN) return;
-      this.faultsBefore(ws, ch.id);
-      const status = elementStatus(base, ch.element!, seq++);
-      const frame = { status: { status }, subscription_id: ch.id };
-      ws.send(JSON.stringify(frame));
-      this.sent.push({ kind: 'status', connection: conn.n, subscriptionId: ch.id, frame, path: ch.element! });
-      this.statusFrames++;
+      const n = seq++;
+      for (const path of ch.paths ?? []) {
+        this.faultsBefore(ws, ch.id);
+        let status = elementStatus(base, path, n);
+        // A family subscription's statuses must say whose they are (how a real SMC does it is unconfirmed).
+        if (byContext && (this.opts.contextIdentity ?? 'href') === 'href') status = { ...status, href: `${base}/${path}` };
+        const frame = { status: { status }, subscription_id: ch.id };
+        ws.send(JSON.stringify(frame));
+        this.sent.push({ kind: 'status', connection: conn.n, subscriptionId: ch.id, frame, path });
+        this.statusFrames++;
+      }
     };
     one(); // the current status follows the subscription
     const every = this.opts.statusEveryMs ?? 0;
