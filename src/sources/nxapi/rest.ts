@@ -19,6 +19,11 @@ export class NxapiError extends Error {
   get tokenInvalid(): boolean {
     return this.status === 401 || this.status === 403 || this.code === '401' || this.code === '403';
   }
+
+  /** A query refused for the size of its result: it must be asked for in pages. */
+  get tooBig(): boolean {
+    return (this.status === 400 || this.code === '400') && /dataset is too big/i.test(this.text);
+  }
 }
 
 export interface LoginResult {
@@ -30,6 +35,15 @@ export interface LoginResult {
 export interface SubscribeResult {
   id: string;
   imdata: unknown[];
+  /** totalCount: every object the query matches, over all pages. */
+  total: number;
+}
+
+export interface SubscribeOptions {
+  /** Sent as `refresh-timeout=<s>`; 0: none sent. */
+  refreshTimeoutS: number;
+  /** One page of the query's result (`page` counts from 0). */
+  page?: { page: number; size: number };
 }
 
 export interface RestOptions {
@@ -88,8 +102,11 @@ export class NxapiClient {
     return loginAttributes(r.body, 'aaaLogin', r.status);
   }
 
-  async refreshToken(token: string, signal?: AbortSignal): Promise<LoginResult> {
-    const r = await this.call('GET', '/api/aaaRefresh.json', token, signal);
+  /** aaaRefresh: NX-OS lists it as a DN target of a POST, APIC clients use GET; each refuses the other. */
+  async refreshToken(token: string, platform: 'nxos' | 'apic', signal?: AbortSignal): Promise<LoginResult> {
+    const r = platform === 'nxos'
+      ? await this.call('POST', '/api/aaaRefresh.json', token, signal, '')
+      : await this.call('GET', '/api/aaaRefresh.json', token, signal);
     this.check(r, 'aaaRefresh');
     return loginAttributes(r.body, 'aaaRefresh', r.status);
   }
@@ -99,16 +116,20 @@ export class NxapiClient {
     this.check(r, 'aaaLogout');
   }
 
-  /** GET `<query>?subscription=yes`: the subscription id and the query's current objects. */
-  async subscribe(query: string, token: string, signal?: AbortSignal): Promise<SubscribeResult> {
-    const path = `${query}${query.includes('?') ? '&' : '?'}subscription=yes`;
+  /** GET `<query>?subscription=yes[&refresh-timeout=<s>][&page=&page-size=]`: the subscription id and the query's current objects. */
+  async subscribe(query: string, token: string, opts: SubscribeOptions, signal?: AbortSignal): Promise<SubscribeResult> {
+    let path = `${query}${query.includes('?') ? '&' : '?'}subscription=yes`;
+    if (opts.refreshTimeoutS > 0) path += `&refresh-timeout=${opts.refreshTimeoutS}`;
+    if (opts.page) path += `&page=${opts.page.page}&page-size=${opts.page.size}`;
     const r = await this.call('GET', path, token, signal);
     this.check(r, `subscribe ${query}`);
-    const body = r.body as { subscriptionId?: unknown; imdata?: unknown };
+    const body = r.body as { subscriptionId?: unknown; imdata?: unknown; totalCount?: unknown };
     if (typeof body.subscriptionId !== 'string' || body.subscriptionId === '') {
       throw new NxapiError(r.status, '', 'reply carries no subscriptionId', `subscribe ${query}`);
     }
-    return { id: body.subscriptionId, imdata: Array.isArray(body.imdata) ? body.imdata : [] };
+    const imdata = Array.isArray(body.imdata) ? body.imdata : [];
+    const total = Number(body.totalCount);
+    return { id: body.subscriptionId, imdata, total: Number.isInteger(total) && total >= 0 ? total : imdata.length };
   }
 
   async refreshSubscription(id: string, token: string, signal?: AbortSignal): Promise<void> {
