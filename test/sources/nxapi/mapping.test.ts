@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { NxapiMapping, decodeMo, interfaceOf } from '../../../src/sources/nxapi/mapping.js';
 import { NxapiClient } from '../../../src/sources/nxapi/rest.js';
+import { HttpClient } from '../../../src/net/http.js';
 import type { MetricRule } from '../../../src/mapping/rules.js';
 import { checkNxapi, type NxapiConfig } from '../../../src/sources/nxapi/config.js';
 import { SEED_NOTIFICATION, SEED_SUBSCRIBE_REPLY } from '../../fixtures/nxapi.js';
@@ -32,8 +33,9 @@ describe('nxapi mapping: the seed examples', () => {
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
+    const http = new HttpClient();
     try {
-      const client = new NxapiClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+      const client = new NxapiClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000, http, maxReplyBytes: 1024 * 1024 });
       const sub = await client.subscribe('/api/mo/sys/intf/phys-[eth1/1].json', 'tok+/=', { refreshTimeoutS: 0 });
       assert.equal(sub.id, '18374686685813276673');
       assert.deepEqual(sub.imdata, []);
@@ -41,6 +43,7 @@ describe('nxapi mapping: the seed examples', () => {
       assert.equal(bad, 0);
       assert.equal(envelope.metrics.length + envelope.logs.length, 0);
     } finally {
+      http.close();
       srv.close();
     }
   });

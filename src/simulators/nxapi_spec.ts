@@ -1,5 +1,5 @@
-import type { SimulatorSpec } from '../../simulators/index.js';
-import { NxapiSimulator } from './simulator.js';
+import type { SimulatorSpec } from './index.js';
+import { NxapiSimulator } from './nxapi.js';
 
 export const nxapiSimulatorSpec: SimulatorSpec = {
   vendor: 'nxapi',

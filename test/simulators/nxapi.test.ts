@@ -1,8 +1,8 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { NxapiSimulator } from '../../../src/sources/nxapi/simulator.js';
-import { waitFor } from '../../helpers/net.js';
+import { NxapiSimulator } from '../../src/simulators/nxapi.js';
+import { waitFor } from '../helpers/net.js';
 
 // The simulator must be exactly as strict as the switch, or the source tests prove nothing.
 
