@@ -2,6 +2,7 @@ import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../
 import { compileRules, mergeRules, toNumber, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
+import { getPath } from '../../mapping/path.js';
 
 /** Counter series remembered for their start time; the oldest is forgotten past this (it restarts at first sight). */
 const MAX_COUNTER_SERIES = 200_000;
@@ -98,6 +99,8 @@ export interface ManagedObject {
   cls: string;
   attrs: Record<string, unknown>;
   dn: string;
+  /** The object as it came, `{"<class>":{"attributes":{…}}}`: what a rule's path walks. */
+  item: unknown;
 }
 
 /** `{"<class>":{"attributes":{dn,...}}}` → its parts; undefined when it has not that shape. */
@@ -113,7 +116,7 @@ export function decodeMo(item: unknown): ManagedObject | undefined {
   if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) return undefined;
   const dn = (attrs as Record<string, unknown>).dn;
   if (typeof dn !== 'string' || dn === '') return undefined;
-  return { cls, attrs: attrs as Record<string, unknown>, dn };
+  return { cls, attrs: attrs as Record<string, unknown>, dn, item };
 }
 
 interface ClassRule {
@@ -121,6 +124,8 @@ interface ClassRule {
   attribute: string;
   /** dn-independent part of the counter-state key. */
   key: string;
+  /** Below the class key: `attributes.<attribute>`, walked by the one path walker. */
+  below: string[];
 }
 
 export interface MappedFrame {
@@ -146,7 +151,7 @@ export class NxapiMapping {
     for (const rule of compileRules(mergeRules(MO_METRICS, overrides))) {
       const [cls, , attribute] = rule.segments;
       if (rule.segments.length !== 3 || !cls || !attribute) continue; // config check refuses other shapes
-      const entry = { rule, attribute, key: rule.segments.join('.') };
+      const entry = { rule, attribute, key: rule.segments.join('.'), below: rule.segments.slice(1) };
       if (cls === '*') this.anyClass.push(entry);
       else {
         let list = this.byClass.get(cls);
@@ -223,8 +228,9 @@ export class NxapiMapping {
     const iface = interfaceOf(mo.dn);
     const identity: Attributes = iface ? { 'network.interface.name': iface } : { 'nxapi.dn': mo.dn };
     for (const list of [rules ?? [], this.anyClass]) {
-      for (const { rule, attribute, key } of list) {
-        const raw = mo.attrs[attribute];
+      for (const { rule, attribute, key, below } of list) {
+        // The rule's path walked over the object as it came; a `*` class stands for this object's class.
+        const raw = getPath(mo.item, [mo.cls, ...below]);
         if (raw === undefined) continue; // a `modified` object carries only what changed
         const n = this.value(attribute, raw);
         if (n === undefined) continue;
