@@ -8,6 +8,7 @@ import { CaptureEmitter, selfMetric, sourceConfig } from '../../helpers/capture.
 import { NxapiSimulator, type NxapiSimulatorOptions } from '../../../src/simulators/nxapi.js';
 import { FakeClock } from '../../helpers/clock.js';
 import { freePort, waitFor } from '../../helpers/net.js';
+import { secretRoot, type SecretScope } from '../../../src/telemetry/secrets.js';
 
 // The source against the simulator in-process. Deadlines are scaled down ×100 (subscription timeout
 // 900 ms for the switch's 90 s, token lifetime 2 s) so that minutes of protocol time pass in seconds.
@@ -35,6 +36,7 @@ afterEach(async () => {
 
 async function rig(
   simOpts: Partial<NxapiSimulatorOptions> = {}, cfgOrFn: Partial<NxapiConfig> | ((sim: NxapiSimulator) => Partial<NxapiConfig>) = {}, clock?: FakeClock,
+  secrets?: SecretScope,
 ): Promise<Rig> {
   const sim = new NxapiSimulator({ username: USER, password: PASS, intervalMs: 100, subscriptionTimeoutMs: 900, tokenLifetimeMs: 2000, ...simOpts });
   await sim.start();
@@ -56,7 +58,7 @@ async function rig(
     throw err;
   }
   const emitter = new CaptureEmitter();
-  const src = nxapiSource.create(config, { emitter, log, ...(clock ? { clock } : {}) }) as NxapiSource;
+  const src = nxapiSource.create(config, { emitter, log, ...(clock ? { clock } : {}), ...(secrets ? { secrets } : {}) }) as NxapiSource;
   // The vendor's data only: the source's own up gauge and gap records are not the switch's.
   const r: Rig = { sim, src, name: config.name, get envs() { return emitter.data(); }, logs, records: () => emitter.records().length };
   rigs.push(r);
@@ -301,5 +303,36 @@ describe('nxapi source: what real switches and APIC clusters do', () => {
     assert.equal(logsOf(r, 'nxapi.mo.snapshot').length, 1, 'the unchanged topSystem came out a second time');
     assert.equal(logsOf(r, 'nxapi.mo.modified').length, 1);
     assert.equal(r.records(), 2, 'the re-subscribe yielded records');
+  });
+
+  it('keeps the token in a per-login secret scope while that login lives, and forgets it when the login ends', async () => {
+    const scope = secretRoot.session('nxapi-test-scope');
+    try {
+      const r = await rig({}, {}, undefined, scope);
+      await waitFor('established', () => r.src.status().connected);
+      await waitFor('a token refresh', () => r.sim.stats.tokenRefreshes >= 1);
+      const live = r.sim.tokensIssued.at(-1)!;
+      assert.ok([...scope].includes(live), 'the live token is not scrubbed');
+      r.sim.closeSockets();
+      await waitFor('a second login', () => r.sim.stats.logins >= 2);
+      await waitFor('established again', () => r.src.status().connected);
+      assert.equal(scope.sessions, 1, 'the last login\'s scope was not ended');
+      const held = [...scope];
+      for (const t of r.sim.tokensIssued.slice(0, -1)) assert.ok(!held.includes(t), 'a retired token is still held');
+      assert.ok(held.includes(r.sim.tokensIssued.at(-1)!));
+      await r.src.stop();
+      assert.equal(scope.sessions, 0, 'the login\'s scope outlived stop');
+      for (const t of r.sim.tokensIssued) assert.ok(![...scope].includes(t), 'a token is held after stop');
+    } finally {
+      scope.end();
+    }
+  });
+
+  it('maps a snapshot larger than the HTTP helper\'s default 64 KiB: every object arrives', async () => {
+    const r = await rig({ interfaces: 400, intervalMs: 0 }, { queries: ['/api/class/rmonIfIn.json'] });
+    await waitFor('established', () => r.src.status().connected);
+    const ports = new Set(pointsOf(r, 'nxapi.interface.io').map((p) => p.attributes['network.interface.name']));
+    assert.equal(ports.size, 400);
+    assert.equal(await selfMetric('framesRejected', { source: r.name }), 0);
   });
 });
