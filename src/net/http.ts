@@ -51,13 +51,15 @@ export interface HttpCall {
   what: string;
   /** Throw AuthError on 401/403 and RateLimited on 429 (the source's slow schedules) instead of answering. */
   sourceSemantics?: boolean;
+  /** Most of the body kept (default 64 KiB): a source whose answers are its data (NX-API snapshots) raises it. */
+  maxAnswerBytes?: number;
 }
 
 export interface HttpReply extends HttpAnswer {
   headers: IncomingHttpHeaders;
   /** Every Set-Cookie header of the answer. */
   setCookie: string[];
-  /** The body was longer than the 64 KiB kept: `text` is its start only. */
+  /** The body was longer than what was kept (64 KiB unless the call said): `text` is its start only. */
   truncated: boolean;
 }
 
@@ -103,7 +105,7 @@ export class HttpClient {
     const signal = c.signal ? AbortSignal.any([c.signal, AbortSignal.timeout(c.timeoutMs)]) : AbortSignal.timeout(c.timeoutMs);
     let reply: HttpReply;
     try {
-      reply = await this.request(c.url, payload, headers, signal, c.method ?? (payload ? 'POST' : 'GET'));
+      reply = await this.request(c.url, payload, headers, signal, c.method ?? (payload ? 'POST' : 'GET'), c.maxAnswerBytes);
     } catch (err) {
       if (c.signal?.aborted) throw err;
       const e = err as NodeJS.ErrnoException;
@@ -116,7 +118,9 @@ export class HttpClient {
     return reply;
   }
 
-  private request(url: string, payload: Uint8Array | undefined, headers: Record<string, string>, signal: AbortSignal, method = 'POST'): Promise<HttpReply> {
+  private request(
+    url: string, payload: Uint8Array | undefined, headers: Record<string, string>, signal: AbortSignal, method = 'POST', maxBytes = MAX_ANSWER_BYTES,
+  ): Promise<HttpReply> {
     const u = new URL(url);
     const https = u.protocol === 'https:';
     return new Promise((resolve, reject) => {
@@ -129,18 +133,18 @@ export class HttpClient {
         const chunks: Buffer[] = [];
         let kept = 0;
         res.on('data', (c: Buffer) => {
-          if (kept < MAX_ANSWER_BYTES) chunks.push(c);
+          if (kept < maxBytes) chunks.push(c);
           kept += c.length;
         });
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           resolve({
             status, ok: status >= 200 && status < 300,
-            text: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
+            text: Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8'),
             retryAfterMs: parseRetryAfter(res.headers['retry-after'] as string | undefined),
             headers: res.headers,
             setCookie: res.headers['set-cookie'] ?? [],
-            truncated: kept > MAX_ANSWER_BYTES,
+            truncated: kept > maxBytes,
           });
         });
         res.on('error', reject);

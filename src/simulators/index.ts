@@ -2,7 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { mistSimulatorSpec } from '../sources/mist/simulator_spec.js';
 import { sysadmSimulatorSpec } from '../sources/sysadm/simulator_spec.js';
 import { smcSimulatorSpec } from './smc_spec.js';
-import { nxapiSimulatorSpec } from '../sources/nxapi/simulator_spec.js';
+import { nxapiSimulatorSpec } from './nxapi_spec.js';
 import { genericSimulatorSpec } from './websocket_spec.js';
 
 /** What `ws2otel simulate <vendor>` needs of each vendor's simulator: its flags and how to start it. */

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { NxapiSimulator } from '../../src/sources/nxapi/simulator.js';
+import { NxapiSimulator } from '../../src/simulators/nxapi.js';
 
 // NX-API simulator → ws2otel (child process) → the real OpenTelemetry Collector → its file exporter.
 // Deadlines scaled ×100 down, so the daemon also has to keep its subscriptions and token alive.

@@ -64,7 +64,8 @@ function nxapi(): Target {
     subscription_refresh_interval: 60_000, token_refresh_interval: 0, request_timeout: 1000,
   };
   const src = new NxapiSource(cfg as never, { emitter, log: silentLog });
-  return { name: cfg.name, emitter, feed: entry((src as unknown as { session: unknown }).session) };
+  // The one Session's frame entry (the socket's own path, without a socket).
+  return { name: cfg.name, emitter, feed: (data) => src.sessions[0]!.receive(data) };
 }
 
 const sysadmSources: SysadmSource[] = [];

@@ -2,9 +2,12 @@ import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../
 import { compileRules, mergeRules, toNumber, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
+import { getPath } from '../../mapping/path.js';
 
 /** Counter series remembered for their start time; the oldest is forgotten past this (it restarts at first sight). */
 const MAX_COUNTER_SERIES = 200_000;
+/** Objects whose last known state is remembered (to tell a re-subscribe's snapshot from news); the oldest is forgotten past this. */
+const MAX_KNOWN_OBJECTS = 200_000;
 
 // NX-API managed objects → metric points and log records. A managed object (MO) is
 // `{"<class>":{"attributes":{"dn":"...", ...}}}` with every value a string. The tables are data: a
@@ -75,6 +78,12 @@ const INTERFACE_RE = /(?:^|\/)(?:phys|aggr|svi|lb|mgmt|tunnel)-\[([^\]]+)\]/;
 /** Attributes that are the record's identity or time rather than content. */
 const NOT_CONTENT = new Set(['dn', 'status', 'modTs', 'rn', 'childAction']);
 
+function sameContent(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => b[k] === a[k]);
+}
+
 export function interfaceOf(dn: string): string | undefined {
   return INTERFACE_RE.exec(dn)?.[1];
 }
@@ -90,6 +99,8 @@ export interface ManagedObject {
   cls: string;
   attrs: Record<string, unknown>;
   dn: string;
+  /** The object as it came, `{"<class>":{"attributes":{…}}}`: what a rule's path walks. */
+  item: unknown;
 }
 
 /** `{"<class>":{"attributes":{dn,...}}}` → its parts; undefined when it has not that shape. */
@@ -105,7 +116,7 @@ export function decodeMo(item: unknown): ManagedObject | undefined {
   if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) return undefined;
   const dn = (attrs as Record<string, unknown>).dn;
   if (typeof dn !== 'string' || dn === '') return undefined;
-  return { cls, attrs: attrs as Record<string, unknown>, dn };
+  return { cls, attrs: attrs as Record<string, unknown>, dn, item };
 }
 
 interface ClassRule {
@@ -113,6 +124,8 @@ interface ClassRule {
   attribute: string;
   /** dn-independent part of the counter-state key. */
   key: string;
+  /** Below the class key: `attributes.<attribute>`, walked by the one path walker. */
+  below: string[];
 }
 
 export interface MappedFrame {
@@ -128,6 +141,8 @@ export class NxapiMapping {
   readonly resource: Attributes;
   /** Per counter series: when it started (first sight, or the last drop) and its last value. */
   private readonly counterState = new Map<string, { start: number; last: number }>();
+  /** dn → the content attributes last seen of objects that become records (classes without metric rules). */
+  private readonly known = new Map<string, Record<string, string>>();
 
   constructor(
     private readonly source: string, overrides: readonly MetricRule[], staticResource: Attributes, host: string, version: string,
@@ -136,7 +151,7 @@ export class NxapiMapping {
     for (const rule of compileRules(mergeRules(MO_METRICS, overrides))) {
       const [cls, , attribute] = rule.segments;
       if (rule.segments.length !== 3 || !cls || !attribute) continue; // config check refuses other shapes
-      const entry = { rule, attribute, key: rule.segments.join('.') };
+      const entry = { rule, attribute, key: rule.segments.join('.'), below: rule.segments.slice(1) };
       if (cls === '*') this.anyClass.push(entry);
       else {
         let list = this.byClass.get(cls);
@@ -163,9 +178,12 @@ export class NxapiMapping {
   }
 
   /**
-   * A subscribe reply's `imdata`: the query's objects as they are now. Objects of classes with
-   * metric rules become points stamped with the arrival time; the others become `nxapi.mo.snapshot`
-   * log records, so that a query for faults or configuration still shows the current state.
+   * A subscribe reply's `imdata`: the query's objects as they are now, never news. Objects of classes
+   * with metric rules become points stamped with the arrival time (current state, every time); the
+   * others become `nxapi.mo.snapshot` state records, so that a query for faults or configuration
+   * still shows the current state, but only when the object is new to this source or differs from
+   * what it last knew: a re-subscribe (every reconnect) returns the whole snapshot again, and that
+   * must not come out as a second copy of every object.
    */
   snapshot(query: string, imdata: readonly unknown[], receivedMs: number): MappedFrame {
     const env = this.envelope(receivedMs);
@@ -178,7 +196,7 @@ export class NxapiMapping {
         continue;
       }
       if (this.hasMetrics(mo.cls)) this.points(mo, receivedMs, env.metrics);
-      else env.logs.push(this.record(mo, 'snapshot', { 'nxapi.query': query }, receivedMs));
+      else if (this.learn(mo, '')) env.logs.push(this.record(mo, 'snapshot', { 'nxapi.query': query }, receivedMs));
     }
     return { envelope: env, bad };
   }
@@ -198,6 +216,7 @@ export class NxapiMapping {
       const status = typeof mo.attrs.status === 'string' ? mo.attrs.status : '';
       if (status === 'deleted') this.forget(mo.dn);
       else this.points(mo, parseModTs(mo.attrs.modTs) ?? receivedMs, env.metrics);
+      if (!this.hasMetrics(mo.cls)) this.learn(mo, status);
       env.logs.push(this.record(mo, status, { 'nxapi.subscription_ids': idList }, receivedMs));
     }
     return { envelope: env, bad };
@@ -209,8 +228,9 @@ export class NxapiMapping {
     const iface = interfaceOf(mo.dn);
     const identity: Attributes = iface ? { 'network.interface.name': iface } : { 'nxapi.dn': mo.dn };
     for (const list of [rules ?? [], this.anyClass]) {
-      for (const { rule, attribute, key } of list) {
-        const raw = mo.attrs[attribute];
+      for (const { rule, attribute, key, below } of list) {
+        // The rule's path walked over the object as it came; a `*` class stands for this object's class.
+        const raw = getPath(mo.item, [mo.cls, ...below]);
         if (raw === undefined) continue; // a `modified` object carries only what changed
         const n = this.value(attribute, raw);
         if (n === undefined) continue;
@@ -246,6 +266,25 @@ export class NxapiMapping {
     const states = STATE_VALUES[attribute];
     if (states) return states[raw] ?? 0;
     return VALUE_PARSERS[attribute]?.(raw);
+  }
+
+  /**
+   * Records what an object now is; true when that is news (unknown dn, or content that differs). A
+   * `modified` notification carries only what changed: it is merged into what was known.
+   */
+  private learn(mo: ManagedObject, status: string): boolean {
+    if (status === 'deleted') return this.known.delete(mo.dn);
+    const content: Record<string, string> = {};
+    for (const k in mo.attrs) {
+      const v = mo.attrs[k];
+      if (!NOT_CONTENT.has(k) && v !== undefined && v !== null) content[k] = String(v);
+    }
+    const before = this.known.get(mo.dn);
+    const now = status === 'modified' && before ? { ...before, ...content } : content;
+    if (before && sameContent(before, now)) return false;
+    if (!before && this.known.size >= MAX_KNOWN_OBJECTS) this.known.delete(this.known.keys().next().value!);
+    this.known.set(mo.dn, now);
+    return true;
   }
 
   private forget(dn: string): void {

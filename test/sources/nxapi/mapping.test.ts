@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { NxapiMapping, decodeMo, interfaceOf } from '../../../src/sources/nxapi/mapping.js';
 import { NxapiClient } from '../../../src/sources/nxapi/rest.js';
+import { HttpClient } from '../../../src/net/http.js';
 import type { MetricRule } from '../../../src/mapping/rules.js';
 import { checkNxapi, type NxapiConfig } from '../../../src/sources/nxapi/config.js';
 import { SEED_NOTIFICATION, SEED_SUBSCRIBE_REPLY } from '../../fixtures/nxapi.js';
@@ -32,15 +33,17 @@ describe('nxapi mapping: the seed examples', () => {
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
+    const http = new HttpClient();
     try {
-      const client = new NxapiClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
-      const sub = await client.subscribe('/api/mo/sys/intf/phys-[eth1/1].json', 'tok+/=');
+      const client = new NxapiClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000, http, maxReplyBytes: 1024 * 1024 });
+      const sub = await client.subscribe('/api/mo/sys/intf/phys-[eth1/1].json', 'tok+/=', { refreshTimeoutS: 0 });
       assert.equal(sub.id, '18374686685813276673');
       assert.deepEqual(sub.imdata, []);
       const { envelope, bad } = mapping().snapshot('/api/mo/sys/intf/phys-[eth1/1].json', sub.imdata, 1);
       assert.equal(bad, 0);
       assert.equal(envelope.metrics.length + envelope.logs.length, 0);
     } finally {
+      http.close();
       srv.close();
     }
   });
@@ -155,6 +158,28 @@ describe('nxapi mapping: interface counters and states', () => {
     assert.equal(r.attributes['nxapi.dn'], 'sys');
   });
 
+  it('treats a re-subscribe snapshot as state: an object known unchanged yields no second record, a changed one one snapshot record', () => {
+    const m = mapping();
+    const sys = (name: string) => ({ topSystem: { attributes: { dn: 'sys', name, serial: 'FDO1', status: '', modTs: '2026-01-01T00:00:00.000+00:00' } } });
+    const fault = { faultInst: { attributes: { dn: 'sys/fault-F1', severity: 'major', code: 'F1', status: '' } } };
+    assert.equal(m.snapshot('/api/mo/sys.json', [sys('n9k-1'), fault], 1).envelope.logs.length, 2, 'the first snapshot shows the current state');
+    // A reconnect's re-subscribe: the same objects again.
+    assert.deepEqual(m.snapshot('/api/mo/sys.json', [sys('n9k-1'), fault], 2).envelope.logs, [], 'the same state came out twice');
+    // Renamed while the socket was down: the snapshot says so once, as state, not as a change event.
+    const changed = m.snapshot('/api/mo/sys.json', [sys('n9k-2'), fault], 3).envelope.logs;
+    assert.deepEqual(changed.map((r) => [r.eventName, r.attributes['nxapi.attr.name'], r.attributes['nxapi.status']]), [['nxapi.mo.snapshot', 'n9k-2', undefined]]);
+  });
+
+  it('counts a modified notification into what is known: the next snapshot showing that state yields no record', () => {
+    const m = mapping();
+    m.snapshot('q', [{ faultInst: { attributes: { dn: 'sys/fault-F1', severity: 'major', code: 'F1' } } }], 1);
+    const note = m.notification(['1'], [{ faultInst: { attributes: { dn: 'sys/fault-F1', severity: 'cleared', status: 'modified' } } }], 2).envelope.logs;
+    assert.equal(note[0]!.eventName, 'nxapi.mo.modified', 'a socket notification is a change event');
+    assert.deepEqual(m.snapshot('q', [{ faultInst: { attributes: { dn: 'sys/fault-F1', severity: 'cleared', code: 'F1' } } }], 3).envelope.logs, []);
+    m.notification(['1'], [{ faultInst: { attributes: { dn: 'sys/fault-F1', status: 'deleted' } } }], 4);
+    assert.equal(m.snapshot('q', [{ faultInst: { attributes: { dn: 'sys/fault-F1', severity: 'major', code: 'F1' } } }], 5).envelope.logs.length, 1, 'raised again after its deletion');
+  });
+
   it('grades faults by their severity attribute', () => {
     const sev = (s: string) => mapping().notification(['1'], [{ faultInst: { attributes: { dn: `sys/fault-F${s}`, severity: s, status: 'created' } } }], 1).envelope.logs[0]!.severityText;
     assert.equal(sev('critical'), 'FATAL');
@@ -193,12 +218,29 @@ describe('nxapi mapping: interface counters and states', () => {
 });
 
 describe('nxapi config checks', () => {
-  const base = { queries: ['/api/class/rmonIfIn.json'], subscription_refresh_interval: 30_000, request_timeout: 10_000, metrics: [] } as unknown as NxapiConfig;
+  const base = {
+    url: 'https://switch1', urls: [], platform: 'nxos', queries: ['/api/class/rmonIfIn.json'], subscription_refresh_interval: 30_000,
+    subscription_refresh_timeout: 0, page_size: 10_000, request_timeout: 10_000, metrics: [],
+  } as unknown as NxapiConfig;
   it('accepts class and mo queries and refuses others, subscription= and long refresh intervals', () => {
     assert.deepEqual(checkNxapi({ ...base, queries: ['/api/class/rmonIfIn.json', '/api/mo/sys/intf/phys-[eth1/1].json?rsp-subtree=children', '/api/node/class/faultInst.json'] }), []);
     assert.match(checkNxapi({ ...base, queries: ['/api/rmonIfIn'] }).join(), /queries\[0\]/);
     assert.match(checkNxapi({ ...base, queries: ['/api/class/a.json?subscription=yes'] }).join(), /leave out subscription/);
     assert.match(checkNxapi({ ...base, subscription_refresh_interval: 90_000 }).join(), /at most 60s/);
     assert.match(checkNxapi({ ...base, metrics: [{ path: 'octets', metric: 'x' }] }).join(), /metrics\[0\]\.path/);
+  });
+
+  it('checks refresh-timeout, the refresh interval against it, page_size and url or urls', () => {
+    assert.deepEqual(checkNxapi({ ...base, subscription_refresh_timeout: 300_000, subscription_refresh_interval: 0 }), []);
+    assert.deepEqual(checkNxapi({ ...base, url: '', urls: ['https://apic1', 'https://apic2'] }), []);
+    assert.match(checkNxapi({ ...base, subscription_refresh_timeout: 1_801_000 }).join(), /subscription_refresh_timeout: must be between 1000 ms and 1800000 ms/);
+    assert.match(checkNxapi({ ...base, subscription_refresh_timeout: 500 }).join(), /subscription_refresh_timeout: must be between/);
+    assert.match(checkNxapi({ ...base, subscription_refresh_timeout: 2500 }).join(), /subscription_refresh_timeout: must be whole seconds/);
+    assert.match(checkNxapi({ ...base, subscription_refresh_timeout: 10_000, subscription_refresh_interval: 11_000 }).join(), /subscription_refresh_interval: must be at most 10s \(the subscription deadline/);
+    assert.match(checkNxapi({ ...base, subscription_refresh_interval: 10 }).join(), /subscription_refresh_interval: must be at least 100 ms/);
+    assert.match(checkNxapi({ ...base, page_size: 0 }).join(), /page_size: must be between 1 and 100000/);
+    assert.match(checkNxapi({ ...base, url: '' }).join(), /url: is required/);
+    assert.match(checkNxapi({ ...base, urls: ['https://apic1'] }).join(), /urls: give url or urls, not both/);
+    assert.match(checkNxapi({ ...base, url: '', urls: ['https://a', 'https://a'] }).join(), /urls: each controller may appear only once/);
   });
 });

@@ -5,9 +5,10 @@ import type { Envelope } from '../../../src/model.js';
 import { nxapiSource, type NxapiSource } from '../../../src/sources/nxapi/source.js';
 import type { NxapiConfig } from '../../../src/sources/nxapi/config.js';
 import { CaptureEmitter, selfMetric, sourceConfig } from '../../helpers/capture.js';
-import { NxapiSimulator, type NxapiSimulatorOptions } from '../../../src/sources/nxapi/simulator.js';
+import { NxapiSimulator, type NxapiSimulatorOptions } from '../../../src/simulators/nxapi.js';
 import { FakeClock } from '../../helpers/clock.js';
-import { waitFor } from '../../helpers/net.js';
+import { freePort, waitFor } from '../../helpers/net.js';
+import { secretRoot, type SecretScope } from '../../../src/telemetry/secrets.js';
 
 // The source against the simulator in-process. Deadlines are scaled down ×100 (subscription timeout
 // 900 ms for the switch's 90 s, token lifetime 2 s) so that minutes of protocol time pass in seconds.
@@ -33,22 +34,33 @@ afterEach(async () => {
   }
 });
 
-async function rig(simOpts: Partial<NxapiSimulatorOptions> = {}, cfg: Partial<NxapiConfig> = {}, clock?: FakeClock): Promise<Rig> {
+async function rig(
+  simOpts: Partial<NxapiSimulatorOptions> = {}, cfgOrFn: Partial<NxapiConfig> | ((sim: NxapiSimulator) => Partial<NxapiConfig>) = {}, clock?: FakeClock,
+  secrets?: SecretScope,
+): Promise<Rig> {
   const sim = new NxapiSimulator({ username: USER, password: PASS, intervalMs: 100, subscriptionTimeoutMs: 900, tokenLifetimeMs: 2000, ...simOpts });
   await sim.start();
+  const cfg = typeof cfgOrFn === 'function' ? cfgOrFn(sim) : cfgOrFn;
   const logs: string[] = [];
   const log = pino({ level: 'debug' }, { write: (l: string) => void logs.push(l) });
-  const config = sourceConfig(nxapiSource, {
-    url: sim.url, username: USER, password: PASS,
-    queries: ['/api/class/rmonIfIn.json', '/api/class/ethpmPhysIf.json', '/api/mo/sys/intf/phys-[eth1/1].json'],
-    subscription_refresh_interval: 300, token_refresh_interval: 0, request_timeout: 2000,
-    auth_retry: { initial_interval: 50, max_interval: 300 },
-    keepalive: { interval: 30_000, timeout: 20_000 }, max_frame_bytes: 1024 * 1024,
-    ...cfg,
-  });
+  let config: NxapiConfig;
+  try {
+    config = sourceConfig(nxapiSource, {
+      url: sim.url, username: USER, password: PASS,
+      queries: ['/api/class/rmonIfIn.json', '/api/class/ethpmPhysIf.json', '/api/mo/sys/intf/phys-[eth1/1].json'],
+      subscription_refresh_interval: 300, token_refresh_interval: 0, request_timeout: 2000,
+      auth_retry: { initial_interval: 50, max_interval: 300 },
+      keepalive: { interval: 30_000, timeout: 20_000 }, max_frame_bytes: 1024 * 1024,
+      ...cfg,
+    });
+  } catch (err) {
+    await sim.stop(); // a refused config must not leave the simulator's timers holding the test process
+    throw err;
+  }
   const emitter = new CaptureEmitter();
-  const src = nxapiSource.create(config, { emitter, log, ...(clock ? { clock } : {}) }) as NxapiSource;
-  const r: Rig = { sim, src, name: config.name, envs: emitter.envelopes, logs, records: () => emitter.records().length };
+  const src = nxapiSource.create(config, { emitter, log, ...(clock ? { clock } : {}), ...(secrets ? { secrets } : {}) }) as NxapiSource;
+  // The vendor's data only: the source's own up gauge and gap records are not the switch's.
+  const r: Rig = { sim, src, name: config.name, get envs() { return emitter.data(); }, logs, records: () => emitter.records().length };
   rigs.push(r);
   src.start();
   return r;
@@ -214,5 +226,113 @@ describe('nxapi source against the simulator', () => {
     for (const t of r.sim.tokensIssued) assert.ok(!text.includes(t), 'a token was logged');
     assert.ok(!text.includes('/socket'), 'the socket URL was logged');
     assert.ok(!text.includes(PASS), 'the password was logged');
+  });
+});
+
+describe('nxapi source: what real switches and APIC clusters do', () => {
+  const logsOf = (r: Rig, event: string) => r.envs.flatMap((e) => e.logs).filter((l) => l.eventName === event);
+  const pointsOf = (r: Rig, metric: string) => r.envs.flatMap((e) => e.metrics).filter((p) => p.name === metric);
+
+  it('refreshes the token with POST on nxos (the default) and with GET on apic, each accepted by its platform', async () => {
+    for (const platform of ['nxos', 'apic'] as const) {
+      const r = await rig({ platform }, platform === 'apic' ? { platform } : {});
+      await waitFor(`a token refresh on ${platform}`, () => r.sim.stats.tokenRefreshes >= 2);
+      assert.equal(r.sim.stats.wrongMethodRefreshes, 0);
+      assert.equal(r.sim.stats.logins, 1, 'a refused refresh forced a new login');
+    }
+  });
+
+  it('loses its session when it refreshes the token with the other platform\'s method: the switch refuses it', async () => {
+    const r = await rig({ platform: 'nxos' }, { platform: 'apic' });
+    await waitFor('a refused refresh', () => r.sim.stats.wrongMethodRefreshes >= 1);
+    await waitFor('a new login', () => r.sim.stats.logins >= 2);
+    assert.equal(r.sim.stats.tokenRefreshes, 0);
+  });
+
+  it('subscribes with refresh-timeout and refreshes at half of it: subscriptions outlive the simulator\'s shorter default deadline', async () => {
+    // No refresh-timeout: the simulator drops a subscription after 900 ms. refresh-timeout=3 gives 3 s, refreshed every 1.5 s.
+    const r = await rig({}, { subscription_refresh_timeout: 3000, subscription_refresh_interval: 0 });
+    await waitFor('established', () => r.src.status().connected);
+    const subscribes = r.sim.requests.filter((q) => q.includes('subscription=yes'));
+    assert.equal(subscribes.length, 3);
+    for (const q of subscribes) assert.match(q, /\?subscription=yes&refresh-timeout=3$/);
+    await waitFor('three refresh rounds', () => r.sim.stats.subscriptionRefreshes >= 9);
+    assert.equal(r.sim.stats.expiredSubscriptions, 0, 'a subscription lapsed');
+    assert.equal(r.sim.stats.subscriptionsCreated, 3);
+    await flowing(r);
+  });
+
+  it('rotates to the next controller after a failure: the first one down, data flows from the second and status names it', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const r = await rig({}, (sim) => ({ url: '', urls: [down, sim.url] }));
+    await waitFor('established', () => r.src.status().connected);
+    assert.match(r.src.status().detail, new RegExp(`controller ${r.sim.url.replace(/[.]/g, '\\.')}$`));
+    assert.equal(r.sim.stats.logins, 1);
+    await flowing(r);
+    assert.ok(r.logs.some((l) => l.includes('trying the next controller')));
+  });
+
+  it('pages a class query the server refuses as "result dataset is too big" and gets every object', async () => {
+    const r = await rig({ maxResults: 3, interfaces: 5 }, { queries: ['/api/class/rmonIfIn.json'], page_size: 2 });
+    await waitFor('established', () => r.src.status().connected);
+    assert.deepEqual(r.sim.requests.filter((q) => q.startsWith('/api/class/')), [
+      '/api/class/rmonIfIn.json?subscription=yes',
+      '/api/class/rmonIfIn.json?subscription=yes&page=0&page-size=2',
+      '/api/class/rmonIfIn.json?subscription=yes&page=1&page-size=2',
+      '/api/class/rmonIfIn.json?subscription=yes&page=2&page-size=2',
+    ]);
+    const ports = new Set(pointsOf(r, 'nxapi.interface.io').map((p) => p.attributes['network.interface.name']));
+    assert.deepEqual([...ports].sort(), ['eth1/1', 'eth1/2', 'eth1/3', 'eth1/4', 'eth1/5']);
+    assert.equal(await selfMetric('subscriptions', { source: r.name, state: 'active' }), 1, 'one query, active in all its pages');
+    assert.equal(r.sim.liveSubscriptions, 3, 'one subscription per page');
+    await flowing(r); // every page's subscription is refreshed and notified
+    assert.equal(r.sim.stats.expiredSubscriptions, 0);
+  });
+
+  it('maps a reconnect\'s re-subscribe snapshot to current-state metrics again and to no duplicate records', async () => {
+    const r = await rig({ intervalMs: 0 }, { queries: ['/api/class/l1PhysIf.json', '/api/mo/sys.json'] });
+    await waitFor('established', () => r.src.status().connected);
+    r.sim.setAttributes('sys/intf/phys-[eth1/1]', { descr: 'uplink' });
+    await waitFor('the change record', () => logsOf(r, 'nxapi.mo.modified').length === 1);
+    const admin = pointsOf(r, 'nxapi.interface.admin.status').length;
+    assert.equal(admin, 4);
+    r.sim.closeSockets();
+    await waitFor('re-subscribed', () => r.sim.stats.subscriptionsCreated >= 4);
+    await waitFor('established again', () => r.src.status().connected);
+    assert.equal(pointsOf(r, 'nxapi.interface.admin.status').length, 8, 'the snapshot\'s metrics came again');
+    assert.equal(logsOf(r, 'nxapi.mo.snapshot').length, 1, 'the unchanged topSystem came out a second time');
+    assert.equal(logsOf(r, 'nxapi.mo.modified').length, 1);
+    assert.equal(r.records(), 2, 'the re-subscribe yielded records');
+  });
+
+  it('keeps the token in a per-login secret scope while that login lives, and forgets it when the login ends', async () => {
+    const scope = secretRoot.session('nxapi-test-scope');
+    try {
+      const r = await rig({}, {}, undefined, scope);
+      await waitFor('established', () => r.src.status().connected);
+      await waitFor('a token refresh', () => r.sim.stats.tokenRefreshes >= 1);
+      const live = r.sim.tokensIssued.at(-1)!;
+      assert.ok([...scope].includes(live), 'the live token is not scrubbed');
+      r.sim.closeSockets();
+      await waitFor('a second login', () => r.sim.stats.logins >= 2);
+      await waitFor('established again', () => r.src.status().connected);
+      assert.equal(scope.sessions, 1, 'the last login\'s scope was not ended');
+      const held = [...scope];
+      for (const t of r.sim.tokensIssued.slice(0, -1)) assert.ok(!held.includes(t), 'a retired token is still held');
+      assert.ok(held.includes(r.sim.tokensIssued.at(-1)!));
+      await r.src.stop();
+      assert.equal(scope.sessions, 0, 'the login\'s scope outlived stop');
+      for (const t of r.sim.tokensIssued) assert.ok(![...scope].includes(t), 'a token is held after stop');
+    } finally {
+      scope.end();
+    }
+  });
+
+  it('maps a snapshot larger than the HTTP helper\'s default 64 KiB: every object arrives', async () => {
+    const r = await rig({ interfaces: 400, intervalMs: 0 }, { queries: ['/api/class/rmonIfIn.json'] });
+    await waitFor('established', () => r.src.status().connected);
+    const ports = new Set(pointsOf(r, 'nxapi.interface.io').map((p) => p.attributes['network.interface.name']));
+    assert.equal(ports.size, 400);
+    assert.equal(await selfMetric('framesRejected', { source: r.name }), 0);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../../simulators/refuse_upgrade.js';
+import { refuseUpgrade } from './refuse_upgrade.js';
 
 /**
  * A Cisco NX-API REST switch as README.md describes it: aaaLogin (401 and the error
@@ -14,8 +14,16 @@ import { refuseUpgrade } from '../../simulators/refuse_upgrade.js';
  * `tokenLifetimeMs` ends the session: REST answers 403 and the socket closes. Both deadlines are
  * options so that tests can pass minutes of protocol time in seconds. It can be told to send
  * malformed, unknown, bad or oversized frames. `ws2otel simulate nxapi` serves it.
+ *
+ * Field behaviours it enforces: `platform` picks aaaRefresh's method (NX-OS: POST, APIC: GET; the
+ * other is refused); a subscribe's `refresh-timeout=<s>` sets that subscription's deadline (scaled by
+ * `secondMs`), refused above `maxRefreshTimeoutS`; with `maxResults` a query matching more objects
+ * than that is refused as "result dataset is too big" unless asked for in pages (`page`, `page-size`).
+ * A re-subscribe returns the whole current snapshot again, as the switch does.
  */
 export interface NxapiSimulatorOptions {
+  /** nxos (default): aaaRefresh must be a POST; apic: it must be a GET. */
+  platform?: 'nxos' | 'apic';
   host?: string;
   port?: number;
   username: string;
@@ -28,8 +36,14 @@ export interface NxapiSimulatorOptions {
   intervalMs?: number;
   /** Period of an interface's operSt flip (ms; 0: none). */
   flapEveryMs?: number;
-  /** A subscription not refreshed for this long expires (NX-OS: 90 s). */
+  /** A subscription made without refresh-timeout and not refreshed for this long expires (NX-OS: 90 s, APIC: 60 s). */
   subscriptionTimeoutMs?: number;
+  /** Milliseconds per protocol second of a `refresh-timeout=<s>` (default 1000; tests scale it down). */
+  secondMs?: number;
+  /** The largest refresh-timeout accepted, in seconds (default 1800: what aci-containers sends); above it: 400. */
+  maxRefreshTimeoutS?: number;
+  /** A query result larger than this (or a page-size above it) is refused with 400 "result dataset is too big". */
+  maxResults?: number;
   /** A token not refreshed for this long expires, ending the session (NX-OS refreshTimeoutSeconds: 600). */
   tokenLifetimeMs?: number;
   /** Before every Nth notification, one bad frame of each kind given. */
@@ -63,6 +77,8 @@ interface Subscription {
   kind: 'class' | 'mo';
   target: string;
   timer: NodeJS.Timeout;
+  /** This subscription's deadline: its refresh-timeout, or the platform's default. */
+  timeoutMs: number;
 }
 
 const QUERY_PATH = /^\/api\/(?:node\/)?(mo|class)\/(.+)\.json$/;
@@ -92,6 +108,7 @@ export class NxapiSimulator {
     logins: 0, loginFailures: 0, tokenRefreshes: 0, logouts: 0, forbidden: 0,
     subscriptionsCreated: 0, subscriptionRefreshes: 0, refreshFailures: 0,
     expiredSubscriptions: 0, expiredTokens: 0, upgrades: 0, upgradeRejections: 0, notificationsSent: 0,
+    wrongMethodRefreshes: 0, tooBig: 0,
   };
   readonly sent: SentNotification[] = [];
   /** Every REST request line as received (path and query), for tests. */
@@ -112,8 +129,12 @@ export class NxapiSimulator {
     return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
   }
 
+  get platform(): 'nxos' | 'apic' {
+    return this.opts.platform ?? 'nxos';
+  }
+
   get subscriptionTimeoutMs(): number {
-    return this.opts.subscriptionTimeoutMs ?? 90_000;
+    return this.opts.subscriptionTimeoutMs ?? (this.platform === 'apic' ? 60_000 : 90_000);
   }
 
   get tokenLifetimeMs(): number {
@@ -408,7 +429,12 @@ export class NxapiSimulator {
     }
 
     if (path === '/api/aaaRefresh.json') {
-      if (req.method !== 'GET') return this.reply(res, 400, errorBody(400, 'aaaRefresh requires GET'));
+      // NX-OS lists aaaRefresh as a DN target of a POST; APIC serves it to a GET. The other method is refused.
+      const method = this.platform === 'nxos' ? 'POST' : 'GET';
+      if (req.method !== method) {
+        this.stats.wrongMethodRefreshes++;
+        return this.reply(res, 405, errorBody(405, `aaaRefresh requires ${method} on ${this.platform}`), { Allow: method });
+      }
       // A new token replaces the old one, which stops working; the session and its socket live on.
       this.sessions.delete(session.token);
       session.token = this.newToken();
@@ -446,10 +472,35 @@ export class NxapiSimulator {
     }
     if (kind === 'class' && !this.classes.has(target)) return this.reply(res, 400, errorBody(400, `Request failed, unresolved class for ${target}`));
     const found = kind === 'class' ? [...this.objects.values()].filter((o) => o.cls === target) : [this.objects.get(target)].filter((o): o is Mo => !!o);
-    const imdata = found.map((o) => ({ [o.cls]: { attributes: { ...o.attrs } } }));
-    const reply: Record<string, unknown> = { totalCount: String(imdata.length) };
+    let page = found;
+    const pageSize = params.get('page-size');
+    const limit = this.opts.maxResults;
+    if (pageSize !== null) {
+      const size = Number(pageSize);
+      const n = Number(params.get('page') ?? '0');
+      if (!Number.isInteger(size) || size < 1 || !Number.isInteger(n) || n < 0) return this.reply(res, 400, errorBody(400, 'Request failed, invalid page or page-size'));
+      if (limit && size > limit) {
+        this.stats.tooBig++;
+        return this.reply(res, 400, errorBody(400, 'Unable to process the query, result dataset is too big'));
+      }
+      page = found.slice(n * size, (n + 1) * size);
+    } else if (limit && found.length > limit) {
+      this.stats.tooBig++;
+      return this.reply(res, 400, errorBody(400, 'Unable to process the query, result dataset is too big'));
+    }
+    let timeoutMs = this.subscriptionTimeoutMs;
+    const rt = params.get('refresh-timeout');
+    if (rt !== null) {
+      const secs = Number(rt);
+      const max = this.opts.maxRefreshTimeoutS ?? 1800;
+      if (!/^\d+$/.test(rt) || secs < 1 || secs > max) return this.reply(res, 400, errorBody(400, `Request failed, refresh-timeout must be from 1 to ${max}`));
+      timeoutMs = secs * (this.opts.secondMs ?? 1000);
+    }
+    // Every object as it is now, on every subscribe: a re-subscribe gets the whole snapshot again.
+    const imdata = page.map((o) => ({ [o.cls]: { attributes: { ...o.attrs } } }));
+    const reply: Record<string, unknown> = { totalCount: String(found.length) };
     if (params.get('subscription') === 'yes') {
-      const sub: Subscription = { id: String(this.nextSub++), session, kind, target, timer: undefined as unknown as NodeJS.Timeout };
+      const sub: Subscription = { id: String(this.nextSub++), session, kind, target, timer: undefined as unknown as NodeJS.Timeout, timeoutMs };
       this.subscriptions.set(sub.id, sub);
       session.subs.add(sub.id);
       this.armSubscription(sub);
@@ -467,6 +518,6 @@ export class NxapiSimulator {
       this.stats.expiredSubscriptions++;
       this.subscriptions.delete(sub.id);
       sub.session.subs.delete(sub.id);
-    }, this.subscriptionTimeoutMs);
+    }, sub.timeoutMs);
   }
 }

@@ -1,8 +1,8 @@
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { NxapiSimulator } from '../../../src/sources/nxapi/simulator.js';
-import { waitFor } from '../../helpers/net.js';
+import { NxapiSimulator } from '../../src/simulators/nxapi.js';
+import { waitFor } from '../helpers/net.js';
 
 // The simulator must be exactly as strict as the switch, or the source tests prove nothing.
 
@@ -17,7 +17,8 @@ function errorShape(body: unknown): { code: string; text: string } {
 }
 
 describe('nxapi simulator: as strict as the switch', () => {
-  const sim = new NxapiSimulator({ username: USER, password: PASS, intervalMs: 50, subscriptionTimeoutMs: 400, tokenLifetimeMs: 1000 });
+  // APIC: its aaaRefresh is the GET below (the NX-OS platform's POST is proven in the next block).
+  const sim = new NxapiSimulator({ platform: 'apic', username: USER, password: PASS, intervalMs: 50, subscriptionTimeoutMs: 400, tokenLifetimeMs: 1000 });
   const api = (path: string, init: RequestInit = {}) => fetch(`${sim.url}${path}`, init);
   const login = async (name = USER, pwd = PASS) => {
     const res = await api('/api/aaaLogin.json', { method: 'POST', body: JSON.stringify({ aaaUser: { attributes: { name, pwd } } }) });
@@ -114,5 +115,77 @@ describe('nxapi simulator: as strict as the switch', () => {
     const after = await api('/api/class/l1PhysIf.json', cookie(token));
     assert.equal(after.status, 403);
     assert.match(errorShape(await after.json()).text, /Token was invalid/);
+  });
+});
+
+describe('nxapi simulator: the field behaviours of switches and APIC clusters', () => {
+  const sims: NxapiSimulator[] = [];
+  afterEach(async () => {
+    for (const s of sims.splice(0)) await s.stop();
+  });
+  async function start(opts: Partial<ConstructorParameters<typeof NxapiSimulator>[0]> = {}) {
+    const sim = new NxapiSimulator({ username: USER, password: PASS, intervalMs: 50, ...opts });
+    sims.push(sim);
+    await sim.start();
+    const api = (path: string, init: RequestInit = {}) => fetch(`${sim.url}${path}`, init);
+    const res = await api('/api/aaaLogin.json', { method: 'POST', body: JSON.stringify({ aaaUser: { attributes: { name: USER, pwd: PASS } } }) });
+    const token = ((await res.json()) as any).imdata[0].aaaLogin.attributes.token as string;
+    const withCookie = (init: RequestInit = {}) => ({ ...init, headers: { Cookie: `APIC-cookie=${token}` } });
+    return { sim, token, get: (path: string, init: RequestInit = {}) => api(path, withCookie(init)) };
+  }
+
+  it('takes aaaRefresh as a POST on nxos and a GET on apic, and refuses the other method with 405', async () => {
+    const nxos = await start();
+    assert.equal((await nxos.get('/api/aaaRefresh.json')).status, 405);
+    assert.equal(nxos.sim.stats.wrongMethodRefreshes, 1);
+    const post = await nxos.get('/api/aaaRefresh.json', { method: 'POST' });
+    assert.equal(post.status, 200);
+    assert.ok(((await post.json()) as any).imdata[0].aaaLogin.attributes.token);
+
+    const apic = await start({ platform: 'apic' });
+    const refused = await apic.get('/api/aaaRefresh.json', { method: 'POST' });
+    assert.equal(refused.status, 405);
+    assert.match(errorShape(await refused.json()).text, /requires GET/);
+    assert.equal((await apic.get('/api/aaaRefresh.json')).status, 200);
+  });
+
+  it('gives a subscription the deadline of its refresh-timeout (scaled), its default without one, and refuses one above the maximum', async () => {
+    // 1 protocol second = 100 ms: refresh-timeout=3 lives 300 ms, the default 900 ms.
+    const { sim, get } = await start({ secondMs: 100, subscriptionTimeoutMs: 900, maxRefreshTimeoutS: 60 });
+    const short = (await (await get('/api/class/rmonIfIn.json?subscription=yes&refresh-timeout=3')).json()) as any;
+    const plain = (await (await get('/api/class/rmonIfOut.json?subscription=yes')).json()) as any;
+    await waitFor('the short subscription to expire', () => sim.stats.expiredSubscriptions >= 1);
+    assert.equal((await get(`/api/subscriptionRefresh.json?id=${short.subscriptionId}`)).status, 400, 'lapsed after its refresh-timeout');
+    assert.equal((await get(`/api/subscriptionRefresh.json?id=${plain.subscriptionId}`)).status, 200, 'the default deadline is longer');
+    const over = await get('/api/class/rmonIfIn.json?subscription=yes&refresh-timeout=61');
+    assert.equal(over.status, 400);
+    assert.match(errorShape(await over.json()).text, /refresh-timeout/);
+  });
+
+  it('refuses a query larger than maxResults as "result dataset is too big" and serves it in pages', async () => {
+    const { sim, get } = await start({ maxResults: 3, interfaces: 5 });
+    const whole = await get('/api/class/rmonIfIn.json?subscription=yes');
+    assert.equal(whole.status, 400);
+    assert.match(errorShape(await whole.json()).text, /result dataset is too big/);
+    assert.equal((await get('/api/class/rmonIfIn.json?subscription=yes&page=0&page-size=4')).status, 400, 'a page above the limit');
+    const dns: string[] = [];
+    for (let page = 0; page < 3; page++) {
+      const body = (await (await get(`/api/class/rmonIfIn.json?subscription=yes&page=${page}&page-size=2`)).json()) as any;
+      assert.equal(body.totalCount, '5');
+      assert.match(body.subscriptionId, /^\d+$/);
+      for (const o of body.imdata) dns.push(o.rmonIfIn.attributes.dn);
+    }
+    assert.deepEqual(dns, [1, 2, 3, 4, 5].map((i) => `sys/intf/phys-[eth1/${i}]/dbgIfIn`));
+    assert.equal(sim.stats.tooBig, 2);
+  });
+
+  it('returns the whole current snapshot again on a re-subscribe', async () => {
+    const { sim, get } = await start({ intervalMs: 0 });
+    const first = (await (await get('/api/mo/sys.json?subscription=yes')).json()) as any;
+    sim.setAttributes('sys', { name: 'renamed' });
+    const again = (await (await get('/api/mo/sys.json?subscription=yes')).json()) as any;
+    assert.notEqual(again.subscriptionId, first.subscriptionId);
+    assert.equal(again.imdata.length, 1);
+    assert.equal(again.imdata[0].topSystem.attributes.name, 'renamed');
   });
 });
