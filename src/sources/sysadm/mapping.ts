@@ -43,10 +43,13 @@ export interface StateRule {
   states: readonly string[];
 }
 
+/** Every health `zpool list` prints. Anything else in `health` means the row's columns shifted. */
+export const ZPOOL_HEALTH: readonly string[] = ['ONLINE', 'DEGRADED', 'FAULTED', 'OFFLINE', 'UNAVAIL', 'REMOVED', 'SUSPENDED'];
+
 export const STATE_RULES: readonly StateRule[] = [
   {
     path: 'zpools.*.health', metric: 'sysadm.zpool.health', key_attribute: POOL, description: 'Pool health (zpool list HEALTH): 1 for the current state',
-    states: ['ONLINE', 'DEGRADED', 'FAULTED', 'OFFLINE', 'UNAVAIL', 'REMOVED'],
+    states: ZPOOL_HEALTH,
   },
   {
     path: 'updates.status', metric: 'sysadm.updates.status', description: 'System update status: 1 for the current state',
@@ -142,6 +145,25 @@ export function splitStampedMessage(message: string): { timeMs?: number; text: s
     if (t !== undefined) return { timeMs: t, text: message.slice(i + 2) };
   }
   return { text: message };
+}
+
+/**
+ * system-state's pools without the rows whose columns shifted. The server reads `zpool list` by column
+ * position, and a ZFS that prints one more column moves every later field: such a row's "health" is
+ * not a health, and its numbers are other columns'. Those rows are dropped whole (their names returned,
+ * for counting) rather than mapped; `args` is returned as is when every row is sound.
+ */
+export function withoutShiftedPools(args: Record<string, unknown>): { args: Record<string, unknown>; shifted: string[] } {
+  const pools = args.zpools;
+  if (typeof pools !== 'object' || pools === null || Array.isArray(pools)) return { args, shifted: [] };
+  const kept: Record<string, unknown> = {};
+  const shifted: string[] = [];
+  for (const [name, row] of Object.entries(pools)) {
+    const health = (row as { health?: unknown } | null)?.health;
+    if (typeof health === 'string' && ZPOOL_HEALTH.includes(health)) kept[name] = row;
+    else shifted.push(name);
+  }
+  return shifted.length ? { args: { ...args, zpools: kept }, shifted } : { args, shifted };
 }
 
 export class SysadmMapping {
