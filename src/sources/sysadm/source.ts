@@ -4,27 +4,40 @@ import { SessionSource } from '../session_source.js';
 import { AuthError, LockoutSuspected } from '../ws_session.js';
 import { briefJson, DEFAULT_LIMITS } from '../../mapping/values.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
-import { registerSecret } from '../../telemetry/logger.js';
+import { forgetSecret, registerSecret } from '../../telemetry/logger.js';
 import { VERSION } from '../../version.js';
-import { SysadmMapping } from './mapping.js';
-import { DEFAULT_LOCKOUT, checkSysadm, dialUrl, sysadmSchema, type SysadmConfig } from './config.js';
+import { SysadmMapping, withoutShiftedPools } from './mapping.js';
+import { DEFAULT_LOCKOUT, DEFAULT_PORT, checkSysadm, dialUrl, sysadmSchema, type SysadmConfig } from './config.js';
+import { ReplayFilter } from './replay.js';
 import { errorCode, isEventClass, parseMessage, type SysadmMessage } from './protocol.js';
 
-type Pending = 'auth' | 'subscribe' | 'identify' | 'poll' | 'unsubscribe';
+type Pending = 'auth' | 'subscribe' | 'identify' | 'poll' | 'unsubscribe' | 'query';
+
+/** What /readyz and the log say when the configured token is refused: nothing can renew it. */
+export const STATIC_TOKEN_REFUSED = 'static token refused; it expired or the server restarted';
 
 /** Per-connection state, dropped when the socket closes. */
 interface Conn {
   ws: WebSocket;
   seq: number;
   pending: Map<string, Pending>;
+  /** The first identify was answered by a server (not a bridge): only then are credentials sent. */
+  identified: boolean;
   authenticated: boolean;
   subscribed: boolean;
+  /** A subscribe is on its way (sent, not answered). */
+  subscribing: boolean;
+  polling: boolean;
   /** Settles onOpen: resolved when subscribed, rejected when auth or subscribe is refused. */
   settle: { resolve(): void; reject(err: Error): void } | undefined;
   timers: NodeJS.Timeout[];
   /** systemmanager requests not answered yet: a new round waits for the last one. */
   pollsOutstanding: number;
   reauthenticating: boolean;
+  /** An authenticated call succeeded since the last login: a 401 now means the token lapsed. */
+  tokenUsed: boolean;
+  /** The token learnt on this connection: scrubbed from the logs while the connection lives. */
+  token: string;
   /** Frames read on this connection: a blocked address is accepted and closed before any. */
   frames: number;
   openedAt: number;
@@ -47,6 +60,8 @@ export class SysadmSource extends SessionSource {
   /** What the server calls itself (rpc identify, system-state); the URL's host until it says. */
   private host: string;
   private readonly m;
+  /** Outlives connections: the last event emitted per class, so a subscribe's replay is not emitted twice. */
+  private readonly replay = new ReplayFilter();
 
   constructor(private readonly cfg: SysadmConfig, ctx: SourceContext) {
     super(cfg, ctx);
@@ -80,17 +95,26 @@ export class SysadmSource extends SessionSource {
 
   onOpen(ws: WebSocket): Promise<void> {
     const conn: Conn = {
-      ws, seq: 0, pending: new Map(), authenticated: false, subscribed: false, settle: undefined, timers: [], pollsOutstanding: 0, reauthenticating: false,
-      frames: 0, openedAt: Date.now(),
+      ws, seq: 0, pending: new Map(), identified: false, authenticated: false, subscribed: false, subscribing: false, polling: false,
+      settle: undefined, timers: [], pollsOutstanding: 0, reauthenticating: false, tokenUsed: false, token: '', frames: 0, openedAt: Date.now(),
     };
     this.conn = conn;
     const settled = new Promise<void>((resolve, reject) => (conn.settle = { resolve, reject }));
-    // identify is answered before authentication and tells us the host name; auth follows in order.
+    // identify needs no auth and says what answers (a server or a bridge) and its host name: the
+    // credentials go out only once it says "server".
     this.send(conn, 'rpc', 'identify', 'identify', {});
-    this.sendAuth(conn);
-    // The server's idle timer only counts messages from us (WebSocket pings do not reset it).
-    conn.timers.push(setInterval(() => this.send(conn, 'rpc', 'identify', 'identify', {}), this.cfg.identify_interval));
+    conn.timers.push(setInterval(() => this.keepalive(conn), this.cfg.identify_interval));
     return settled;
+  }
+
+  /**
+   * The official client's pair: identify keeps the socket inside the server's idle limit (which counts
+   * only our messages, not WebSocket pings), and an authenticated query keeps the token inside its
+   * 900 s life (identify does not extend it).
+   */
+  private keepalive(conn: Conn): void {
+    this.send(conn, 'rpc', 'identify', 'identify', {});
+    if (conn.authenticated && !conn.reauthenticating) this.send(conn, 'rpc', 'query', 'query', {});
   }
 
   onClosed(): Error | void {
@@ -101,6 +125,8 @@ export class SysadmSource extends SessionSource {
     conn.settle?.reject(new Error('socket closed before the subscription was confirmed'));
     conn.settle = undefined;
     this.m.active.set(0);
+    this.forgetToken(conn.token);
+    this.replay.reset();
     // A sysadm server that has blocked our address (5 refused logins in a minute: an hour) accepts the
     // socket and closes it at once. Retrying fast would look like a flaky server; say what it likely is.
     if (conn.frames === 0 && !conn.authenticated && Date.now() - conn.openedAt < CLOSED_AT_ONCE_MS) {
@@ -138,15 +164,17 @@ export class SysadmSource extends SessionSource {
     const code = errorCode(msg);
     if (code) return this.onError(conn, kind, code);
     switch (kind) {
-      case 'identify': {
-        const h = (msg.args as { hostname?: unknown } | undefined)?.hostname;
-        if (typeof h === 'string' && h !== '') this.host = h;
-        return;
-      }
+      case 'identify':
+        return this.onIdentify(conn, msg);
       case 'auth':
         return this.onAuthenticated(conn, msg);
+      case 'query':
+        conn.tokenUsed = true;
+        return;
       case 'subscribe':
+        conn.subscribing = false;
         conn.subscribed = true;
+        conn.tokenUsed = true;
         this.m.active.set(this.cfg.events.length);
         this.session.setEstablished();
         conn.settle?.resolve();
@@ -154,10 +182,31 @@ export class SysadmSource extends SessionSource {
         return;
       case 'poll':
         conn.pollsOutstanding = Math.max(0, conn.pollsOutstanding - 1);
+        conn.tokenUsed = true;
         return this.onPollReply(msg, receivedMs);
       case 'unsubscribe':
         return;
     }
+  }
+
+  private onIdentify(conn: Conn, msg: SysadmMessage): void {
+    const a = msg.args as { type?: unknown; hostname?: unknown } | undefined;
+    if (!conn.identified) {
+      if (a?.type !== 'server') return this.notAServer(conn, a?.type);
+      conn.identified = true;
+      this.sendAuth(conn);
+    }
+    if (typeof a?.hostname === 'string' && a.hostname !== '') this.host = a.hostname;
+  }
+
+  /** A bridge (or anything else) answered: its auth is not the server's. A configuration problem: the slow schedule. */
+  private notAServer(conn: Conn, type: unknown): void {
+    const what = typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : `no type (${typeof type})`;
+    const err = new AuthError(
+      `${this.url} identifies as ${what}, not "server": a sysadm bridge (port 12149) needs different auth, so no credentials were sent; point url at the server (port ${DEFAULT_PORT})`, 0,
+    );
+    this.session.warn.warn('not_server', { type: what }, err.message);
+    this.fail(conn, err);
   }
 
   private onAuthenticated(conn: Conn, msg: SysadmMessage): void {
@@ -168,13 +217,18 @@ export class SysadmSource extends SessionSource {
       conn.settle = undefined;
       return;
     }
-    registerSecret(args[0]);
-    const first = !conn.authenticated;
+    this.learnToken(conn, args[0]);
     conn.authenticated = true;
     conn.reauthenticating = false;
-    if (!first) return; // a re-authentication after an expired token: subscriptions still stand
-    this.send(conn, 'events', 'subscribe', 'subscribe', this.cfg.events);
-    if (this.cfg.poll.interval > 0) {
+    conn.tokenUsed = false;
+    // After a re-login on a live socket the subscriptions still stand (they belong to the socket).
+    if (!conn.subscribed && !conn.subscribing) {
+      conn.subscribing = true;
+      this.replay.subscribed(this.cfg.events);
+      this.send(conn, 'events', 'subscribe', 'subscribe', this.cfg.events);
+    }
+    if (this.cfg.poll.interval > 0 && !conn.polling) {
+      conn.polling = true;
       const poll = () => {
         if (conn.pollsOutstanding > 0 || conn.reauthenticating) return; // the last round is still being answered
         for (const action of this.cfg.poll.actions) this.send(conn, 'sysadm', 'systemmanager', 'poll', { action });
@@ -185,20 +239,27 @@ export class SysadmSource extends SessionSource {
     }
   }
 
+  /**
+   * A learnt token is a secret only while its connection lives: forgotten when a new login replaces it
+   * or the connection ends, so the set of secrets does not grow with every login.
+   */
+  private learnToken(conn: Conn, token: string): void {
+    if (conn.token !== token) this.forgetToken(conn.token);
+    conn.token = token;
+    registerSecret(token);
+  }
+
+  private forgetToken(token: string): void {
+    // The configured token stays a secret for as long as the config does.
+    if (token !== '' && token !== this.cfg.token) forgetSecret(token);
+  }
+
   private onError(conn: Conn, kind: Pending, code: string): void {
     if (kind === 'poll') conn.pollsOutstanding = Math.max(0, conn.pollsOutstanding - 1);
+    if (kind === 'subscribe') conn.subscribing = false;
     if (kind === 'auth') return this.authRefused(conn, code);
-    if (code === '401') {
-      if (!conn.subscribed) return this.authRefused(conn, code);
-      if (kind === 'poll' && !conn.reauthenticating) {
-        // The token expired (900 s without an authenticated call): log in again on this socket; the
-        // subscriptions belong to the socket and still stand.
-        conn.reauthenticating = true;
-        this.session.log.info('sysadm token expired; authenticating again');
-        this.sendAuth(conn);
-      }
-      return;
-    }
+    if (kind === 'identify' && !conn.identified) return this.fail(conn, new Error(`sysadm answered identify with error ${code}`));
+    if (code === '401') return this.tokenRefused(conn, kind);
     if (kind === 'subscribe') {
       this.m.failed.inc();
       this.session.warn.warn('subscribe', { code, events: this.cfg.events }, 'sysadm refused the event subscription');
@@ -209,13 +270,40 @@ export class SysadmSource extends SessionSource {
     this.session.warn.warn(`error:${kind}:${code}`, { code, kind }, `sysadm answered ${kind} with error ${code}`);
   }
 
+  /**
+   * A token-authenticated call answered 401: the token expired (900 s without an authenticated call) or
+   * the server restarted and forgot it. With a password, log in again on this socket: not a wrong
+   * password, nothing counted. A configured token cannot be renewed: say so, on the slow schedule.
+   */
+  private tokenRefused(conn: Conn, kind: Pending): void {
+    if (this.cfg.token) {
+      this.m.auth.inc();
+      const err = new AuthError(`${STATIC_TOKEN_REFUSED} (sysadm answered ${kind} with 401); give username and password to log in again by itself`, 401);
+      this.session.warn.warn('auth', { call: kind }, err.message);
+      return this.fail(conn, err);
+    }
+    if (conn.reauthenticating) return;
+    // The token it has just issued, refused before any call succeeded with it: logging in again at
+    // once would only loop. The slow schedule instead.
+    if (!conn.tokenUsed) return this.fail(conn, new AuthError(`sysadm refused the token it had just issued (${kind} answered 401)`, 401));
+    conn.reauthenticating = true;
+    this.session.log.info({ call: kind }, 'sysadm token refused (expired or forgotten by a restart); logging in again');
+    this.sendAuth(conn);
+  }
+
   /** A refused login (401, or 403 after too many): counted; this connection ends, backoff decides the next. */
   private authRefused(conn: Conn, code: string): void {
     this.m.auth.inc();
     this.refusals.push(this.clock.now());
-    const how = this.cfg.token ? 'auth_token' : `auth as ${JSON.stringify(this.cfg.username)}`;
-    this.session.warn.warn('auth', { code }, `sysadm refused ${how} with ${code}: check the credentials`);
-    const err = new AuthError(`sysadm refused ${how} with ${code}`, Number(code) || 0);
+    const err = this.cfg.token
+      ? new AuthError(`${STATIC_TOKEN_REFUSED} (auth_token answered ${code}); give username and password to log in again by itself`, Number(code) || 0)
+      : new AuthError(`sysadm refused auth as ${JSON.stringify(this.cfg.username)} with ${code}`, Number(code) || 0);
+    this.session.warn.warn('auth', { code }, `${err.message}: check the credentials`);
+    this.fail(conn, err);
+  }
+
+  /** Ends this connection with `err` as its cause: it decides the schedule of the next try. */
+  private fail(conn: Conn, err: Error): void {
     if (conn.settle) {
       conn.settle.reject(err);
       conn.settle = undefined;
@@ -239,10 +327,16 @@ export class SysadmSource extends SessionSource {
     if (!isEventClass(msg.name)) return this.session.reject('unknown_type', { namespace: 'events', name: msg.name });
     const args = msg.args;
     // Right after subscribing, a class with no event yet sends its empty cache: "" (or nothing).
-    if (args === '' || args === undefined || args === null) return;
+    if (args === '' || args === undefined || args === null) return this.replay.empty(msg.name);
     if (typeof args !== 'object' || Array.isArray(args)) return this.session.reject('bad_payload', { event: msg.name });
-    const a = args as Record<string, unknown>;
-    if (msg.name === 'system-state' && typeof a.hostname === 'string' && a.hostname !== '') this.host = a.hostname;
+    if (this.replay.isReplay(msg.name, args)) return this.session.reject('replayed', { event: msg.name });
+    let a = args as Record<string, unknown>;
+    if (msg.name === 'system-state') {
+      const sound = withoutShiftedPools(a);
+      for (const pool of sound.shifted) this.session.reject('shifted_columns', { pool: pool.slice(0, 64) });
+      a = sound.args;
+      if (typeof a.hostname === 'string' && a.hostname !== '') this.host = a.hostname;
+    }
     this.session.emit(this.mapping.event(msg.name, a, this.host, receivedMs));
   }
 

@@ -7,6 +7,8 @@ import { RawClient } from './raw_client.js';
 import { CaptureEmitter, selfMetric, silentLog, sourceConfig } from '../../helpers/capture.js';
 import { waitFor } from '../../helpers/net.js';
 import { readFileSync } from 'node:fs';
+import { FakeClock } from '../../helpers/clock.js';
+import { scrub } from '../../../src/telemetry/logger.js';
 
 const USER = 'monitor';
 const PASS = 'correct horse battery';
@@ -217,5 +219,158 @@ describe('sysadm source against the simulator', () => {
     await waitFor('auth_clear', () => count(sim, 'rpc auth_clear') === 1);
     const unsub = sim.clientMessages.find((m) => m.name === 'unsubscribe');
     assert.deepEqual(unsub?.args, ['dispatcher', 'life-preserver', 'system-state']);
+  });
+});
+
+// What the real server does that a forgiving simulator would not (protocols.md's field behaviours):
+// tokens that lapse and vanish on restart, identify's type, the replay on subscribe, shifted zpool rows.
+describe('sysadm source against the server\'s field behaviours', () => {
+  /** The slow schedules on a fake clock, defaults as a user would have them (1 min, doubling). */
+  async function slowRig(simOpts: Partial<SysadmSimulatorOptions>, over: (sim: SysadmSimulator) => Partial<SysadmConfig> = () => ({}), given?: SysadmSimulator) {
+    const sim = given ?? (await simulator(simOpts));
+    const clock = new FakeClock();
+    const emitter = new CaptureEmitter();
+    const cfg = config(sim.url, {
+      tls: { ca_file: sim.certFile, insecure_skip_verify: false }, auth_retry: { initial_interval: 60_000, max_interval: 1_800_000 }, ...over(sim),
+    });
+    const source = new SysadmSource(cfg, { emitter, log: silentLog, clock });
+    cleanups.push(() => source.stop());
+    source.start();
+    return { sim, emitter, source, cfg, clock };
+  }
+
+  it('keeps its token alive with identify plus an authenticated rpc query, so a server closing lapsed sessions never closes it', async () => {
+    // Scaled: the token lives 1 s without an authenticated call; ws2otel sends identify + query every 100 ms.
+    const { sim, source, cfg } = await setup({ tokenTtlMs: 1000, closeOnTokenExpiry: true }, () => ({ identify_interval: 100 }));
+    await waitFor('established', () => source.status().connected);
+    await waitFor('queries over several token lifetimes', () => count(sim, 'rpc query') >= 40, 20_000);
+    assert.equal(sim.tokenExpiryCloses, 0, 'the token never lapsed');
+    assert.equal(sim.connections, 1);
+    assert.equal(count(sim, 'rpc auth'), 1, 'one login for the whole session');
+    assert.equal(await selfMetric('authFailures', { source: cfg.name }), 0);
+    assert.ok(count(sim, 'rpc identify') >= count(sim, 'rpc query'), 'identify goes with every query');
+  });
+
+  it('logs in again on the same socket when its keepalive query is refused (token expired), without counting a wrong password', async () => {
+    const { sim, emitter, source, cfg } = await setup({}, () => ({ identify_interval: 100 }));
+    await waitFor('established', () => source.status().connected);
+    sim.expireTokens();
+    await waitFor('a second login', () => count(sim, 'rpc auth') >= 2);
+    sim.push('life-preserver', { message: '2026-01-01T00:00:00Z: after the new login', priority: '1 - Information', class: 'snapshot' });
+    await waitFor('the event after the new login', () => emitter.records().some((r) => r.body === 'after the new login'));
+    assert.equal(sim.connections, 1, 'no reconnect needed');
+    assert.equal(sim.authFailures, 0);
+    assert.equal(await selfMetric('authFailures', { source: cfg.name }), 0);
+    assert.equal(source.status().connected, true);
+  });
+
+  it('logs in again with its password after a server restart forgot every token, counting no auth failure', async () => {
+    const { sim, source, cfg } = await setup();
+    await waitFor('established', () => source.status().connected);
+    sim.restart();
+    await waitFor('a login after the restart', () => count(sim, 'rpc auth') >= 2);
+    await waitFor('established again', () => source.status().connected);
+    assert.equal(sim.authFailures, 0);
+    assert.equal(await selfMetric('authFailures', { source: cfg.name }), 0);
+    assert.equal(await selfMetric('connectFailures', { source: cfg.name }), 0);
+  });
+
+  it('with only a configured token that a restarted server forgot, says "static token refused; it expired or the server restarted" and waits on the slow schedule', async () => {
+    const sim = await simulator();
+    const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
+    cleanups.push(() => raw.close());
+    const [token] = (await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS })).args as [string];
+    raw.close();
+    const { source, cfg, clock } = await slowRig({}, () => ({ username: '', password: '', token }), sim);
+    await waitFor('established with the token', () => source.status().connected);
+    sim.restart();
+    await waitFor('two slow waits', () => clock.sleeps.length >= 2);
+    const st = source.status();
+    assert.equal(st.connected, false);
+    assert.equal(st.problem, 'auth');
+    assert.match(st.detail, /static token refused; it expired or the server restarted/);
+    assert.deepEqual(clock.sleeps.slice(0, 2), [60_000, 120_000], 'the auth schedule, not the reconnect backoff');
+    assert.ok((await selfMetric('authFailures', { source: cfg.name })) >= 2);
+  });
+
+  it('with only a configured token that expired on a live socket (keepalive query refused), says so and waits on the slow schedule', async () => {
+    const sim = await simulator();
+    const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
+    cleanups.push(() => raw.close());
+    const [token] = (await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS })).args as [string];
+    raw.close();
+    const { source, clock } = await slowRig({}, () => ({ username: '', password: '', token, identify_interval: 100 }), sim);
+    await waitFor('established with the token', () => source.status().connected);
+    sim.expireTokens();
+    await waitFor('a slow wait', () => clock.sleeps.length >= 1);
+    assert.equal(clock.sleeps[0], 60_000);
+    assert.match(source.status().detail, /static token refused; it expired or the server restarted/);
+    assert.equal(count(sim, 'rpc auth'), 1, "only the test's own login that made the token: ws2otel has no password to try");
+  });
+
+  it('refuses a bridge (identify answers type "bridge"): no credentials sent, a clear error in the status, the slow schedule', async () => {
+    const { sim, source, cfg, clock } = await slowRig({ bridge: true });
+    await waitFor('two slow waits', () => clock.sleeps.length >= 2);
+    assert.equal(count(sim, 'rpc auth'), 0, 'the password never went to the bridge');
+    assert.equal(sim.authFailures, 0);
+    assert.deepEqual(clock.sleeps.slice(0, 2), [60_000, 120_000]);
+    const st = source.status();
+    assert.equal(st.problem, 'auth');
+    assert.match(st.detail, /identifies as "bridge", not "server"/);
+    assert.ok((await selfMetric('connectFailures', { source: cfg.name, reason: 'auth' })) >= 2);
+  });
+
+  it('exports each event once across a reconnect: the cached events replayed on the new subscribe are skipped and counted', async () => {
+    const { sim, emitter, source, cfg } = await setup();
+    await waitFor('established', () => source.status().connected);
+    await waitFor('the three cached events', () => emitter.envelopes.length >= 3);
+    sim.closeAll(1001, 'server shutting down');
+    await waitFor('a second subscription', () => count(sim, 'events subscribe') >= 2);
+    await waitFor('established again', () => source.status().connected);
+    assert.equal(sim.sent.filter((e) => e.args !== '').length, 6, 'the server replayed its three cached events');
+    sim.push('life-preserver', { message: '2026-01-01T00:00:00Z: new after the reconnect', priority: '1 - Information', class: 'snapshot' });
+    await waitFor('the new event', () => emitter.records().some((r) => r.body === 'new after the reconnect'));
+    const events = emitter.records().map((r) => r.eventName);
+    assert.deepEqual(events.sort(), ['sysadm.dispatcher', 'sysadm.life-preserver', 'sysadm.life-preserver', 'sysadm.system-state']);
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'replayed' }), 3);
+  });
+
+  it('counts a zpool row whose columns shifted as shifted_columns and maps none of its numbers; the sound pools are mapped', async () => {
+    const { emitter, source, cfg } = await setup({ shiftedZpool: true });
+    await waitFor('established', () => source.status().connected);
+    await waitFor('the system-state event', () => emitter.records().some((r) => r.eventName === 'sysadm.system-state'));
+    const pools = new Set(emitter.points().map((p) => p.attributes['sysadm.zpool.name']).filter(Boolean));
+    assert.deepEqual([...pools].sort(), ['tank', 'zroot']);
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'shifted_columns' }), 1);
+  });
+
+  it('scrubs a learnt token only while its connection lives: after five re-logins only the live token is still a secret', async () => {
+    const { sim, source } = await setup();
+    for (let i = 1; i <= 5; i++) {
+      await waitFor(`login ${i}`, () => source.status().connected && sim.issuedTokens.length === i);
+      sim.closeAll();
+    }
+    await waitFor('login 6', () => source.status().connected && sim.issuedTokens.length === 6);
+    const tokens = sim.issuedTokens;
+    assert.deepEqual(tokens.slice(0, 5).map(scrub), tokens.slice(0, 5), 'the five old tokens are forgotten');
+    assert.equal(scrub(tokens[5]!), '[REDACTED]', 'the live one is scrubbed');
+    await source.stop();
+    assert.equal(scrub(tokens[5]!), tokens[5], 'forgotten when its connection ends');
+  });
+
+  it('keeps a configured token a secret after its connection ends', async () => {
+    const sim = await simulator();
+    const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
+    cleanups.push(() => raw.close());
+    const [token] = (await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS })).args as [string];
+    const emitter = new CaptureEmitter();
+    const source = new SysadmSource(config(sim.url, { username: '', password: '', token, tls: { ca_file: sim.certFile, insecure_skip_verify: false } }), { emitter, log: silentLog });
+    cleanups.push(() => source.stop());
+    source.start();
+    await waitFor('established', () => source.status().connected);
+    sim.closeAll();
+    await waitFor('a second auth_token', () => count(sim, 'rpc auth_token') >= 2);
+    await source.stop();
+    assert.equal(scrub(`token ${token}`), 'token [REDACTED]');
   });
 });
