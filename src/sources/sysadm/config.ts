@@ -1,7 +1,7 @@
 import type convict from 'convict';
 import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
 import { checkRange } from '../../config/formats.js';
-import { EVENT_CLASSES, POLL_ACTIONS, isEventClass } from './protocol.js';
+import { EVENT_CLASSES, POLL_ACTIONS, isEventClass } from './wire.js';
 
 /** sysadm's WebSocket port when the URL names none (12151 is its REST port). */
 export const DEFAULT_PORT = 12150;

@@ -1,7 +1,7 @@
 import type { AttrValue, Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { Severity, severityOf, type SeverityName } from '../../mapping/severity.js';
-import type { EventClass } from './protocol.js';
+import type { EventClass } from './wire.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
 
 // sysadm payload → metric points and log records. The tables are data: a source's `metrics` config

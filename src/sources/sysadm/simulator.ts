@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type SysadmMessage } from './protocol.js';
+import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type SysadmMessage } from './wire.js';
 import { selfSignedCert, type SelfSigned } from './tls.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SysadmMapping, prioritySeverity, splitStampedMessage, sysadmNumber, withoutShiftedPools } from '../../../src/sources/sysadm/mapping.js';
-import { parseMessage } from '../../../src/sources/sysadm/protocol.js';
+import { parseMessage } from '../../../src/sources/sysadm/wire.js';
 import type { MetricPoint } from '../../../src/model.js';
 import { SEED_LIFE_PRESERVER, SEED_SUBSCRIBE } from '../../fixtures/sysadm.js';
 
