@@ -243,7 +243,7 @@ export class SysadmSimulator {
     this.closeAll();
   }
 
-  /** Drops every client the way a restarting server does. */
+  /** Drops every client, as a network cut or a proxy would; restart() also forgets what the server knew. */
   closeAll(code = 1001, reason = 'server shutting down'): void {
     for (const ws of this.sockets.keys()) ws.close(code, reason);
   }
