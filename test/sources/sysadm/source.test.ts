@@ -42,6 +42,16 @@ async function setup(simOpts: Partial<SysadmSimulatorOptions> = {}, over: (sim: 
   return { sim, emitter, source, cfg };
 }
 
+/** A live token, as a user would get one to configure: a login of its own on a socket of its own. */
+async function loginToken(sim: SysadmSimulator): Promise<string> {
+  const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
+  try {
+    return ((await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS })).args as [string])[0];
+  } finally {
+    raw.close();
+  }
+}
+
 const names = (sim: SysadmSimulator) => sim.clientMessages.map((m) => `${m.namespace} ${m.name}`);
 const count = (sim: SysadmSimulator, what: string) => names(sim).filter((x) => x === what).length;
 
@@ -277,10 +287,7 @@ describe('sysadm source against the server\'s field behaviours', () => {
 
   it('with only a configured token that a restarted server forgot, says "static token refused; it expired or the server restarted" and waits on the slow schedule', async () => {
     const sim = await simulator();
-    const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
-    cleanups.push(() => raw.close());
-    const [token] = (await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS })).args as [string];
-    raw.close();
+    const token = await loginToken(sim);
     const { source, cfg, clock } = await slowRig({}, () => ({ username: '', password: '', token }), sim);
     await waitFor('established with the token', () => source.status().connected);
     sim.restart();
@@ -295,10 +302,7 @@ describe('sysadm source against the server\'s field behaviours', () => {
 
   it('with only a configured token that expired on a live socket (keepalive query refused), says so and waits on the slow schedule', async () => {
     const sim = await simulator();
-    const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
-    cleanups.push(() => raw.close());
-    const [token] = (await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS })).args as [string];
-    raw.close();
+    const token = await loginToken(sim);
     const { source, clock } = await slowRig({}, () => ({ username: '', password: '', token, identify_interval: 100 }), sim);
     await waitFor('established with the token', () => source.status().connected);
     sim.expireTokens();
@@ -360,9 +364,7 @@ describe('sysadm source against the server\'s field behaviours', () => {
 
   it('keeps a configured token a secret after its connection ends', async () => {
     const sim = await simulator();
-    const raw = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
-    cleanups.push(() => raw.close());
-    const [token] = (await raw.call('rpc', 'auth', 'a1', { username: USER, password: PASS })).args as [string];
+    const token = await loginToken(sim);
     const emitter = new CaptureEmitter();
     const source = new SysadmSource(config(sim.url, { username: '', password: '', token, tls: { ca_file: sim.certFile, insecure_skip_verify: false } }), { emitter, log: silentLog });
     cleanups.push(() => source.stop());
