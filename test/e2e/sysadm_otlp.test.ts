@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { SysadmSimulator } from '../../src/sources/sysadm/simulator.js';
+import { SysadmSimulator } from '../../src/simulators/sysadm.js';
 
 // sysadm simulator (TLS, self-signed) → ws2otel (child process, trusting the cert through tls.ca_file)
 // → the real OpenTelemetry Collector → its file exporter. Events come out as log records, system-state

@@ -1,8 +1,11 @@
 import type { Attributes } from '../../model.js';
 import type { Logger } from '../../telemetry/logger.js';
+import type { SecretScope } from '../../telemetry/secrets.js';
 import { AuthError, LockoutSuspected } from '../../net/errors.js';
-import type { ConnectTarget, FrameInfo, Link, Meaning, Opening, Protocol } from '../protocol.js';
-import type { SlowClock } from '../ws_session.js';
+import type { ConnectTarget, FrameInfo, Link, Meaning, Opening, Protocol, Rejection } from '../protocol.js';
+import type { SlowClock } from '../session.js';
+import type { SourceContext } from '../source.js';
+import { sourceContext } from '../protocol_source.js';
 import { briefJson, DEFAULT_LIMITS } from '../../mapping/values.js';
 import { VERSION } from '../../version.js';
 import { SysadmMapping, withoutShiftedPools } from './mapping.js';
@@ -13,24 +16,8 @@ import { errorCode, isEventClass, toMessage, type SysadmMessage } from './wire.j
 /** What /readyz and the log say when the configured token is refused: nothing can renew it. */
 export const STATIC_TOKEN_REFUSED = 'static token refused; it expired or the server restarted';
 
-/** The one subscription a sysadm socket has: `events subscribe` with the configured classes. */
-export const SUBSCRIPTION = 'events';
-
 /** Closed this soon after opening, with not one frame read: the server did not even answer identify. */
 const CLOSED_AT_ONCE_MS = 5000;
-
-/** Credentials learnt at run time: scrubbed from the logs while registered. */
-export interface SecretScope {
-  add(value: string): void;
-  forget(value: string): void;
-}
-
-/**
- * A credential refused (a wrong password, a dead static token): counted as an auth failure. Other
- * AuthErrors here (a bridge answered, a token refused as soon as issued) take the same slow schedule
- * but refused no credential.
- */
-export class CredentialRefused extends AuthError {}
 
 type Pending = 'auth' | 'subscribe' | 'identify' | 'poll' | 'unsubscribe' | 'query';
 
@@ -39,20 +26,20 @@ interface Conn {
   link: Link;
   seq: number;
   pending: Map<string, Pending>;
+  /** The classes each subscribe on its way asked for, by request id: its answer acknowledges them. */
+  subscribing: Map<string, string[]>;
   /** The first identify was answered by a server (not a bridge): only then are credentials sent. */
   identified: boolean;
   authenticated: boolean;
   subscribed: boolean;
-  /** A subscribe is on its way (sent, not answered). */
-  subscribing: boolean;
   polling: boolean;
   /** systemmanager requests not answered yet: a new round waits for the last one. */
   pollsOutstanding: number;
   reauthenticating: boolean;
   /** An authenticated call succeeded since the last login: a 401 now means the token lapsed. */
   tokenUsed: boolean;
-  /** The token learnt on this connection: a secret while the connection lives. */
-  token: string;
+  /** This login's token, in a secret scope of its own: ended by the next login and when the connection ends. */
+  login: SecretScope | undefined;
   /** Frames read on this connection: a blocked address is accepted and closed before any. */
   frames: number;
   openedAt: number;
@@ -75,11 +62,17 @@ export class SysadmProtocol implements Protocol {
   private host: string;
   /** Outlives connections: the last event emitted per class, so a subscribe's replay is not emitted twice. */
   private readonly replay = new ReplayFilter();
+  private readonly log: Logger;
+  private readonly clock: SlowClock;
+  private readonly secrets: SecretScope;
+  private readonly authFailures;
 
-  constructor(
-    private readonly cfg: SysadmConfig,
-    private readonly deps: { log: Logger; secrets: SecretScope; clock: SlowClock },
-  ) {
+  constructor(private readonly cfg: SysadmConfig, context: SourceContext) {
+    const ctx = sourceContext(cfg, context);
+    this.log = ctx.log;
+    this.clock = ctx.clock;
+    this.secrets = ctx.secrets;
+    this.authFailures = ctx.metrics.authFailures.labels(cfg.name);
     this.url = dialUrl(cfg.url);
     this.host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
     this.mapping = new SysadmMapping(cfg.name, cfg.metrics, cfg.resource, VERSION, undefined, { ...DEFAULT_LIMITS, ...cfg.limits });
@@ -96,7 +89,7 @@ export class SysadmProtocol implements Protocol {
    */
   async connect(signal: AbortSignal): Promise<ConnectTarget> {
     const { attempts, window } = { ...DEFAULT_LOCKOUT, ...this.cfg.lockout };
-    const { clock, log } = this.deps;
+    const { clock, log } = this;
     for (;;) {
       const now = clock.now();
       while (this.refusals.length && this.refusals[0]! <= now - window) this.refusals.shift();
@@ -110,14 +103,14 @@ export class SysadmProtocol implements Protocol {
 
   open(link: Link): Opening {
     const conn: Conn = {
-      link, seq: 0, pending: new Map(), identified: false, authenticated: false, subscribed: false, subscribing: false, polling: false,
-      pollsOutstanding: 0, reauthenticating: false, tokenUsed: false, token: '', frames: 0, openedAt: Date.now(),
+      link, seq: 0, pending: new Map(), subscribing: new Map(), identified: false, authenticated: false, subscribed: false, polling: false,
+      pollsOutstanding: 0, reauthenticating: false, tokenUsed: false, login: undefined, frames: 0, openedAt: Date.now(),
     };
     this.conn = conn;
     this.every(conn, this.cfg.identify_interval, () => this.keepalive(conn));
     // identify needs no auth and says what answers (a server or a bridge) and its host name: the
-    // credentials go out only once it says "server".
-    return { send: [this.request(conn, 'rpc', 'identify', 'identify', {})], expect: [SUBSCRIPTION] };
+    // credentials go out only once it says "server". Each event class is a subscription of its own.
+    return { send: [this.request(conn, 'rpc', 'identify', 'identify', {})], expect: [...this.cfg.events] };
   }
 
   /** A timer for this connection only: it stops when the connection ends. */
@@ -143,23 +136,25 @@ export class SysadmProtocol implements Protocol {
     return JSON.stringify({ namespace, name, id, args });
   }
 
-  resubscribe(_name: string, link: Link): Meaning {
+  /** Asks again for one class that was refused or never answered; before the login it comes with the rest. */
+  resubscribe(name: string, link: Link): Meaning {
     const conn = this.conn;
-    if (!conn || conn.link !== link || !conn.authenticated || conn.subscribing) return { control: true };
-    return { send: [this.subscribe(conn)] };
+    if (!conn || conn.link !== link || !conn.authenticated) return { control: true };
+    return { send: [this.subscribe(conn, [name])] };
   }
 
-  private subscribe(conn: Conn): string {
-    conn.subscribing = true;
-    this.replay.subscribed(this.cfg.events);
-    return this.request(conn, 'events', 'subscribe', 'subscribe', this.cfg.events);
+  private subscribe(conn: Conn, classes: string[]): string {
+    this.replay.subscribed(classes);
+    const frame = this.request(conn, 'events', 'subscribe', 'subscribe', classes);
+    conn.subscribing.set(`ws2otel-${conn.seq}`, classes);
+    return frame;
   }
 
   closed(): Error | void {
     const conn = this.conn;
     this.conn = undefined;
     if (!conn) return;
-    this.forgetToken(conn.token);
+    conn.login?.end();
     this.replay.reset();
     // A sysadm server that has blocked our address (5 refused logins in 10 minutes: an hour) accepts the
     // socket and closes it at once. Retrying fast would look like a flaky server; say what it likely is.
@@ -186,18 +181,19 @@ export class SysadmProtocol implements Protocol {
     const kind = conn.pending.get(msg.id);
     if (kind === undefined) return { rejects: [{ reason: 'unknown_type', detail: { namespace: msg.namespace, name: msg.name } }] };
     conn.pending.delete(msg.id);
+    const classes = conn.subscribing.get(msg.id) ?? [];
+    conn.subscribing.delete(msg.id);
     const code = errorCode(msg);
-    if (code) return this.onError(conn, kind, code);
+    if (code) return this.onError(conn, kind, code, classes);
     switch (kind) {
       case 'identify':
         return this.onIdentify(conn, msg);
       case 'auth':
         return this.onAuthenticated(conn, msg);
       case 'subscribe':
-        conn.subscribing = false;
         conn.subscribed = true;
         conn.tokenUsed = true;
-        return { acks: [{ name: SUBSCRIPTION, ok: true }] };
+        return { acks: classes.map((name) => ({ name, ok: true })) };
       case 'poll':
         conn.pollsOutstanding = Math.max(0, conn.pollsOutstanding - 1);
         conn.tokenUsed = true;
@@ -226,7 +222,7 @@ export class SysadmProtocol implements Protocol {
   private notAServer(type: unknown): Meaning {
     const what = typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : `no type (${typeof type})`;
     const msg = `${this.url} identifies as ${what}, not "server": a sysadm bridge (port 12149) needs different auth, so no credentials were sent; point url at the server (port ${DEFAULT_PORT})`;
-    this.deps.log.warn({ type: what }, msg);
+    this.log.warn({ type: what }, msg);
     return { fail: new AuthError(msg, 0) };
   }
 
@@ -241,7 +237,7 @@ export class SysadmProtocol implements Protocol {
     conn.tokenUsed = false;
     const send: string[] = [];
     // After a re-login on a live socket the subscriptions still stand (they belong to the socket).
-    if (!conn.subscribed && !conn.subscribing) send.push(this.subscribe(conn));
+    if (!conn.subscribed && conn.subscribing.size === 0) send.push(this.subscribe(conn, [...this.cfg.events]));
     if (this.cfg.poll.interval > 0 && !conn.polling) {
       conn.polling = true;
       send.push(...this.pollRound(conn));
@@ -260,28 +256,27 @@ export class SysadmProtocol implements Protocol {
   }
 
   /**
-   * A learnt token is a secret only while its connection lives: forgotten when a new login replaces it
-   * or the connection ends, so the set of secrets does not grow with every login.
+   * A learnt token is a secret only while its login lives: each login gets a scope of its own below the
+   * source's, ended by the next login and when the connection ends, so re-logins never grow the set. (A
+   * configured token stays in the source's own scope.)
    */
   private learnToken(conn: Conn, token: string): void {
-    if (conn.token !== token) this.forgetToken(conn.token);
-    conn.token = token;
-    this.deps.secrets.add(token);
+    conn.login?.end();
+    conn.login = this.secrets.session('token');
+    conn.login.add(token);
   }
 
-  private forgetToken(token: string): void {
-    // The configured token stays a secret for as long as the config does.
-    if (token !== '' && token !== this.cfg.token) this.deps.secrets.forget(token);
-  }
-
-  private onError(conn: Conn, kind: Pending, code: string): Meaning {
+  private onError(conn: Conn, kind: Pending, code: string, classes: string[]): Meaning {
     if (kind === 'poll') conn.pollsOutstanding = Math.max(0, conn.pollsOutstanding - 1);
-    if (kind === 'subscribe') conn.subscribing = false;
     if (kind === 'auth') return this.authRefused(code);
     if (kind === 'identify' && !conn.identified) return { fail: new Error(`sysadm answered identify with error ${code}`) };
-    if (code === '401') return this.tokenRefused(conn, kind);
-    if (kind === 'subscribe') return { acks: [{ name: SUBSCRIPTION, ok: false, detail: `events subscribe refused with ${code}` }] };
-    this.deps.log.warn({ code, kind }, `sysadm answered ${kind} with error ${code}`);
+    if (code === '401') {
+      // The classes of a subscribe refused for the token are asked for again after the new login.
+      if (kind === 'subscribe' && !conn.subscribed) conn.subscribing.clear();
+      return this.tokenRefused(conn, kind);
+    }
+    if (kind === 'subscribe') return { acks: classes.map((name) => ({ name, ok: false, detail: `events subscribe refused with ${code}` })) };
+    this.log.warn({ code, kind }, `sysadm answered ${kind} with error ${code}`);
     return { control: true };
   }
 
@@ -293,25 +288,27 @@ export class SysadmProtocol implements Protocol {
   private tokenRefused(conn: Conn, kind: Pending): Meaning {
     if (this.cfg.token) {
       const msg = `${STATIC_TOKEN_REFUSED} (sysadm answered ${kind} with 401); give username and password to log in again by itself`;
-      this.deps.log.warn({ call: kind }, msg);
-      return { fail: new CredentialRefused(msg, 401) };
+      this.log.warn({ call: kind }, msg);
+      this.authFailures.inc();
+      return { fail: new AuthError(msg, 401) };
     }
     if (conn.reauthenticating) return { control: true };
     // The token it has just issued, refused before any call succeeded with it: logging in again at
     // once would only loop. The slow schedule instead.
     if (!conn.tokenUsed) return { fail: new AuthError(`sysadm refused the token it had just issued (${kind} answered 401)`, 0) };
     conn.reauthenticating = true;
-    this.deps.log.info({ call: kind }, 'sysadm token refused (expired or forgotten by a restart); logging in again');
+    this.log.info({ call: kind }, 'sysadm token refused (expired or forgotten by a restart); logging in again');
     return { send: [this.auth(conn)] };
   }
 
-  /** A refused login (401, or 403 after too many): this connection ends, the auth schedule decides the next. */
+  /** A refused login (401, or 403 after too many): counted; this connection ends, the auth schedule decides the next. */
   private authRefused(code: string): Meaning {
-    this.refusals.push(this.deps.clock.now());
+    this.refusals.push(this.clock.now());
+    this.authFailures.inc();
     const err = this.cfg.token
-      ? new CredentialRefused(`${STATIC_TOKEN_REFUSED} (auth_token answered ${code}); give username and password to log in again by itself`, Number(code) || 0)
-      : new CredentialRefused(`sysadm refused auth as ${JSON.stringify(this.cfg.username)} with ${code}`, Number(code) || 0);
-    this.deps.log.warn({ code }, `${err.message}: check the credentials`);
+      ? new AuthError(`${STATIC_TOKEN_REFUSED} (auth_token answered ${code}); give username and password to log in again by itself`, Number(code) || 0)
+      : new AuthError(`sysadm refused auth as ${JSON.stringify(this.cfg.username)} with ${code}`, Number(code) || 0);
+    this.log.warn({ code }, `${err.message}: check the credentials`);
     return { fail: err };
   }
 
@@ -323,7 +320,7 @@ export class SysadmProtocol implements Protocol {
   private onEvent(msg: SysadmMessage, receivedMs: number): Meaning {
     if (msg.name === 'bridge') {
       // Sent to every client, subscribed or not: the bridge's list of relayed connections. Nothing to map.
-      this.deps.log.debug({ args: briefJson(msg.args, 1000) }, 'sysadm bridge message');
+      this.log.debug({ args: briefJson(msg.args, 1000) }, 'sysadm bridge message');
       return { control: true };
     }
     if (!isEventClass(msg.name)) return { rejects: [{ reason: 'unknown_type', detail: { namespace: 'events', name: msg.name } }] };
@@ -336,7 +333,7 @@ export class SysadmProtocol implements Protocol {
     if (typeof args !== 'object' || Array.isArray(args)) return { rejects: [{ reason: 'bad_payload', detail: { event: msg.name } }] };
     if (this.replay.isReplay(msg.name, args)) return { rejects: [{ reason: 'replayed', detail: { event: msg.name } }] };
     let a = args as Record<string, unknown>;
-    const rejects = [];
+    const rejects: Rejection[] = [];
     if (msg.name === 'system-state') {
       const sound = withoutShiftedPools(a);
       for (const pool of sound.shifted) rejects.push({ reason: 'shifted_columns', detail: { pool: pool.slice(0, 64) } });

@@ -1,11 +1,15 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sysadmSource } from '../../../src/sources/sysadm/source.js';
-import { CredentialRefused, STATIC_TOKEN_REFUSED, SysadmProtocol } from '../../../src/sources/sysadm/protocol.js';
+import { STATIC_TOKEN_REFUSED, SysadmProtocol } from '../../../src/sources/sysadm/protocol.js';
 import type { SysadmConfig } from '../../../src/sources/sysadm/config.js';
 import type { Link, Meaning } from '../../../src/sources/protocol.js';
 import { AuthError } from '../../../src/net/errors.js';
-import { silentLog, sourceConfig } from '../../helpers/capture.js';
+import { SecretScope } from '../../../src/telemetry/secrets.js';
+import { sourceMetrics } from '../../../src/telemetry/metrics.js';
+import { Registry } from 'prom-client';
+import { scrub } from '../../../src/telemetry/logger.js';
+import { CaptureEmitter, metricValue, silentLog, sourceConfig } from '../../helpers/capture.js';
 import { FakeClock } from '../../helpers/clock.js';
 
 // The sysadm protocol alone: frames in, meanings out, no socket. What a real server would answer is
@@ -18,9 +22,12 @@ afterEach(() => {
 
 function rig(over: Record<string, unknown> = {}) {
   const cfg = sourceConfig<SysadmConfig>(sysadmSource, { url: 'wss://nas.example.org', username: 'monitor', password: 'pw-1234', ...over });
-  const secrets = new Set<string>();
-  const p = new SysadmProtocol(cfg, { log: silentLog, clock: new FakeClock(), secrets: { add: (v) => secrets.add(v), forget: (v) => secrets.delete(v) } });
-  return { p, secrets, cfg };
+  // A context of the test's own: its secret scope and metrics are read directly, nothing global.
+  const secrets = new SecretScope('test');
+  const metrics = sourceMetrics(new Registry());
+  const p = new SysadmProtocol(cfg, { emitter: new CaptureEmitter(), log: silentLog, clock: new FakeClock(), secrets, metrics });
+  const authFailures = () => metricValue(metrics.authFailures, { source: cfg.name });
+  return { p, secrets, cfg, authFailures };
 }
 
 /** Opens a connection: the frames sent, and a `reply` that answers our request of that name. */
@@ -50,7 +57,8 @@ function established(p: SysadmProtocol, token = 'a'.repeat(32)) {
   const c = connect(p);
   c.reply('identify', { type: 'server', hostname: 'nas1' });
   c.reply(c.sent.some((m) => m.name === 'auth_token') ? 'auth_token' : 'auth', [token, 900]);
-  assert.deepEqual(c.reply('subscribe', { subscribe: 'system-state' }).acks, [{ name: 'events', ok: true }]);
+  const acks = c.reply('subscribe', { subscribe: 'system-state' }).acks;
+  assert.deepEqual(acks, ['dispatcher', 'life-preserver', 'system-state'].map((name) => ({ name, ok: true })), 'one subscription per class');
   return c;
 }
 
@@ -59,20 +67,20 @@ describe('sysadm protocol: frame in, meaning out', () => {
     const { p } = rig();
     const c = connect(p);
     assert.deepEqual(c.sent.map((m) => m.name), ['identify']);
-    assert.deepEqual(c.opening.expect, ['events']);
+    assert.deepEqual(c.opening.expect, ['dispatcher', 'life-preserver', 'system-state']);
     c.reply('identify', { type: 'server', hostname: 'nas1' });
     assert.deepEqual(c.sent.map((m) => `${m.namespace} ${m.name}`), ['rpc identify', 'rpc auth']);
     assert.deepEqual(c.sent[1]!.args, { username: 'monitor', password: 'pw-1234' });
     assert.equal(p.resource()['host.name'], 'nas1');
   });
 
-  it('fails a bridge (or an identify with no type) with an AuthError naming it, and sends no credentials', () => {
+  it('fails a bridge (or an identify with no type) with an AuthError naming it, and sends no credentials', async () => {
     for (const args of [{ type: 'bridge' }, { hostname: 'x' }]) {
-      const { p } = rig();
+      const { p, authFailures } = rig();
       const c = connect(p);
       const m = c.reply('identify', args);
       assert.ok(m.fail instanceof AuthError);
-      assert.ok(!(m.fail instanceof CredentialRefused), 'no credential was refused');
+      assert.equal(await authFailures(), 0, 'no credential was refused');
       assert.match(m.fail.message, /not "server": a sysadm bridge \(port 12149\) needs different auth/);
       assert.deepEqual(c.sent.map((x) => x.name), ['identify']);
     }
@@ -99,22 +107,25 @@ describe('sysadm protocol: frame in, meaning out', () => {
     assert.equal(c.sent.filter((x) => x.name === 'auth').length, 1);
   });
 
-  it('fails with "static token refused; it expired or the server restarted" when a configured token is refused, at login or on a call', () => {
+  it('fails with "static token refused; it expired or the server restarted" when a configured token is refused, at login or on a call', async () => {
     const token = 'c'.repeat(32);
     const atLogin = rig({ username: '', password: '', token });
     const a = connect(atLogin.p);
     a.reply('identify', { type: 'server' });
     assert.deepEqual(a.sent[1]!.args, { token });
     const m1 = a.error('auth_token', '401');
-    assert.ok(m1.fail instanceof CredentialRefused);
+    assert.ok(m1.fail instanceof AuthError);
     assert.ok(m1.fail.message.startsWith(STATIC_TOKEN_REFUSED));
+    assert.equal(await atLogin.authFailures(), 1);
     const onCall = rig({ username: '', password: '', token, poll: { interval: '1h', actions: ['memorystats'] } });
     const b = established(onCall.p, token);
     const m2 = b.error('systemmanager', '401');
-    assert.ok(m2.fail instanceof CredentialRefused);
+    assert.ok(m2.fail instanceof AuthError);
     assert.match(m2.fail.message, /static token refused; it expired or the server restarted/);
+    assert.equal(await onCall.authFailures(), 1);
     b.close();
-    assert.deepEqual([...onCall.secrets], [token], 'the configured token is never forgotten');
+    assert.equal(onCall.secrets.size, 0, 'the login scope ended with the connection');
+    assert.equal(scrub(`token ${token}`), 'token [REDACTED]', 'the configured token is still a secret: the config put it in the source\'s own scope');
   });
 
   it('keeps the registered secrets from growing: after 20 re-logins only the live connection\'s token is registered, none after it ends', () => {
@@ -122,9 +133,11 @@ describe('sysadm protocol: frame in, meaning out', () => {
     for (let i = 0; i < 20; i++) {
       const c = established(p, `token-${String(i).padStart(26, '0')}`);
       assert.equal(secrets.size, 1);
+      assert.equal(secrets.sessions, 1);
       c.close();
     }
     assert.equal(secrets.size, 0);
+    assert.equal(secrets.sessions, 0, 'no login scope left behind');
   });
 
   it('skips the replay of the last event after a re-subscribe and counts it; a new event passes', () => {

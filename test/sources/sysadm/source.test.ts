@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SysadmSource, sysadmSource } from '../../../src/sources/sysadm/source.js';
-import { SysadmSimulator, type SysadmSimulatorOptions } from '../../../src/sources/sysadm/simulator.js';
+import { SysadmSimulator, type SysadmSimulatorOptions } from '../../../src/simulators/sysadm.js';
 import type { SysadmConfig } from '../../../src/sources/sysadm/config.js';
 import { RawClient } from './raw_client.js';
 import { CaptureEmitter, selfMetric, silentLog, sourceConfig } from '../../helpers/capture.js';
@@ -59,11 +59,11 @@ describe('sysadm source against the simulator', () => {
   it('identifies, authenticates with rpc auth, subscribes the configured classes and maps the cached events', async () => {
     const { sim, emitter, source } = await setup();
     await waitFor('established', () => source.status().connected);
-    await waitFor('three cached events', () => emitter.envelopes.length >= 3);
+    await waitFor('three cached events', () => emitter.data().length >= 3);
     assert.deepEqual(names(sim).slice(0, 3), ['rpc identify', 'rpc auth', 'events subscribe']);
     assert.deepEqual(sim.clientMessages[1]!.args, { username: USER, password: PASS });
     assert.deepEqual(sim.clientMessages[2]!.args, ['dispatcher', 'life-preserver', 'system-state']);
-    const byEvent = new Map(emitter.envelopes.map((e) => [e.logs[0]?.eventName, e]));
+    const byEvent = new Map(emitter.data().map((e) => [e.logs[0]?.eventName, e]));
     assert.deepEqual([...byEvent.keys()].sort(), ['sysadm.dispatcher', 'sysadm.life-preserver', 'sysadm.system-state']);
     const state = byEvent.get('sysadm.system-state')!;
     assert.ok(state.metrics.some((p) => p.name === 'sysadm.zpool.size' && p.attributes['sysadm.zpool.name'] === 'zroot' && p.value === 107 * 1024 ** 3));
@@ -82,7 +82,7 @@ describe('sysadm source against the simulator', () => {
     // Between attempts the detail says why the last one failed (while connecting it says so instead).
     await waitFor('the reason in the status', () => /refused auth as "monitor" with 401/.test(source.status().detail));
     assert.equal(count(sim, 'events subscribe'), 0);
-    assert.equal(emitter.envelopes.length, 0);
+    assert.equal(emitter.data().length, 0);
     assert.ok(sim.connections >= 3, 'each attempt is a new connection');
   });
 
@@ -123,13 +123,13 @@ describe('sysadm source against the simulator', () => {
   it('reconnects, authenticates again and re-subscribes after the server closes', async () => {
     const { sim, emitter, source, cfg } = await setup({ lifePreserverEveryMs: 50 });
     await waitFor('established', () => source.status().connected);
-    await waitFor('events', () => emitter.envelopes.length >= 5);
+    await waitFor('events', () => emitter.data().length >= 5);
     sim.closeAll(1001, 'server shutting down');
     await waitFor('a second connection subscribed', () => count(sim, 'events subscribe') >= 2);
     assert.equal(count(sim, 'rpc auth'), 2);
     assert.equal(sim.connections, 2);
-    const before = emitter.envelopes.length;
-    await waitFor('events after the reconnect', () => emitter.envelopes.length > before + 3);
+    const before = emitter.data().length;
+    await waitFor('events after the reconnect', () => emitter.data().length > before + 3);
     assert.ok((await selfMetric('reconnects', { source: cfg.name })) >= 1);
   });
 
@@ -138,7 +138,7 @@ describe('sysadm source against the simulator', () => {
     await waitFor('a certificate error', () => /self[- ]signed|certificate/i.test(source.status().detail));
     assert.equal(source.status().connected, false);
     assert.equal(sim.clientMessages.length, 0, 'no request reached the server');
-    assert.equal(emitter.envelopes.length, 0);
+    assert.equal(emitter.data().length, 0);
   });
 
   it('accepts the self-signed certificate when insecure_skip_verify is set', async () => {
@@ -150,18 +150,18 @@ describe('sysadm source against the simulator', () => {
   it('counts malformed and unknown frames, handles the unasked bridge message, and keeps the stream going', async () => {
     const { sim, emitter, source, cfg } = await setup();
     await waitFor('established', () => source.status().connected);
-    await waitFor('cached events', () => emitter.envelopes.length >= 3);
+    await waitFor('cached events', () => emitter.data().length >= 3);
     sim.sendMalformed();
     sim.sendUnknown();
     sim.sendBridge();
     sim.sendMalformed();
     sim.push('life-preserver', { message: '2024-05-01T10:00:00Z: after the bad frames', priority: '4 - Warning', class: 'replication' });
-    await waitFor('the event after the bad frames', () => emitter.envelopes.some((e) => e.logs[0]?.body === 'after the bad frames'));
+    await waitFor('the event after the bad frames', () => emitter.data().some((e) => e.logs[0]?.body === 'after the bad frames'));
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'malformed_json' }), 2);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'unknown_type' }), 1);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name }), 3, 'the bridge message is not a bad frame');
     assert.equal(sim.connections, 1, 'bad frames never cost the connection');
-    const warn = emitter.envelopes.find((e) => e.logs[0]?.body === 'after the bad frames')!.logs[0]!;
+    const warn = emitter.data().find((e) => e.logs[0]?.body === 'after the bad frames')!.logs[0]!;
     assert.equal(warn.severityText, 'WARN');
   });
 
@@ -171,32 +171,32 @@ describe('sysadm source against the simulator', () => {
     sim.sendOversized(200 * 1024);
     await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: cfg.name, reason: 'oversized' })) >= 1);
     await waitFor('re-subscribed', () => count(sim, 'events subscribe') >= 2);
-    const before = emitter.envelopes.length;
+    const before = emitter.data().length;
     sim.push('dispatcher');
-    await waitFor('events after the reset', () => emitter.envelopes.length > before);
+    await waitFor('events after the reset', () => emitter.data().length > before);
     assert.equal(count(sim, 'rpc auth'), 2);
   });
 
   it('polls systemmanager on the interval and emits memory, CPU and temperature metrics', async () => {
     const { emitter } = await setup({}, () => ({ poll: { interval: 100, actions: ['memorystats', 'cpupercentage', 'cputemps'] } }));
-    await waitFor('two rounds of polls', () => emitter.envelopes.filter((e) => e.metrics.some((p) => p.name === 'sysadm.cpu.temperature')).length >= 2);
-    const points = emitter.envelopes.flatMap((e) => e.metrics);
+    await waitFor('two rounds of polls', () => emitter.data().filter((e) => e.metrics.some((p) => p.name === 'sysadm.cpu.temperature')).length >= 2);
+    const points = emitter.data().flatMap((e) => e.metrics);
     const free = points.find((p) => p.name === 'sysadm.memory.free');
     assert.ok(free && free.value % (1 << 20) === 0 && free.value >= 1024 * (1 << 20));
     assert.ok(points.some((p) => p.name === 'sysadm.cpu.busy' && p.attributes.cpu === 'total'));
     assert.ok(points.some((p) => p.name === 'sysadm.cpu.temperature' && p.unit === 'Cel' && p.attributes.cpu === 'cpu1'));
-    const env = emitter.envelopes.find((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free'))!;
+    const env = emitter.data().find((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free'))!;
     assert.equal(env.resource['host.name'], 'nas-under-test');
   });
 
   it('authenticates again on the same socket when the token expired, and keeps polling', async () => {
     const { sim, emitter, source } = await setup({}, () => ({ poll: { interval: 100, actions: ['memorystats'] } }));
     await waitFor('established', () => source.status().connected);
-    await waitFor('a poll result', () => emitter.envelopes.some((e) => e.metrics.length && !e.logs.length));
+    await waitFor('a poll result', () => emitter.data().some((e) => e.metrics.length && !e.logs.length));
     sim.expireTokens();
     await waitFor('a second login', () => count(sim, 'rpc auth') >= 2);
-    const before = emitter.envelopes.length;
-    await waitFor('polls after the new login', () => emitter.envelopes.slice(before).some((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free')));
+    const before = emitter.data().length;
+    await waitFor('polls after the new login', () => emitter.data().slice(before).some((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free')));
     assert.equal(sim.connections, 1, 'no reconnect needed');
     assert.equal(sim.authFailures, 0);
   });
@@ -206,7 +206,7 @@ describe('sysadm source against the simulator', () => {
     await waitFor('established', () => source.status().connected);
     await waitFor('several refused polls', () => count(sim, 'sysadm systemmanager') >= 3);
     sim.push('life-preserver');
-    await waitFor('the pushed event', () => emitter.envelopes.filter((e) => e.logs[0]?.eventName === 'sysadm.life-preserver').length >= 2);
+    await waitFor('the pushed event', () => emitter.data().filter((e) => e.logs[0]?.eventName === 'sysadm.life-preserver').length >= 2);
     assert.equal(sim.connections, 1);
     assert.equal(await selfMetric('authFailures', { source: cfg.name }), 0, 'a 403 on a call is not a failed login');
   });
@@ -216,9 +216,9 @@ describe('sysadm source against the simulator', () => {
     // The server sends the cached events before the subscribe reply: once established, the "" are read.
     await waitFor('established', () => source.status().connected);
     assert.equal(sim.sent.filter((e) => e.args === '').length, 3);
-    assert.equal(emitter.envelopes.length, 0);
+    assert.equal(emitter.data().length, 0);
     sim.push('system-state');
-    await waitFor('the first real event', () => emitter.envelopes.length === 1);
+    await waitFor('the first real event', () => emitter.data().length === 1);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name }), 0);
   });
 
@@ -327,7 +327,7 @@ describe('sysadm source against the server\'s field behaviours', () => {
   it('exports each event once across a reconnect: the cached events replayed on the new subscribe are skipped and counted', async () => {
     const { sim, emitter, source, cfg } = await setup();
     await waitFor('established', () => source.status().connected);
-    await waitFor('the three cached events', () => emitter.envelopes.length >= 3);
+    await waitFor('the three cached events', () => emitter.data().length >= 3);
     sim.closeAll(1001, 'server shutting down');
     await waitFor('a second subscription', () => count(sim, 'events subscribe') >= 2);
     await waitFor('established again', () => source.status().connected);

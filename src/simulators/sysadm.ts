@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type SysadmMessage } from './wire.js';
-import { selfSignedCert, type SelfSigned } from './tls.js';
+import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type SysadmMessage } from '../sources/sysadm/wire.js';
+import { selfSignedCert, type SelfSigned } from './sysadm_tls.js';
 
 /**
- * A sysadm server as README.md ("Protocol") describes it (the server's source, not its docs): TLS only
+ * A sysadm server as src/sources/sysadm/README.md ("Protocol") describes it (the server's source, not its docs): TLS only
  * (a self-signed certificate made with openssl unless one is given), the {namespace,name,id,args}
  * envelope, error envelopes with string codes, `rpc identify` before auth, `rpc auth`/`auth_token` →
  * ["<token>", 900] with the token's life extended by every authenticated call, `auth_clear` without a
@@ -172,7 +172,7 @@ export class SysadmSimulator {
     return this.port;
   }
 
-  /** A fresh event of the class, in the server's shape (see protocols.md). */
+  /** A fresh event of the class, in the server's shape (see src/sources/sysadm/README.md, "Protocol"). */
   makeEvent(type: EventClass): Record<string, unknown> {
     const seq = ++this.seq;
     const now = new Date();

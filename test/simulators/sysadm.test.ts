@@ -2,9 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { SysadmSimulator, type SysadmSimulatorOptions } from '../../../src/sources/sysadm/simulator.js';
-import { RawClient } from './raw_client.js';
-import { waitFor } from '../../helpers/net.js';
+import { SysadmSimulator, type SysadmSimulatorOptions } from '../../src/simulators/sysadm.js';
+import { RawClient } from '../sources/sysadm/raw_client.js';
+import { waitFor } from '../helpers/net.js';
 
 // The simulator must be as strict as the server (protocols.md "sysadm"): a forgiving one hides bugs.
 

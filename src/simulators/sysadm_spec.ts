@@ -1,5 +1,5 @@
-import type { SimulatorSpec } from '../../simulators/index.js';
-import { SysadmSimulator } from './simulator.js';
+import type { SimulatorSpec } from './index.js';
+import { SysadmSimulator } from './sysadm.js';
 
 export const sysadmSimulatorSpec: SimulatorSpec = {
   vendor: 'sysadm',
