@@ -3,6 +3,8 @@ import { compileRules, extractPoints, mergeRules, type CompiledRule, type Metric
 import { Severity, severityOf, type SeverityName } from '../../mapping/severity.js';
 import type { EventClass } from './wire.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
+import { compilePath, select, type CompiledPath } from '../../mapping/path.js';
+import { StateGauges, type StateSpec } from '../../mapping/states.js';
 
 // sysadm payload → metric points and log records. The tables are data: a source's `metrics` config
 // block adds to or overrides DEFAULT_METRICS by path (see mergeRules). Paths are into the event's or
@@ -32,7 +34,8 @@ export const DEFAULT_METRICS: readonly MetricRule[] = [
 /**
  * Enumerations become state metrics the OpenTelemetry way (as `hw.status`): one point per known state,
  * value 1 for the current one and 0 for the others, the state in attribute `state`. A value outside the
- * table is reported with 1 as well, so nothing is lost.
+ * table is reported with 1 as well, so nothing is lost, and with 0 once it passes (remembered per pool,
+ * bounded: the shared StateGauges of src/mapping/states.ts).
  */
 export interface StateRule {
   /** Dotted path; one `*` segment fans out with its key in key_attribute. */
@@ -99,18 +102,10 @@ export function prioritySeverity(priority: unknown): { severityNumber: number; s
   return severityOf(word);
 }
 
-function walk(obj: unknown, segments: string[], from: number): unknown {
-  let cur = obj;
-  for (let i = from; i < segments.length; i++) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[segments[i]!];
-  }
-  return cur;
-}
-
-interface CompiledState extends StateRule {
-  segments: string[];
-  star: number;
+interface CompiledState {
+  path: CompiledPath;
+  spec: StateSpec;
+  key_attribute: string;
 }
 
 /** Fields that are the record's body, time or metrics rather than attributes. */
@@ -169,6 +164,8 @@ export function withoutShiftedPools(args: Record<string, unknown>): { args: Reco
 export class SysadmMapping {
   private readonly rules: CompiledRule[];
   private readonly states: CompiledState[];
+  /** Remembers, per pool, a health beyond the table, so it is reported 0 once it passes. */
+  private readonly gauges = new StateGauges();
   private readonly scope: Scope;
 
   constructor(
@@ -180,10 +177,11 @@ export class SysadmMapping {
     private readonly limits: FrameLimits = DEFAULT_LIMITS,
   ) {
     this.rules = compileRules(mergeRules(DEFAULT_METRICS, overrides));
-    this.states = stateRules.map((r) => {
-      const segments = r.path.split('.');
-      return { ...r, segments, star: segments.indexOf('*') };
-    });
+    this.states = stateRules.map((r) => ({
+      path: compilePath(r.path),
+      spec: { metric: r.metric, description: r.description, values: r.states },
+      key_attribute: r.key_attribute ?? 'key',
+    }));
     this.scope = { name: 'ws2otel/sysadm', version };
   }
 
@@ -211,28 +209,11 @@ export class SysadmMapping {
     const max = this.limits.points_per_frame;
     extractPoints(normalize(args), this.rules, t, t, out, max);
     for (const s of this.states) {
-      if (out.length > max) return; // the session cuts to the cap and counts
-      if (s.star < 0) {
-        this.statePoints(s, walk(args, s.segments, 0), t, {}, out);
-        continue;
+      for (const { key, value } of select(args, s.path)) {
+        if (out.length > max) return; // the session cuts to the cap and counts
+        if (typeof value !== 'string') continue;
+        this.gauges.points(s.spec, key ?? '', value, t, key === undefined ? {} : { [s.key_attribute]: key }, out);
       }
-      const parent = walk(args, s.segments.slice(0, s.star), 0);
-      if (typeof parent !== 'object' || parent === null) continue;
-      for (const key in parent) {
-        if (out.length > max) return;
-        this.statePoints(s, walk((parent as Record<string, unknown>)[key], s.segments, s.star + 1), t, { [s.key_attribute ?? 'key']: key }, out);
-      }
-    }
-  }
-
-  private statePoints(s: CompiledState, current: unknown, t: number, attrs: Attributes, out: MetricPoint[]): void {
-    if (typeof current !== 'string' || current === '') return;
-    const states = s.states.includes(current) ? s.states : [...s.states, current];
-    for (const state of states) {
-      out.push({
-        name: s.metric, unit: '1', description: s.description, kind: 'gauge', int: true,
-        value: state === current ? 1 : 0, timeMs: t, startTimeMs: t, attributes: { ...attrs, state },
-      });
     }
   }
 
