@@ -32,6 +32,7 @@ interface Conn {
   identified: boolean;
   authenticated: boolean;
   subscribed: boolean;
+  /** The first poll round went out (with the login): from then on the poll timer sends the rounds. */
   polling: boolean;
   /** systemmanager requests not answered yet: a new round waits for the last one. */
   pollsOutstanding: number;
@@ -108,6 +109,12 @@ export class SysadmProtocol implements Protocol {
     };
     this.conn = conn;
     this.every(conn, this.cfg.identify_interval, () => this.keepalive(conn));
+    // Polls start with the login (its reply sends the first round); a round waits for the last one's answers.
+    if (this.cfg.poll.interval > 0) {
+      this.every(conn, this.cfg.poll.interval, () => {
+        if (conn.polling) for (const f of this.pollRound(conn)) conn.link.send(f);
+      });
+    }
     // identify needs no auth and says what answers (a server or a bridge) and its host name: the
     // credentials go out only once it says "server". Each event class is a subscription of its own.
     return { send: [this.request(conn, 'rpc', 'identify', 'identify', {})], expect: [...this.cfg.events] };
@@ -241,9 +248,6 @@ export class SysadmProtocol implements Protocol {
     if (this.cfg.poll.interval > 0 && !conn.polling) {
       conn.polling = true;
       send.push(...this.pollRound(conn));
-      this.every(conn, this.cfg.poll.interval, () => {
-        for (const f of this.pollRound(conn)) conn.link.send(f);
-      });
     }
     return send.length ? { send } : { control: true };
   }
