@@ -1,6 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { mistSimulatorSpec } from '../sources/mist/simulator_spec.js';
-import { sysadmSimulatorSpec } from '../sources/sysadm/simulator_spec.js';
+import { sysadmSimulatorSpec } from './sysadm_spec.js';
 import { smcSimulatorSpec } from './smc_spec.js';
 import { nxapiSimulatorSpec } from './nxapi_spec.js';
 import { genericSimulatorSpec } from './websocket_spec.js';

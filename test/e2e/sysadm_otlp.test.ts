@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { SysadmSimulator } from '../../src/sources/sysadm/simulator.js';
+import { SysadmSimulator } from '../../src/simulators/sysadm.js';
 
 // sysadm simulator (TLS, self-signed) → ws2otel (child process, trusting the cert through tls.ca_file)
 // → the real OpenTelemetry Collector → its file exporter. Events come out as log records, system-state
@@ -79,6 +79,24 @@ describe('sysadm → OTLP/HTTP → Collector', () => {
     }
     assert.ok(collector.records().some((r) => r.eventName === 'sysadm.system-state'));
     assert.ok(collector.records().some((r) => r.eventName === 'sysadm.dispatcher'));
+  });
+
+  it('exports each event once across a dropped connection: the cached events replayed on the new subscribe are not sent again', async () => {
+    const subscribes = () => sim.clientMessages.filter((m) => m.namespace === 'events' && m.name === 'subscribe').length;
+    await waitFor('the dispatcher event at the Collector', () => collector.records().some((r) => r.eventName === 'sysadm.dispatcher'), 30_000);
+    const before = subscribes();
+    sim.closeAll(1001, 'server shutting down');
+    await waitFor('a new subscription', () => subscribes() > before, 30_000);
+    const sentAfter = sim.sent.length;
+    // A life-preserver pushed after the reconnect: once it is at the Collector, so is what came before it.
+    await waitFor('a record pushed after the reconnect', () => {
+      const fresh = sim.sent.slice(sentAfter).filter((e) => e.name === 'life-preserver').map((e) => (e.args as { message: string }).message);
+      return collector.records().some((r) => fresh.some((m) => m.endsWith(`: ${String(r.body)}`)));
+    }, 30_000);
+    // The simulator pushes no dispatcher events: its one cached event was replayed on each subscribe.
+    assert.equal(collector.records().filter((r) => r.eventName === 'sysadm.dispatcher').length, 1);
+    const bodies = collector.records().filter((r) => r.eventName === 'sysadm.life-preserver').map((r) => String(r.body));
+    assert.equal(new Set(bodies).size, bodies.length, 'no life-preserver event twice');
   });
 
   it('exits 0 on SIGTERM, having cleared its token, and never logs the password', async () => {

@@ -35,7 +35,7 @@ function common(type: string): CommonSourceConfig {
   };
 }
 
-/** A socket stand-in for the hooks that send (sysadm's identify and auth). */
+/** A socket stand-in for the hooks that send. */
 const fakeWs = { readyState: 1, OPEN: 1, send() {}, close() {}, terminate() {} } as unknown as WebSocket;
 
 interface Target {
@@ -68,7 +68,8 @@ function nxapi(): Target {
   return { name: cfg.name, emitter, feed: (data) => src.sessions[0]!.receive(data) };
 }
 
-const sysadmSources: SysadmSource[] = [];
+/** The sysadm connections opened for the fuzz: aborting their links stops their timers. */
+const sysadmLinks: AbortController[] = [];
 function sysadm(): Target {
   const emitter = new CaptureEmitter();
   const cfg = {
@@ -76,9 +77,11 @@ function sysadm(): Target {
     identify_interval: 300_000, poll: { interval: 0, actions: ['memorystats'] },
   };
   const src = new SysadmSource(cfg as never, { emitter, log: silentLog });
-  src.onOpen(fakeWs).catch(() => undefined); // a connection's state, as after the socket opened
-  sysadmSources.push(src);
-  return { name: cfg.name, emitter, feed: entry((src as unknown as { session: unknown }).session) };
+  // A connection's state, as after the socket opened: its frames are read as that connection's.
+  const abort = new AbortController();
+  sysadmLinks.push(abort);
+  src.protocols[0]!.open({ send() {}, deliver() {}, signal: abort.signal });
+  return { name: cfg.name, emitter, feed: (data) => src.sessions[0]!.receive(data) };
 }
 
 /** One of the SMC's two sockets (each a Session of its own, with its own per-frame caps; counted under the source's name). */
@@ -100,7 +103,7 @@ function websocket(): Target {
 }
 
 after(() => {
-  for (const s of sysadmSources) s.onClosed();
+  for (const a of sysadmLinks) a.abort();
 });
 
 // ---- hostile JSON text -----------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 import type convict from 'convict';
 import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
-import { EVENT_CLASSES, POLL_ACTIONS, isEventClass } from './protocol.js';
+import { checkRange } from '../../config/formats.js';
+import { EVENT_CLASSES, POLL_ACTIONS, isEventClass } from './wire.js';
 
 /** sysadm's WebSocket port when the URL names none (12151 is its REST port). */
 export const DEFAULT_PORT = 12150;
 /** The server closes a socket that sent nothing for 30 minutes. */
 export const SERVER_IDLE_LIMIT_MS = 30 * 60_000;
+/** The longest keepalive interval: two thirds of the token's 900 s life, so one late round does not let it lapse. */
+export const MAX_IDENTIFY_INTERVAL_MS = 600_000;
 
 /** One `type: sysadm` entry of `sources:`. */
 export interface SysadmConfig extends CommonSourceConfig {
@@ -41,9 +44,9 @@ export function sysadmSchema(): convict.Schema<SysadmConfig> {
       default: [...EVENT_CLASSES],
     },
     identify_interval: {
-      doc: 'How often to send `rpc identify` so that the server never sees 30 minutes without a message',
+      doc: 'How often to send `rpc identify` plus an authenticated `rpc query`, as the official client does: the message keeps the socket inside the 30-minute idle limit, the query keeps the token inside its 900 s life (identify alone does not extend it). 100ms to 10m',
       format: 'duration',
-      default: '5m' as unknown as number,
+      default: '90s' as unknown as number,
     },
     lockout: {
       attempts: {
@@ -89,6 +92,8 @@ export function checkSysadm(c: SysadmConfig): string[] {
   if (new Set(c.events).size !== c.events.length) problems.push('events: lists a class twice');
   if (c.identify_interval <= 0) problems.push('identify_interval: must be above 0 (the server closes idle sockets after 30 minutes)');
   else if (c.identify_interval >= SERVER_IDLE_LIMIT_MS) problems.push('identify_interval: must be well under the server\'s 30-minute idle limit');
+  // The query that extends the token must come well inside its 900 s; below 100 ms it is a busy loop.
+  else checkRange(problems, 'identify_interval', c.identify_interval, 100, MAX_IDENTIFY_INTERVAL_MS, ' ms');
   (c.poll.actions as string[]).forEach((a, i) => {
     if (!(POLL_ACTIONS as readonly string[]).includes(a)) problems.push(`poll.actions[${i}]: unknown action ${JSON.stringify(a)}; known: ${POLL_ACTIONS.join(', ')}`);
   });

@@ -1,8 +1,10 @@
 import type { AttrValue, Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { Severity, severityOf, type SeverityName } from '../../mapping/severity.js';
-import type { EventClass } from './protocol.js';
+import type { EventClass } from './wire.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
+import { compilePath, select, type CompiledPath } from '../../mapping/path.js';
+import { StateGauges, type StateSpec } from '../../mapping/states.js';
 
 // sysadm payload → metric points and log records. The tables are data: a source's `metrics` config
 // block adds to or overrides DEFAULT_METRICS by path (see mergeRules). Paths are into the event's or
@@ -32,7 +34,8 @@ export const DEFAULT_METRICS: readonly MetricRule[] = [
 /**
  * Enumerations become state metrics the OpenTelemetry way (as `hw.status`): one point per known state,
  * value 1 for the current one and 0 for the others, the state in attribute `state`. A value outside the
- * table is reported with 1 as well, so nothing is lost.
+ * table is reported with 1 as well, so nothing is lost, and with 0 once it passes (remembered per pool,
+ * bounded: the shared StateGauges of src/mapping/states.ts).
  */
 export interface StateRule {
   /** Dotted path; one `*` segment fans out with its key in key_attribute. */
@@ -43,10 +46,13 @@ export interface StateRule {
   states: readonly string[];
 }
 
+/** Every health `zpool list` prints. Anything else in `health` means the row's columns shifted. */
+export const ZPOOL_HEALTH: readonly string[] = ['ONLINE', 'DEGRADED', 'FAULTED', 'OFFLINE', 'UNAVAIL', 'REMOVED', 'SUSPENDED'];
+
 export const STATE_RULES: readonly StateRule[] = [
   {
     path: 'zpools.*.health', metric: 'sysadm.zpool.health', key_attribute: POOL, description: 'Pool health (zpool list HEALTH): 1 for the current state',
-    states: ['ONLINE', 'DEGRADED', 'FAULTED', 'OFFLINE', 'UNAVAIL', 'REMOVED'],
+    states: ZPOOL_HEALTH,
   },
   {
     path: 'updates.status', metric: 'sysadm.updates.status', description: 'System update status: 1 for the current state',
@@ -96,18 +102,10 @@ export function prioritySeverity(priority: unknown): { severityNumber: number; s
   return severityOf(word);
 }
 
-function walk(obj: unknown, segments: string[], from: number): unknown {
-  let cur = obj;
-  for (let i = from; i < segments.length; i++) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[segments[i]!];
-  }
-  return cur;
-}
-
-interface CompiledState extends StateRule {
-  segments: string[];
-  star: number;
+interface CompiledState {
+  path: CompiledPath;
+  spec: StateSpec;
+  key_attribute: string;
 }
 
 /** Fields that are the record's body, time or metrics rather than attributes. */
@@ -144,9 +142,30 @@ export function splitStampedMessage(message: string): { timeMs?: number; text: s
   return { text: message };
 }
 
+/**
+ * system-state's pools without the rows whose columns shifted. The server reads `zpool list` by column
+ * position, and a ZFS that prints one more column moves every later field: such a row's "health" is
+ * not a health, and its numbers are other columns'. Those rows are dropped whole (their names returned,
+ * for counting) rather than mapped; `args` is returned as is when every row is sound.
+ */
+export function withoutShiftedPools(args: Record<string, unknown>): { args: Record<string, unknown>; shifted: string[] } {
+  const pools = args.zpools;
+  if (typeof pools !== 'object' || pools === null || Array.isArray(pools)) return { args, shifted: [] };
+  const kept: Record<string, unknown> = {};
+  const shifted: string[] = [];
+  for (const [name, row] of Object.entries(pools)) {
+    const health = (row as { health?: unknown } | null)?.health;
+    if (typeof health === 'string' && ZPOOL_HEALTH.includes(health)) kept[name] = row;
+    else shifted.push(name);
+  }
+  return shifted.length ? { args: { ...args, zpools: kept }, shifted } : { args, shifted };
+}
+
 export class SysadmMapping {
   private readonly rules: CompiledRule[];
   private readonly states: CompiledState[];
+  /** Remembers, per pool, a health beyond the table, so it is reported 0 once it passes. */
+  private readonly gauges = new StateGauges();
   private readonly scope: Scope;
 
   constructor(
@@ -158,10 +177,11 @@ export class SysadmMapping {
     private readonly limits: FrameLimits = DEFAULT_LIMITS,
   ) {
     this.rules = compileRules(mergeRules(DEFAULT_METRICS, overrides));
-    this.states = stateRules.map((r) => {
-      const segments = r.path.split('.');
-      return { ...r, segments, star: segments.indexOf('*') };
-    });
+    this.states = stateRules.map((r) => ({
+      path: compilePath(r.path),
+      spec: { metric: r.metric, description: r.description, values: r.states },
+      key_attribute: r.key_attribute ?? 'key',
+    }));
     this.scope = { name: 'ws2otel/sysadm', version };
   }
 
@@ -189,28 +209,11 @@ export class SysadmMapping {
     const max = this.limits.points_per_frame;
     extractPoints(normalize(args), this.rules, t, t, out, max);
     for (const s of this.states) {
-      if (out.length > max) return; // the session cuts to the cap and counts
-      if (s.star < 0) {
-        this.statePoints(s, walk(args, s.segments, 0), t, {}, out);
-        continue;
+      for (const { key, value } of select(args, s.path)) {
+        if (out.length > max) return; // the session cuts to the cap and counts
+        if (typeof value !== 'string') continue;
+        this.gauges.points(s.spec, key ?? '', value, t, key === undefined ? {} : { [s.key_attribute]: key }, out);
       }
-      const parent = walk(args, s.segments.slice(0, s.star), 0);
-      if (typeof parent !== 'object' || parent === null) continue;
-      for (const key in parent) {
-        if (out.length > max) return;
-        this.statePoints(s, walk((parent as Record<string, unknown>)[key], s.segments, s.star + 1), t, { [s.key_attribute ?? 'key']: key }, out);
-      }
-    }
-  }
-
-  private statePoints(s: CompiledState, current: unknown, t: number, attrs: Attributes, out: MetricPoint[]): void {
-    if (typeof current !== 'string' || current === '') return;
-    const states = s.states.includes(current) ? s.states : [...s.states, current];
-    for (const state of states) {
-      out.push({
-        name: s.metric, unit: '1', description: s.description, kind: 'gauge', int: true,
-        value: state === current ? 1 : 0, timeMs: t, startTimeMs: t, attributes: { ...attrs, state },
-      });
     }
   }
 

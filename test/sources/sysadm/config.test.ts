@@ -11,7 +11,7 @@ describe('sysadm config', () => {
     const { config, problems } = validate({ url: 'wss://nas.example.org', username: 'monitor', password: 'pw' });
     assert.deepEqual(problems, []);
     assert.deepEqual(config!.events, ['dispatcher', 'life-preserver', 'system-state']);
-    assert.equal(config!.identify_interval, 300_000);
+    assert.equal(config!.identify_interval, 90_000, 'the official client\'s identify + query interval');
     assert.equal(config!.poll.interval, 0);
     assert.equal(config!.tls.insecure_skip_verify, false, 'verification is on by default');
   });
@@ -35,5 +35,11 @@ describe('sysadm config', () => {
   it('refuses an identify interval at or above the 30-minute idle limit and unknown poll actions', () => {
     assert.deepEqual(validate({ url: 'wss://nas', token: 't', identify_interval: '30m' }).problems, ["sources[0].identify_interval: must be well under the server's 30-minute idle limit"]);
     assert.match(validate({ url: 'wss://nas', token: 't', poll: { interval: '30s', actions: ['procinfo'] } }).problems[0]!, /poll\.actions\[0\]: unknown action "procinfo"/);
+  });
+
+  it('refuses an identify interval that would let the 900 s token lapse, or that would busy-loop', () => {
+    assert.deepEqual(validate({ url: 'wss://nas', token: 't', identify_interval: '15m' }).problems, ['sources[0].identify_interval: must be between 100 ms and 600000 ms']);
+    assert.deepEqual(validate({ url: 'wss://nas', token: 't', identify_interval: '50ms' }).problems, ['sources[0].identify_interval: must be between 100 ms and 600000 ms']);
+    assert.deepEqual(validate({ url: 'wss://nas', token: 't', identify_interval: '10m' }).problems, []);
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SysadmSource } from '../../../src/sources/sysadm/source.js';
-import { SysadmSimulator } from '../../../src/sources/sysadm/simulator.js';
+import { SysadmSimulator } from '../../../src/simulators/sysadm.js';
 import type { SysadmConfig } from '../../../src/sources/sysadm/config.js';
 import { CaptureEmitter, selfMetric, silentLog } from '../../helpers/capture.js';
 import { FakeClock } from '../../helpers/clock.js';

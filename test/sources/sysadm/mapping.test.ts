@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SysadmMapping, prioritySeverity, splitStampedMessage, sysadmNumber } from '../../../src/sources/sysadm/mapping.js';
-import { parseMessage } from '../../../src/sources/sysadm/protocol.js';
+import { SysadmMapping, prioritySeverity, splitStampedMessage, sysadmNumber, withoutShiftedPools } from '../../../src/sources/sysadm/mapping.js';
+import { parseMessage } from '../../../src/sources/sysadm/wire.js';
 import type { MetricPoint } from '../../../src/model.js';
 import { SEED_LIFE_PRESERVER, SEED_SUBSCRIBE } from '../../fixtures/sysadm.js';
 
@@ -85,7 +85,7 @@ describe('sysadm mapping', () => {
   it('turns pool health and update status into state metrics: 1 for the current state, 0 for the others', () => {
     const p = mapping().event('system-state', SYSTEM_STATE.args, 'h', 1).metrics;
     const health = p.filter((x) => x.name === 'sysadm.zpool.health' && x.attributes['sysadm.zpool.name'] === 'backup');
-    assert.equal(health.length, 6);
+    assert.equal(health.length, 7, 'ONLINE DEGRADED FAULTED OFFLINE UNAVAIL REMOVED SUSPENDED');
     assert.deepEqual(health.filter((x) => x.value === 1).map((x) => x.attributes.state), ['DEGRADED']);
     assert.equal(find(p, 'sysadm.zpool.health', { 'sysadm.zpool.name': 'tank', state: 'ONLINE' })?.value, 1);
     assert.equal(health[0]!.unit, '1');
@@ -95,10 +95,36 @@ describe('sysadm mapping', () => {
   });
 
   it('keeps a state outside the table as its own point with value 1', () => {
+    const args = { updates: { status: 'updatepaused' } };
+    const p = mapping().event('system-state', args, 'h', 1).metrics.filter((x) => x.name === 'sysadm.updates.status');
+    assert.equal(p.length, 6);
+    assert.equal(find(p, 'sysadm.updates.status', { state: 'updatepaused' })?.value, 1);
+  });
+
+  it('knows SUSPENDED as a pool health: a state of the table, 1 for the suspended pool', () => {
     const args = { zpools: { tank: { health: 'SUSPENDED' } } };
     const p = mapping().event('system-state', args, 'h', 1).metrics.filter((x) => x.name === 'sysadm.zpool.health');
     assert.equal(p.length, 7);
-    assert.equal(find(p, 'sysadm.zpool.health', { state: 'SUSPENDED' })?.value, 1);
+    assert.deepEqual(p.filter((x) => x.value === 1).map((x) => x.attributes.state), ['SUSPENDED']);
+    assert.deepEqual(withoutShiftedPools(args).shifted, []);
+  });
+
+  it('drops a zpool row whose columns shifted (health "1.00x") whole and names it; sound rows and args stay', () => {
+    const args = {
+      hostname: 'nas',
+      zpools: {
+        tank: { size: '107G', alloc: '6.55G', free: '100G', frag: '6%', expandsz: '-', dedup: '1.00x', altroot: '-', capacity: '6%', health: 'ONLINE' },
+        // A newer zpool list's CKPOINT column moved every later field one place.
+        backup: { size: '3.62T', alloc: '1.20T', free: '2.42T', frag: '-', expandsz: '-', dedup: '21%', altroot: 'ONLINE', capacity: '4%', health: '1.00x' },
+      },
+    };
+    const r = withoutShiftedPools(args);
+    assert.deepEqual(r.shifted, ['backup']);
+    assert.deepEqual(Object.keys(r.args.zpools as object), ['tank']);
+    assert.equal(r.args.hostname, 'nas');
+    assert.deepEqual(Object.keys(args.zpools), ['tank', 'backup'], 'the frame itself is not changed');
+    const clean = { zpools: { tank: args.zpools.tank } };
+    assert.equal(withoutShiftedPools(clean).args, clean, 'no copy when every row is sound');
   });
 
   it('gives system-state a log record whose severity comes from its priority', () => {

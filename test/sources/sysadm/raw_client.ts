@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { SysadmMessage } from '../../../src/sources/sysadm/protocol.js';
+import type { SysadmMessage } from '../../../src/sources/sysadm/wire.js';
 import { waitFor } from '../../helpers/net.js';
 
 /** A bare client for poking the simulator: sends envelopes, keeps every message it gets. */

@@ -1,18 +1,20 @@
 import { createServer, type Server } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type SysadmMessage } from './protocol.js';
-import { selfSignedCert, type SelfSigned } from './tls.js';
+import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type SysadmMessage } from '../sources/sysadm/wire.js';
+import { selfSignedCert, type SelfSigned } from './sysadm_tls.js';
 
 /**
- * A sysadm server as README.md ("Protocol") describes it (the server's source, not its docs): TLS only
+ * A sysadm server as src/sources/sysadm/README.md ("Protocol") describes it (the server's source, not its docs): TLS only
  * (a self-signed certificate made with openssl unless one is given), the {namespace,name,id,args}
  * envelope, error envelopes with string codes, `rpc identify` before auth, `rpc auth`/`auth_token` →
  * ["<token>", 900] with the token's life extended by every authenticated call, `auth_clear` without a
  * reply, `events subscribe`/`unsubscribe` (the cached event of each class sent at once, before the
  * reply), event pushes with hyphenated names and id "", the `bridge` message sent unasked,
- * `sysadm systemmanager` polls, and the close of a socket that sent nothing for the idle limit (WebSocket
- * pings do not count, as in the Qt server). It can be told to send malformed, oversized or unknown frames.
+ * `sysadm systemmanager` polls, `rpc query` (authenticated: it extends the token, identify does not),
+ * and the close of a socket that sent nothing for the idle limit (WebSocket pings do not count, as in the
+ * Qt server). It can be told to send malformed, oversized or unknown frames, to restart (every token
+ * forgotten), to be a bridge, and to send a `zpool` row whose columns shifted.
  */
 export interface SysadmSimulatorOptions {
   host?: string;
@@ -26,6 +28,19 @@ export interface SysadmSimulatorOptions {
   hostname?: string;
   /** Token lifetime in seconds (900 on a real server). */
   tokenLifetimeSec?: number;
+  /** Token lifetime in ms, for scaled tests; overrides tokenLifetimeSec. */
+  tokenTtlMs?: number;
+  /**
+   * Close a socket once its token expired (checked every tenth of the lifetime): a client that lets its
+   * token lapse is refused on every call from then on; closing makes that visible at once.
+   */
+  closeOnTokenExpiry?: boolean;
+  /** Restart (drop every socket, forget every token and cached event) every this many ms. */
+  restartEveryMs?: number;
+  /** Be a sysadm bridge (port 12149): identify says `type: "bridge"` and a server login is refused. */
+  bridge?: boolean;
+  /** Add a pool whose `zpool list` columns shifted by one (a newer ZFS's extra column): health is "1.00x". */
+  shiftedZpool?: boolean;
   /** Close a socket after this long without a message from the client (30 min on a real server). */
   idleTimeoutMs?: number;
   /** Periods of fresh events, ms (0: only the cached one at subscribe). */
@@ -42,7 +57,7 @@ export interface SysadmSimulatorOptions {
    * for `blockMs` (5, 10 min, 60 min); a blocked address's socket is accepted and closed at once.
    */
   lockout?: { attempts: number; windowMs: number; blockMs: number };
-  /** The lockout's clock (tests pass a fake one); Date.now by default. */
+  /** The clock of the lockout and of token expiry (tests pass a fake one); Date.now by default. */
   now?: () => number;
 }
 
@@ -58,10 +73,12 @@ export interface SentEvent {
   args: unknown;
 }
 
-export function zpoolRows(seq: number): Record<string, Record<string, string>> {
+export function zpoolRows(seq: number, shifted = false): Record<string, Record<string, string>> {
   return {
     tank: { size: '1.81T', alloc: `${(400 + (seq % 50)).toFixed(0)}G`, free: `${(1453 - (seq % 50)).toFixed(0)}G`, frag: '12%', expandsz: '-', dedup: '1.00x', altroot: '-', capacity: '21%', health: 'ONLINE' },
     zroot: { size: '107G', alloc: '6.55G', free: '100G', frag: '6%', expandsz: '-', dedup: '1.00x', altroot: '-', capacity: '6%', health: seq % 4 === 3 ? 'DEGRADED' : 'ONLINE' },
+    // A newer `zpool list` adds CKPOINT after FREE; read by position, every later field moves one place.
+    ...(shifted ? { backup: { size: '3.62T', alloc: '1.20T', free: '2.42T', frag: '-', expandsz: '-', dedup: '21%', altroot: 'ONLINE', capacity: '4%', health: '1.00x' } } : {}),
   };
 }
 
@@ -82,6 +99,11 @@ export class SysadmSimulator {
   /** Addresses blocked so far, and sockets accepted and closed at once because of a block. */
   lockouts = 0;
   blockedConnections = 0;
+  /** Sockets closed because their token expired (closeOnTokenExpiry), and restarts so far. */
+  tokenExpiryCloses = 0;
+  restarts = 0;
+  /** Every token handed out by `rpc auth`, oldest first. */
+  readonly issuedTokens: string[] = [];
   private readonly refused = new Map<string, number[]>();
   private readonly blockedUntil = new Map<string, number>();
   port = 0;
@@ -100,6 +122,10 @@ export class SysadmSimulator {
       this.session(ws, addr);
     });
     if (!opts.emptyCache) for (const c of EVENT_CLASSES) this.cache.set(c, this.makeEvent(c));
+  }
+
+  private get tokenTtlMs(): number {
+    return this.opts.tokenTtlMs ?? (this.opts.tokenLifetimeSec ?? 900) * 1000;
   }
 
   /** PEM of the certificate served (what a user would put in `tls.ca_file`). */
@@ -126,6 +152,16 @@ export class SysadmSimulator {
     every(this.opts.systemStateEveryMs, () => this.push('system-state'));
     every(this.opts.lifePreserverEveryMs, () => this.push('life-preserver'));
     every(this.opts.dispatcherEveryMs, () => this.push('dispatcher'));
+    every(this.opts.restartEveryMs, () => this.restart());
+    if (this.opts.closeOnTokenExpiry) {
+      every(Math.max(10, this.tokenTtlMs / 10), () => {
+        for (const [ws, s] of this.sockets) {
+          if (s.token === '' || this.tokenLive(s.token)) continue;
+          this.tokenExpiryCloses++;
+          ws.close(1000);
+        }
+      });
+    }
     let f = 0;
     every(this.opts.faultsEveryMs, () => {
       const kind = f++ % 3;
@@ -136,7 +172,7 @@ export class SysadmSimulator {
     return this.port;
   }
 
-  /** A fresh event of the class, in the server's shape (see protocols.md). */
+  /** A fresh event of the class, in the server's shape (see src/sources/sysadm/README.md, "Protocol"). */
   makeEvent(type: EventClass): Record<string, unknown> {
     const seq = ++this.seq;
     const now = new Date();
@@ -144,7 +180,7 @@ export class SysadmSimulator {
       case 'system-state':
         return {
           hostname: this.hostname,
-          zpools: zpoolRows(seq),
+          zpools: zpoolRows(seq, this.opts.shiftedZpool),
           updates: { status: seq % 5 === 4 ? 'updatesavailable' : 'noupdates', details: '', last_check: now.toISOString() },
           priority: seq % 4 === 3 ? '4 - Warning' : '0 - Information',
         };
@@ -196,19 +232,34 @@ export class SysadmSimulator {
     this.tokens.clear();
   }
 
-  /** Drops every client the way a restarting server does. */
+  /**
+   * A server restart: tokens live only in its memory and its event cache is rebuilt, so every token is
+   * forgotten, every socket dropped, and the next subscribe replays nothing ("").
+   */
+  restart(): void {
+    this.restarts++;
+    this.tokens.clear();
+    this.cache.clear();
+    this.closeAll();
+  }
+
+  /** Drops every client, as a network cut or a proxy would; restart() also forgets what the server knew. */
   closeAll(code = 1001, reason = 'server shutting down'): void {
     for (const ws of this.sockets.keys()) ws.close(code, reason);
   }
 
-  private checkAuth(token: string): boolean {
+  /** The token is known and not expired; reading it does not extend it. */
+  private tokenLive(token: string): boolean {
     const exp = this.tokens.get(token);
     if (exp === undefined) return false;
-    if (exp <= Date.now()) {
-      this.tokens.delete(token);
-      return false;
-    }
-    this.tokens.set(token, Date.now() + (this.opts.tokenLifetimeSec ?? 900) * 1000); // every authenticated call extends it
+    if (exp > this.now()) return true;
+    this.tokens.delete(token);
+    return false;
+  }
+
+  private checkAuth(token: string): boolean {
+    if (!this.tokenLive(token)) return false;
+    this.tokens.set(token, this.now() + this.tokenTtlMs); // every authenticated call extends it
     return true;
   }
 
@@ -291,7 +342,8 @@ export class SysadmSimulator {
     const ns = req.namespace.toLowerCase();
     const obj = typeof req.args === 'object' && req.args !== null && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : undefined;
 
-    if (ns === 'rpc' && req.name === 'identify') return this.reply(ws, req, { type: 'server', hostname: this.hostname });
+    // identify needs no token and does not extend one.
+    if (ns === 'rpc' && req.name === 'identify') return this.reply(ws, req, { type: this.opts.bridge ? 'bridge' : 'server', hostname: this.hostname });
     if (ns === 'rpc' && req.name.startsWith('auth')) {
       this.tokens.delete(s.token); // a new auth request clears the socket's old token first
       s.token = '';
@@ -299,9 +351,11 @@ export class SysadmSimulator {
       if (req.name === 'auth' && obj) {
         const user = typeof obj.username === 'string' ? obj.username : '';
         const pass = typeof obj.password === 'string' ? obj.password : '';
-        if (user !== '' && Object.hasOwn(this.opts.users, user) && this.opts.users[user] === pass) {
+        // A bridge knows none of the server's users: its clients authenticate another way.
+        if (!this.opts.bridge && user !== '' && Object.hasOwn(this.opts.users, user) && this.opts.users[user] === pass) {
           token = randomBytes(16).toString('hex');
-          this.tokens.set(token, Date.now() + (this.opts.tokenLifetimeSec ?? 900) * 1000);
+          this.tokens.set(token, this.now() + this.tokenTtlMs);
+          this.issuedTokens.push(token);
           s.user = user;
         }
       } else if (req.name === 'auth_token' && obj) {
@@ -311,7 +365,7 @@ export class SysadmSimulator {
       }
       if (token !== '' && this.checkAuth(token)) {
         s.token = token;
-        return this.reply(ws, req, [token, this.opts.tokenLifetimeSec ?? 900]);
+        return this.reply(ws, req, [token, Math.ceil(this.tokenTtlMs / 1000)]);
       }
       this.refuse(s.addr);
       return this.send(ws, errorEnvelope(req.id, '401'));
@@ -333,6 +387,7 @@ export class SysadmSimulator {
       }
       return this.reply(ws, req, { [req.name]: valid[valid.length - 1] });
     }
+    if (ns === 'rpc' && req.name === 'query') return this.reply(ws, req, { 'rpc/identify': 'r', 'rpc/query': 'r', 'events/subscribe': 'r', 'sysadm/systemmanager': 'rw' });
     if (ns === 'sysadm' && req.name === 'systemmanager') {
       if ((this.opts.restrictedUsers ?? []).includes(s.user)) return this.send(ws, errorEnvelope(req.id, '403'));
       const action = obj && typeof obj.action === 'string' ? obj.action : '';

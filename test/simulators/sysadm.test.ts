@@ -2,9 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { SysadmSimulator } from '../../../src/sources/sysadm/simulator.js';
-import { RawClient } from './raw_client.js';
-import { waitFor } from '../../helpers/net.js';
+import { SysadmSimulator, type SysadmSimulatorOptions } from '../../src/simulators/sysadm.js';
+import { RawClient } from '../sources/sysadm/raw_client.js';
+import { waitFor } from '../helpers/net.js';
 
 // The simulator must be as strict as the server (protocols.md "sysadm"): a forgiving one hides bugs.
 
@@ -106,5 +106,77 @@ describe('sysadm simulator enforces the protocol', () => {
       clearInterval(t);
     }
     assert.equal(c.closed!.code, 1000);
+  });
+});
+
+// The field behaviours' modes: each makes the simulator as unforgiving as the real server in one way.
+describe('sysadm simulator field behaviour modes', () => {
+  const sims: SysadmSimulator[] = [];
+  const clients: RawClient[] = [];
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const s of sims) await s.stop();
+  });
+  async function client(opts: Partial<SysadmSimulatorOptions>) {
+    const sim = new SysadmSimulator({ users: { admin: 'pw' }, hostname: 'modes', ...opts });
+    sims.push(sim);
+    await sim.start();
+    const c = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
+    clients.push(c);
+    return { sim, c };
+  }
+
+  it('extends a token only on authenticated calls: identify keeps the socket but lets the token lapse, query keeps it', async () => {
+    let t = 0; // the token clock, moved by hand
+    const { c } = await client({ tokenTtlMs: 300, now: () => t });
+    const [token, life] = (await c.call('rpc', 'auth', 'a1', { username: 'admin', password: 'pw' })).args as [string, number];
+    assert.equal(life, 1, 'the scaled lifetime, in whole seconds');
+    for (let i = 0; i < 3; i++) {
+      t += 200; // each query inside the lifetime extends it: three lifetimes' worth
+      assert.equal((await c.call('rpc', 'query', `q${i}`, {})).name, 'response');
+    }
+    t += 200;
+    assert.equal((await c.call('rpc', 'identify', 'i1', {})).name, 'response', 'identify needs no token');
+    t += 200; // 400 ms since the last authenticated call; identify did not count
+    assert.equal(((await c.call('rpc', 'query', 'late', {})).args as { code: string }).code, '401');
+    assert.equal(((await c.call('rpc', 'auth_token', 't1', { token })).args as { code: string }).code, '401');
+  });
+
+  it('closes a socket whose token lapsed when told to (closeOnTokenExpiry)', async () => {
+    const { sim, c } = await client({ tokenTtlMs: 200, closeOnTokenExpiry: true });
+    await c.call('rpc', 'auth', 'a1', { username: 'admin', password: 'pw' });
+    await waitFor('the close', () => c.closed, 5000);
+    assert.equal(sim.tokenExpiryCloses, 1);
+  });
+
+  it('forgets every token and its event cache on restart, and drops every socket', async () => {
+    const { sim, c } = await client({});
+    const [token] = (await c.call('rpc', 'auth', 'a1', { username: 'admin', password: 'pw' })).args as [string];
+    sim.restart();
+    await waitFor('the drop', () => c.closed);
+    const d = await RawClient.open(sim.url, readFileSync(sim.certFile, 'utf8'));
+    clients.push(d);
+    assert.equal(((await d.call('rpc', 'auth_token', 't1', { token })).args as { code: string }).code, '401');
+    await d.call('rpc', 'auth', 'a2', { username: 'admin', password: 'pw' });
+    await d.call('events', 'subscribe', 's1', ['life-preserver']);
+    assert.deepEqual(d.got.filter((m) => m.name === 'life-preserver').map((m) => m.args), [''], 'nothing cached yet');
+    assert.equal(sim.restarts, 1);
+  });
+
+  it('as a bridge, identifies as type "bridge" and refuses a server login', async () => {
+    const { sim, c } = await client({ bridge: true });
+    assert.equal(((await c.call('rpc', 'identify', 'i1', {})).args as { type: string }).type, 'bridge');
+    assert.equal(((await c.call('rpc', 'auth', 'a1', { username: 'admin', password: 'pw' })).args as { code: string }).code, '401');
+    assert.equal(sim.authFailures, 1);
+  });
+
+  it('sends a zpool row whose columns shifted by one when told to (shiftedZpool)', async () => {
+    const { c } = await client({ shiftedZpool: true });
+    await c.call('rpc', 'auth', 'a1', { username: 'admin', password: 'pw' });
+    await c.call('events', 'subscribe', 's1', ['system-state']);
+    const state = c.got.find((m) => m.name === 'system-state')!.args as { zpools: Record<string, Record<string, string>> };
+    assert.equal(state.zpools.backup!.health, '1.00x');
+    assert.equal(state.zpools.backup!.altroot, 'ONLINE');
+    assert.equal(state.zpools.tank!.health, 'ONLINE');
   });
 });

@@ -1,5 +1,5 @@
-import type { SimulatorSpec } from '../../simulators/index.js';
-import { SysadmSimulator } from './simulator.js';
+import type { SimulatorSpec } from './index.js';
+import { SysadmSimulator } from './sysadm.js';
 
 export const sysadmSimulatorSpec: SimulatorSpec = {
   vendor: 'sysadm',
@@ -15,6 +15,12 @@ export const sysadmSimulatorSpec: SimulatorSpec = {
     'idle-timeout-ms': { type: 'string', default: String(30 * 60_000) },
     'faults-ms': { type: 'string', default: '0' },
     lockout: { type: 'boolean', default: false },
+    // Field behaviours, for trying a source against them: a short token life (a socket whose token
+    // lapsed is closed), periodic restarts (every token forgotten), a bridge, a shifted zpool row.
+    'token-ttl-ms': { type: 'string', default: '0' },
+    'restart-every-ms': { type: 'string', default: '0' },
+    bridge: { type: 'boolean', default: false },
+    'shifted-zpool': { type: 'boolean', default: false },
   },
   async start(v) {
     const sim = new SysadmSimulator({
@@ -23,6 +29,8 @@ export const sysadmSimulatorSpec: SimulatorSpec = {
       dispatcherEveryMs: Number(v['dispatcher-ms']), idleTimeoutMs: Number(v['idle-timeout-ms']), faultsEveryMs: Number(v['faults-ms']),
       // As a real server: 5 refused logins from one address in 10 minutes block it for an hour.
       ...(v.lockout ? { lockout: { attempts: 5, windowMs: 600_000, blockMs: 3_600_000 } } : {}),
+      ...(Number(v['token-ttl-ms']) > 0 ? { tokenTtlMs: Number(v['token-ttl-ms']), closeOnTokenExpiry: true } : {}),
+      restartEveryMs: Number(v['restart-every-ms']), bridge: Boolean(v.bridge), shiftedZpool: Boolean(v['shifted-zpool']),
     });
     await sim.start();
     process.stderr.write(`sysadm simulator: self-signed certificate in ${sim.certFile} (use it as tls.ca_file)\n`);
