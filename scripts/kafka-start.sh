@@ -6,6 +6,12 @@
 # Restartable: a second call on the same workdir after a stop reuses the formatted storage and the same
 # ports, so tests can bounce the broker mid-stream and check that no data was lost.
 # Broker log: <workdir>/logs/server.log; the JVM's own stdout/stderr: <workdir>/kafka.out.
+#
+# Secured listener (optional): with KAFKA_TLS_CERT and KAFKA_TLS_KEY (PEM files: a server certificate
+# for DNS:localhost, the chain after it, and its unencrypted PKCS#8 key) the broker also listens with
+# SASL_SSL on a third loopback port, advertised as localhost:<port>, SCRAM-SHA-512 only. The SCRAM user
+# KAFKA_SCRAM_USER / KAFKA_SCRAM_PASSWORD is written into the storage when it is formatted (the first
+# start of a workdir). Its bootstrap address goes to <workdir>/bootstrap-sasl-ssl.
 set -euo pipefail
 
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 <workdir> [port]" >&2; exit 2; }
@@ -30,23 +36,52 @@ CP="$LIBS/*"
 # Ports: reused from <workdir>/ports on a restart (clients and the stored quorum config point at them);
 # otherwise the given port, or a free loopback one, and a free one for the controller listener.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-PORT="" CPORT=""
-if [ -f "$WORK/ports" ]; then read -r PORT CPORT <"$WORK/ports"; fi
+PORT="" CPORT="" SPORT=""
+if [ -f "$WORK/ports" ]; then read -r PORT CPORT SPORT <"$WORK/ports"; fi
 if [ $# -ge 2 ]; then PORT="$2"; fi
 [ -n "$PORT" ] || PORT="$(free_port)"
 while [ -z "$CPORT" ] || [ "$CPORT" = "$PORT" ]; do CPORT="$(free_port)"; done
-echo "$PORT $CPORT" >"$WORK/ports"
+SECURED=""
+if [ -n "${KAFKA_TLS_CERT:-}" ]; then
+  SECURED=1
+  [ -n "${KAFKA_TLS_KEY:-}" ] && [ -n "${KAFKA_SCRAM_USER:-}" ] && [ -n "${KAFKA_SCRAM_PASSWORD:-}" ] \
+    || { echo "kafka-start: KAFKA_TLS_CERT needs KAFKA_TLS_KEY, KAFKA_SCRAM_USER and KAFKA_SCRAM_PASSWORD" >&2; exit 2; }
+  # The storage tool parses the SCRAM spec itself: these characters would end a field early.
+  case "$KAFKA_SCRAM_USER$KAFKA_SCRAM_PASSWORD" in *[],=\[\"\ ]*) echo "kafka-start: SCRAM user/password may not hold , = [ ] \" or spaces" >&2; exit 2;; esac
+  while [ -z "$SPORT" ] || [ "$SPORT" = "$PORT" ] || [ "$SPORT" = "$CPORT" ]; do SPORT="$(free_port)"; done
+fi
+echo "$PORT $CPORT $SPORT" >"$WORK/ports"
 
 mkdir -p "$WORK/data" "$WORK/logs"
+LISTENERS="PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT"
+ADVERTISED="PLAINTEXT://127.0.0.1:$PORT"
+PROTOCOLS="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+SECURED_PROPS=""
+if [ -n "$SECURED" ]; then
+  # Kafka's PEM keystore is one file: the private key, then the certificate chain.
+  mkdir -p "$WORK/tls"
+  cat "$KAFKA_TLS_KEY" "$KAFKA_TLS_CERT" >"$WORK/tls/keystore.pem"
+  chmod 600 "$WORK/tls/keystore.pem"
+  LISTENERS="$LISTENERS,SASL_SSL://127.0.0.1:$SPORT"
+  # Advertised by name: clients verify the certificate against the name they dial, and the test
+  # certificate names localhost only, so dialling 127.0.0.1 is how a test sees a host-name mismatch.
+  ADVERTISED="$ADVERTISED,SASL_SSL://localhost:$SPORT"
+  PROTOCOLS="$PROTOCOLS,SASL_SSL:SASL_SSL"
+  SECURED_PROPS="sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$WORK/tls/keystore.pem
+listener.name.sasl_ssl.ssl.client.auth=none"
+fi
 # Static controller quorum (controller.quorum.voters): nothing to bootstrap, so `format` needs no
 # --standalone and a restart needs nothing but the same ports. Threads are kept few: 2 shared cores.
 cat >"$WORK/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$LISTENERS
+advertised.listeners=$ADVERTISED
+listener.security.protocol.map=$PROTOCOLS
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$WORK/data
@@ -67,6 +102,7 @@ background.threads=2
 # session (default 9 s, heartbeat 2 s) makes a crash-restart a few seconds quicker.
 broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=5000
+$SECURED_PROPS
 PROPS
 
 # Logs to a file (log4j2 properties format: needs nothing beyond log4j-core, unlike YAML).
@@ -102,8 +138,12 @@ while True:
     if not s.startswith("-"): break
 print(s)')"
   echo "$CLUSTER_ID" >"$WORK/cluster-id"
+  # KRaft keeps SCRAM credentials in the metadata log: the user is created with the storage, before
+  # the broker ever serves (the password is on this one command line, of a local test broker).
+  SCRAM=()
+  [ -z "$SECURED" ] || SCRAM=(--add-scram "SCRAM-SHA-512=[name=$KAFKA_SCRAM_USER,password=$KAFKA_SCRAM_PASSWORD]")
   "$JAVA" "${JVM_OPTS[@]}" -Xms64m -cp "$CP" kafka.tools.StorageTool format \
-    --cluster-id "$CLUSTER_ID" --config "$WORK/server.properties" --ignore-formatted >"$WORK/format.out" 2>&1 \
+    --cluster-id "$CLUSTER_ID" --config "$WORK/server.properties" --ignore-formatted "${SCRAM[@]}" >"$WORK/format.out" 2>&1 \
     || { echo "kafka-start: storage format failed:" >&2; cat "$WORK/format.out" >&2; exit 1; }
 fi
 
@@ -143,5 +183,13 @@ while :; do
   sleep 0.5
 done
 
+# The secured listener opens with the others; checked all the same, so a test never races it.
+if [ -n "$SECURED" ]; then
+  while ! (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "SASL_SSL listener not up after ${START_TIMEOUT}s"
+    sleep 0.2
+  done
+  echo "localhost:$SPORT" >"$WORK/bootstrap-sasl-ssl"
+fi
 echo "127.0.0.1:$PORT" >"$WORK/bootstrap"
 echo "127.0.0.1:$PORT"

@@ -46,7 +46,7 @@ export function kafkaSchema(): convict.Schema<KafkaSinkConfig> {
     max_message_bytes: { doc: 'Largest message (encoded value + key) sent; larger ones are split, or rejected when they cannot be', format: 'nat', default: 1_000_000 },
     max_request_bytes: { doc: 'Cap on the messages of one produce request (sum of value and key bytes)', format: 'nat', default: 4_000_000 },
     timeout: { doc: 'Time limit of one produce request (broker acknowledgement)', format: 'duration', default: '10s' as unknown as number },
-    client_retries: { doc: "The client library's own retries before an error reaches the pipeline (which then retries with backoff)", format: 'nat', default: 2 },
+    client_retries: { doc: "The client library's own retries before an error reaches the pipeline (which then retries with backoff); 0..10; with idempotent, kafkajs takes 1..10 and platformatic 0 or 2..10", format: 'nat', default: 2 },
     tls: {
       enabled: { doc: 'Connect with TLS', format: Boolean, default: false },
       ...tlsSchema(),
@@ -82,6 +82,12 @@ export function checkKafka(c: KafkaSinkConfig): string[] {
   // A zero time limit fails every produce request before the broker can answer.
   checkRange(problems, 'timeout', c.timeout, 100, Infinity, ' ms');
   if (c.max_request_bytes < c.max_message_bytes) problems.push('max_request_bytes: must be at least max_message_bytes');
+  // More only delays the pipeline's own backoff and buffering, which is where retrying belongs.
+  checkRange(problems, 'client_retries', c.client_retries, 0, 10);
+  // Each library's idempotent producer has a value it will not take as given: kafkajs refuses 0 at
+  // every send (forever, to the pipeline's retries); @platformatic/kafka reads 1 as "retry forever".
+  if (c.idempotent && c.client === 'kafkajs' && c.client_retries === 0) problems.push('client_retries: 0 is refused by the kafkajs idempotent producer: use 1..10, or idempotent: false');
+  if (c.idempotent && c.client === 'platformatic' && c.client_retries === 1) problems.push('client_retries: 1 cannot be honoured by client platformatic with idempotent: true (the library retries forever then): use 0 or 2..10');
   if (c.sasl.mechanism !== 'none' && (!c.sasl.username || !c.sasl.password)) problems.push('sasl: username and password are required for mechanism ' + c.sasl.mechanism);
   if (c.tls.enabled) problems.push(...checkTls(c.tls));
   if (c.client === 'platformatic' && c.compression === 'zstd' && !zstdInNode()) problems.push('compression: zstd with client platformatic needs Node.js 22.15 or newer (node:zlib zstd)');

@@ -11,6 +11,7 @@ import type { KafkaSinkConfig } from '../../../src/sinks/kafka/config.js';
 import { buildMessages, chunkRequests, renderTopic } from '../../../src/sinks/kafka/messages.js';
 import { classify, protocolErrorNames } from '../../../src/sinks/kafka/client.js';
 import { kafkajsOptions } from '../../../src/sinks/kafka/kafkajs_client.js';
+import { platformaticRetries } from '../../../src/sinks/kafka/platformatic_client.js';
 import { flatPoint, flatRecord, unixNanoString } from '../../../src/encoding/flat_json.js';
 import { snappyDecompress } from '../../../src/sinks/kafka/codecs.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
@@ -101,6 +102,19 @@ describe('Kafka sink messages', () => {
     assert.match(problems({ sasl: { mechanism: 'scram-sha-512', username: 'u' } }).join(), /sasl: username and password are required/);
     assert.match(problems({ brokers: ['nohost'] }).join(), /brokers\[0\]: must be host:port/);
     assert.match(problems({ compression: 'brotli' }).join(), /compression/);
+  });
+
+  it('client_retries is 0..10; with idempotent, 0 is refused for kafkajs (it fails every send) and 1 for platformatic (it would retry forever)', () => {
+    assert.match(problems({ client_retries: 11 }).join(), /client_retries: must be between 0 and 10/);
+    assert.match(problems({ client: 'platformatic', client_retries: 1 }).join(), /client_retries: 1 cannot be honoured by client platformatic/);
+    assert.deepEqual(problems({ client: 'platformatic', client_retries: 1, idempotent: false, acks: 'leader' }), []);
+    assert.deepEqual(problems({ client: 'kafkajs', client_retries: 1 }), []);
+    assert.match(problems({ client: 'kafkajs', client_retries: 0 }).join(), /client_retries: 0 is refused by the kafkajs idempotent producer/);
+    assert.deepEqual(problems({ client: 'kafkajs', client_retries: 0, idempotent: false, acks: 'leader' }), []);
+    // The library's spelling of "no retries" for an idempotent producer; any other number passes as is.
+    assert.equal(platformaticRetries(0, true), false);
+    assert.equal(platformaticRetries(0, false), 0);
+    assert.equal(platformaticRetries(2, true), 2);
   });
 
   it('reads the SASL password from password_file and maps SASL/TLS to kafkajs options', () => {
