@@ -168,7 +168,9 @@ describe('Mist → ws2otel → Kafka', () => {
 
   describe('broker restart mid-stream', () => {
     const topics = { metrics: 'restart.metrics', logs: 'restart.logs' };
-    const FRAMES_R = 300;
+    // 30 s of stream: a broker that is slow to stop (seconds under load) must still leave frames to
+    // send while it is down, or the test would time out instead of testing the outage.
+    const FRAMES_R = 600;
     const sim = new MistSimulator({ token: TOKEN, devices: 5, intervalMs: 50, count: FRAMES_R, record: 'payloads' });
     let daemon: DaemonProcess;
     let reader: TopicReader;
