@@ -12,12 +12,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KafkaBroker, createTopics } from './helpers/kafka.js';
-import { silentLog } from './helpers/capture.js';
+import { sendEnvelopes, silentLog } from './helpers/capture.js';
 import { MistMapping } from '../src/sources/mist/mapping.js';
 import { deviceStats } from '../src/sources/mist/simulator.js';
 import { validateComponent } from '../src/config/component.js';
 import { createClient, kafkaSink, KafkaSink } from '../src/sinks/kafka/sink.js';
-import { ExportRequest } from '../src/pipeline/request.js';
 import type { Envelope } from '../src/model.js';
 
 const FRAMES = Number(process.env.BENCH_KAFKA_FRAMES ?? 20_000);
@@ -40,12 +39,12 @@ async function runClient(client: 'kafkajs' | 'platformatic', bootstrap: string):
   if (!config) throw new Error(problems.join('; '));
   const sink = new KafkaSink(config, createClient(config, { log: silentLog }), { log: silentLog });
   const never = new AbortController().signal;
-  await sink.send(new ExportRequest([mapping.stats(CHANNEL, deviceStats(0, 0, SITE_ID, now), now)]), never); // connect, producer id
+  await sendEnvelopes(sink, [mapping.stats(CHANNEL, deviceStats(0, 0, SITE_ID, now), now)], never); // connect, producer id
   const lat: number[] = [];
   const t0 = performance.now();
   for (const b of batches) {
     const s = performance.now();
-    await sink.send(new ExportRequest(b), never);
+    await sendEnvelopes(sink, b, never);
     lat.push(performance.now() - s);
   }
   const secs = (performance.now() - t0) / 1000;
