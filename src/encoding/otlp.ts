@@ -1,6 +1,6 @@
 import type { Envelope } from '../model.js';
 import { joinParts, splitParts, type Codec } from './codec.js';
-import { logsRequestBytes, metricsRequestBytes } from './otlp_proto.js';
+import { logsRequestBytes, metricsRequestBytes, otlpProtoItem } from './otlp_proto.js';
 import { logsElementJson, metricsElementJson } from './otlp_json.js';
 import { readableLogs, readableMetrics } from './otlp_readable.js';
 
@@ -20,7 +20,7 @@ export function encodeOtlp(env: Envelope, format: OtlpFormat): [Uint8Array | str
 export function otlpCodec(format: OtlpFormat): Codec {
   return {
     name: format === 'proto' ? 'otlp_proto' : 'otlp_json',
-    encode: (env) => joinParts(encodeOtlp(env, format)),
+    encode: (env) => (format === 'proto' ? otlpProtoItem(env) : joinParts(encodeOtlp(env, format))),
     readable: (bytes) => {
       const [m, l] = splitParts(bytes, 2);
       return readableOtlp(m!, l!, format);

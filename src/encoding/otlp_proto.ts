@@ -1,5 +1,5 @@
 import type { AttrValue, Attributes, Envelope, MetricPoint } from '../model.js';
-import { msToNanos, ProtoWriter } from './protobuf.js';
+import { ProtoWriter } from './protobuf.js';
 
 // One envelope → the bytes of an OTLP export request holding one ResourceMetrics (or ResourceLogs):
 // `field 1, length, message`. A request's only field is that repeated one, and concatenated protobuf
@@ -57,14 +57,6 @@ function sameMetric(a: MetricPoint, b: MetricPoint): boolean {
   return a.kind === b.kind && a.unit === b.unit && a.int === b.int && a.description === b.description;
 }
 
-// The points of one frame mostly share their times: convert each distinct time once.
-let lastMs = NaN;
-let lastNs = 0n;
-let lastStartMs = NaN;
-let lastStartNs = 0n;
-const nanos = (ms: number): bigint => (ms === lastMs ? lastNs : ((lastMs = ms), (lastNs = msToNanos(ms))));
-const startNanos = (ms: number): bigint => (ms === lastStartMs ? lastStartNs : ((lastStartMs = ms), (lastStartNs = msToNanos(ms))));
-
 /** Most frames name each metric once: then each point is its own Metric and no grouping is built. */
 function repeatsAName(pts: readonly MetricPoint[]): boolean {
   if (pts.length > 16) return new Set(pts.map((p) => p.name)).size < pts.length;
@@ -81,8 +73,8 @@ function writeMetric(points: readonly MetricPoint[]): void {
   const data = w.begin(p0.kind === 'gauge' ? 5 : 7);
   for (const p of points) {
     const dp = w.begin(1);
-    w.fixed64(2, p.kind === 'gauge' ? nanos(p.timeMs) : startNanos(p.startTimeMs));
-    w.fixed64(3, nanos(p.timeMs));
+    w.fixed64Ms(2, p.kind === 'gauge' ? p.timeMs : p.startTimeMs);
+    w.fixed64Ms(3, p.timeMs);
     if (p.int) w.sfixed64(6, p.value);
     else w.double(4, p.value);
     writeAttributes(7, p.attributes);
@@ -96,13 +88,9 @@ function writeMetric(points: readonly MetricPoint[]): void {
   w.end(m);
 }
 
-/**
- * The envelope's points as one ExportMetricsServiceRequest (one ResourceMetrics, one scope), points of a
- * name, kind and unit under one Metric in arrival order; an empty buffer when it has no points.
- */
-export function metricsRequestBytes(env: Envelope): Buffer {
-  if (env.metrics.length === 0) return EMPTY;
-  w.reset();
+/** Appends the envelope's points as one ExportMetricsServiceRequest (nothing when it has none). */
+function writeMetricsRequest(env: Envelope): void {
+  if (env.metrics.length === 0) return;
   const rm = w.begin(1);
   const sm = writeResourceAndScopeStart(env);
   const pts = env.metrics;
@@ -126,29 +114,54 @@ export function metricsRequestBytes(env: Envelope): Buffer {
   }
   w.end(sm);
   w.end(rm);
-  return w.copy();
 }
 
-/** The envelope's log records as one ExportLogsServiceRequest (one ResourceLogs, one scope); empty without records. */
-export function logsRequestBytes(env: Envelope): Buffer {
-  if (env.logs.length === 0) return EMPTY;
-  w.reset();
+/** Appends the envelope's log records as one ExportLogsServiceRequest (nothing when it has none). */
+function writeLogsRequest(env: Envelope): void {
+  if (env.logs.length === 0) return;
   const rl = w.begin(1);
   const sl = writeResourceAndScopeStart(env);
   for (const r of env.logs) {
     const lr = w.begin(2);
-    w.fixed64(1, msToNanos(r.timeMs));
+    w.fixed64Ms(1, r.timeMs);
     w.uint(2, r.severityNumber);
     w.string(3, r.severityText);
     writeAny(5, r.body);
     writeAttributes(6, r.attributes);
-    w.fixed64(11, msToNanos(r.observedMs));
+    w.fixed64Ms(11, r.observedMs);
     if (r.eventName) w.string(12, r.eventName);
     w.end(lr);
   }
   w.end(sl);
   w.end(rl);
+}
+
+/**
+ * The envelope's points as one ExportMetricsServiceRequest (one ResourceMetrics, one scope), points of a
+ * name, kind and unit under one Metric in arrival order; an empty buffer when it has no points.
+ */
+export function metricsRequestBytes(env: Envelope): Buffer {
+  w.reset();
+  writeMetricsRequest(env);
   return w.copy();
 }
 
-const EMPTY = Buffer.alloc(0);
+/** The envelope's log records as one ExportLogsServiceRequest (one ResourceLogs, one scope); empty without records. */
+export function logsRequestBytes(env: Envelope): Buffer {
+  w.reset();
+  writeLogsRequest(env);
+  return w.copy();
+}
+
+/**
+ * Both requests as the two parts of one item (codec.ts joinParts: the metrics behind their u32le
+ * length, then the logs), written in one pass and copied out once.
+ */
+export function otlpProtoItem(env: Envelope): Buffer {
+  w.reset();
+  w.pos = 4;
+  writeMetricsRequest(env);
+  w.u32At(0, w.pos - 4);
+  writeLogsRequest(env);
+  return w.copy();
+}

@@ -14,6 +14,7 @@ export class ProtoWriter {
 
   reset(): void {
     this.pos = 0;
+    this.room(4);
   }
 
   private room(n: number): void {
@@ -68,15 +69,39 @@ export class ProtoWriter {
 
   string(field: number, s: string): void {
     if (s === '') return; // proto3: the default is not written
-    // At most 3 bytes a UTF-16 unit: short strings fit a one-byte length without measuring them.
-    const max = s.length * 3;
-    const len = max < 128 ? -1 : Buffer.byteLength(s);
     this.tag(field, WIRE_LEN);
+    this.stringBody(s);
+  }
+
+  /** A string's length and UTF-8 bytes. */
+  stringBody(s: string): void {
+    const n = s.length;
+    if (n < 128) {
+      // Names, units and attribute values are mostly short ASCII: copied by hand, which is far cheaper
+      // than a call into the UTF-8 encoder per string.
+      this.room(1 + n);
+      const buf = this.buf;
+      const at = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = at + n;
+        return;
+      }
+    }
+    // At most 3 bytes a UTF-16 unit: short strings fit a one-byte length without measuring them.
+    const max = n * 3;
+    const len = max < 128 ? -1 : Buffer.byteLength(s);
     if (len < 0) {
       this.room(1 + max);
-      const n = this.buf.write(s, this.pos + 1, 'utf8');
-      this.buf[this.pos] = n;
-      this.pos += 1 + n;
+      const w = this.buf.write(s, this.pos + 1, 'utf8');
+      this.buf[this.pos] = w;
+      this.pos += 1 + w;
       return;
     }
     this.varint(len);
@@ -117,11 +142,45 @@ export class ProtoWriter {
     this.pos += 8;
   }
 
-  /** A fixed64 field (times in nanoseconds); always written, as the SDK does. */
-  fixed64(field: number, v: bigint): void {
+  private lastMs = NaN;
+  private lastLo = 0;
+  private lastHi = 0;
+
+  /**
+   * A fixed64 field of nanoseconds from epoch ms (maybe fractional: Mist has microseconds), rounded as
+   * the SDK's hrtime is; always written, as the SDK does. The 64-bit sum is built from 32-bit halves in
+   * exact double arithmetic (a BigInt per point was the writer's largest cost); the points of one frame
+   * mostly share a time, so the last one is kept.
+   */
+  fixed64Ms(field: number, ms: number): void {
     this.tag(field, WIRE_I64);
     this.room(8);
-    this.buf.writeBigUInt64LE(v, this.pos);
+    if (ms !== this.lastMs) {
+      const s = Math.floor(ms / 1000);
+      let ns = Math.round((ms - s * 1000) * 1e6);
+      let sec = s;
+      if (ns >= 1e9) {
+        sec += 1;
+        ns -= 1e9;
+      }
+      // sec·1e9 + ns with sec = sh·2^16 + sl: each product below 2^53, so exact.
+      const sh = Math.floor(sec / 65536);
+      const sl = sec - sh * 65536;
+      const x = sh * 1e9; // × 2^16: its low 16 bits go to the low word's top, the rest to the high word
+      const y = sl * 1e9 + ns;
+      const xHi = Math.floor(x / 65536);
+      const xLo = x - xHi * 65536;
+      const yHi = Math.floor(y / 4294967296);
+      const yLo = y - yHi * 4294967296;
+      let lo = xLo * 65536 + yLo;
+      const carry = Math.floor(lo / 4294967296);
+      lo -= carry * 4294967296;
+      this.lastMs = ms;
+      this.lastLo = lo;
+      this.lastHi = xHi + yHi + carry;
+    }
+    this.buf.writeUInt32LE(this.lastLo, this.pos);
+    this.buf.writeUInt32LE(this.lastHi, this.pos + 4);
     this.pos += 8;
   }
 
@@ -132,10 +191,19 @@ export class ProtoWriter {
     if (v >= -0x80000000 && v <= 0x7fffffff) {
       this.buf.writeInt32LE(v, this.pos);
       this.buf.writeInt32LE(v < 0 ? -1 : 0, this.pos + 4);
+    } else if (v > 0 && v <= Number.MAX_SAFE_INTEGER) {
+      const hi = Math.floor(v / 4294967296);
+      this.buf.writeUInt32LE(v - hi * 4294967296, this.pos);
+      this.buf.writeUInt32LE(hi, this.pos + 4);
     } else {
       this.buf.writeBigInt64LE(BigInt(v), this.pos);
     }
     this.pos += 8;
+  }
+
+  /** Overwrites 4 bytes already written with a u32le. */
+  u32At(at: number, v: number): void {
+    this.buf.writeUInt32LE(v, at);
   }
 
   /** The bytes written since `from`, copied out (the scratch buffer is reused). */
