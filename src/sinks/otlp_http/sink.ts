@@ -56,7 +56,8 @@ export class OtlpHttpSink implements Sink {
   }
 
   private async post(kind: Signal, body: Uint8Array, signal: AbortSignal): Promise<void> {
-    const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body) : body;
+    // zlib runs on libuv's thread pool, off the event loop: no worker thread of our own is needed.
+    const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body, { level: this.cfg.compression_level }) : body;
     const res = await this.http.post(this.urls[kind], payload, this.headers, this.cfg.timeout, signal, kind);
     if (res.ok) return;
     // An error body may echo the request (its headers, our API key): cut and scrubbed before it

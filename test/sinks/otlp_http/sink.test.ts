@@ -44,7 +44,7 @@ describe('OTLP/HTTP sink', () => {
   function sink(over: Partial<OtlpHttpConfig> = {}) {
     return new OtlpHttpSink({
       name: 'o', type: 'otlp_http', inputs: [], endpoint: `http://127.0.0.1:${port}`, metrics_endpoint: '', logs_endpoint: '',
-      encoding: 'proto', compression: 'gzip', headers: { 'X-Api-Key': 'k' }, timeout: 5000,
+      encoding: 'proto', compression: 'gzip', compression_level: 1, headers: { 'X-Api-Key': 'k' }, timeout: 5000,
       batch: { max_events: 1, timeout: 1 }, buffer: { type: 'memory', max_events: 1, max_bytes: 0, when_full: 'block', fsync: 1000 },
       retry: { initial_interval: 1, max_interval: 1, max_elapsed_time: 0 }, tls: defaultTls(), ...over,
     }, { log: silentLog });
