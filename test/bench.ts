@@ -21,7 +21,7 @@ import { DaemonProcess } from './helpers/daemon.js';
 import { freePort, waitFor } from './helpers/net.js';
 import { MistSimulator, deviceStats } from '../src/sources/mist/simulator.js';
 import { MistMapping } from '../src/sources/mist/mapping.js';
-import { encodeMetrics } from '../src/encoding/otlp.js';
+import { otlpBodies, otlpCodec } from '../src/encoding/otlp.js';
 
 // BENCH_FRAMES, BENCH_BATCH (the daemon's batch.max_events) and BENCH_OUTAGE_S vary the load.
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 20_000);
@@ -209,13 +209,15 @@ async function collectorAlone(): Promise<number> {
   const collector = new CountingCollector();
   await collector.start();
   const mapping = new MistMapping('bench', [], {}, '0');
+  const codec = otlpCodec('proto');
   const bodies: Buffer[] = [];
   for (let start = 0; start < FRAMES; start += BATCH) {
     const batch = [];
     for (let i = start; i < Math.min(FRAMES, start + BATCH); i++) {
       batch.push(mapping.stats(SITE, deviceStats(i % 50, i, SITE_ID, Date.now()), Date.now()));
     }
-    bodies.push(gzipSync(encodeMetrics(batch, 'proto')!));
+    // The body ws2otel sends: each envelope encoded once, the batch their concatenation.
+    bodies.push(gzipSync(otlpBodies(batch.map((e) => ({ bytes: codec.encode(e), receivedMs: e.receivedMs })), 'proto').metrics!));
   }
   const t0 = Date.now();
   for (const body of bodies) {

@@ -23,12 +23,11 @@ import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KafkaBroker, TopicReader, createTopics } from './helpers/kafka.js';
-import { silentLog } from './helpers/capture.js';
+import { requestOf, sendEnvelopes, silentLog } from './helpers/capture.js';
 import { MistMapping } from '../src/sources/mist/mapping.js';
 import { deviceStats } from '../src/sources/mist/simulator.js';
 import { validateComponent } from '../src/config/component.js';
 import { createClient, kafkaSink, KafkaSink } from '../src/sinks/kafka/sink.js';
-import { ExportRequest } from '../src/pipeline/request.js';
 import { retryWithBackoff } from '../src/pipeline/backoff.js';
 import { PermanentError } from '../src/sinks/sink.js';
 import type { Envelope } from '../src/model.js';
@@ -68,12 +67,12 @@ async function runClient(client: Client, mode: Mode, bootstrap: string): Promise
   const now = Date.now();
   const batches = makeBatches(FRAMES, now);
   const sink = makeSink(client, mode, bootstrap);
-  await sink.send(new ExportRequest([mapping.stats(CHANNEL, deviceStats(0, 0, SITE_ID, now), now)]), never); // connect, producer id
+  await sendEnvelopes(sink, [mapping.stats(CHANNEL, deviceStats(0, 0, SITE_ID, now), now)], never); // connect, producer id
   const lat: number[] = [];
   const t0 = performance.now();
   for (const b of batches) {
     const s = performance.now();
-    await sink.send(new ExportRequest(b), never);
+    await sendEnvelopes(sink, b, never);
     lat.push(performance.now() - s);
   }
   const secs = (performance.now() - t0) / 1000;
@@ -93,7 +92,7 @@ async function runOutage(client: Client, bootstrap: string): Promise<void> {
   let longest = 0;
   for (const b of makeBatches(OUTAGE_FRAMES, now)) {
     const started = performance.now();
-    const req = new ExportRequest(b); // one request per batch, retried as the pipeline does: acknowledged parts are not resent
+    const req = requestOf(sink, b); // one request per batch, retried as the pipeline does: acknowledged parts are not resent
     await retryWithBackoff(async () => {
       const t = performance.now();
       try {

@@ -1,4 +1,5 @@
 import type { AttrValue, Attributes, Envelope, LogRecord, MetricPoint } from '../model.js';
+import type { Codec } from './codec.js';
 
 // Envelopes → one human-readable line per metric point and per log record, in the spirit of the
 // Collector's debug exporter at `normal` verbosity (`name{attr=value,…} value`), with the time and a
@@ -65,3 +66,10 @@ export function debugText(batch: readonly Envelope[]): string {
   }
   return out;
 }
+
+/** The debug sink's wire form: an envelope's lines, encoded once; a batch is their concatenation. */
+export const debugCodec: Codec = {
+  name: 'debug_text',
+  encode: (env) => Buffer.from(debugText([env])),
+  readable: (bytes) => bytes.toString('utf8').split('\n').filter((l) => l !== ''),
+};

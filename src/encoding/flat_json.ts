@@ -60,18 +60,12 @@ export function flatRecord(env: Envelope, r: LogRecord): FlatObject {
   return out;
 }
 
-const enc = new TextEncoder();
-
-/** Each point of the envelopes as one UTF-8 JSON document. */
-export function encodeFlatMetrics(batch: readonly Envelope[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const env of batch) for (const p of env.metrics) out.push(enc.encode(JSON.stringify(flatPoint(env, p))));
-  return out;
+/** The envelope's points, one JSON document a line (JSON text never holds a raw newline); '' without points. */
+export function flatMetricLines(env: Envelope): string {
+  return env.metrics.map((p) => JSON.stringify(flatPoint(env, p))).join('\n');
 }
 
-/** Each log record of the envelopes as one UTF-8 JSON document. */
-export function encodeFlatLogs(batch: readonly Envelope[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const env of batch) for (const r of env.logs) out.push(enc.encode(JSON.stringify(flatRecord(env, r))));
-  return out;
+/** The envelope's log records, one JSON document a line; '' without records. */
+export function flatLogLines(env: Envelope): string {
+  return env.logs.map((r) => JSON.stringify(flatRecord(env, r))).join('\n');
 }

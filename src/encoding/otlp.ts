@@ -1,134 +1,76 @@
-import { ProtobufMetricsSerializer, JsonMetricsSerializer, ProtobufLogsSerializer, JsonLogsSerializer } from '@opentelemetry/otlp-transformer';
-import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { ValueType, type HrTime } from '@opentelemetry/api';
-import type { Attributes, Envelope, MetricPoint } from '../model.js';
+import type { Envelope } from '../model.js';
+import { joinParts, splitParts, type Codec } from './codec.js';
+import { logsRequestBytes, metricsRequestBytes, otlpProtoItem } from './otlp_proto.js';
+import { logsElementJson, metricsElementJson } from './otlp_json.js';
+import { readableLogs, readableMetrics } from './otlp_readable.js';
 
-// Envelopes → OTLP export requests, through the official serializers of @opentelemetry/otlp-transformer.
-// The SDK's *data* types are only the serializers' input shape here: no MeterProvider aggregates
-// our samples, so every vendor sample reaches the wire as its own point with its own timestamp.
+// Envelopes → OTLP export requests, encoded once per envelope when a sink accepts it. An item holds two
+// parts, the metrics and the logs (either may be empty): protobuf, the bytes of a one-resource export
+// request (a batch body is their concatenation); JSON, the text of one ResourceMetrics/ResourceLogs
+// element (a batch body joins them inside the request's wrapper). Every sample keeps its own
+// timestamp: nothing aggregates.
 
 export type OtlpFormat = 'proto' | 'json';
 
-export function hrTime(ms: number): HrTime {
-  const s = Math.floor(ms / 1000);
-  const ns = Math.round((ms - s * 1000) * 1e6);
-  return ns >= 1e9 ? [s + 1, ns - 1e9] : [s, ns];
+/** The envelope's two parts, metrics and logs, in the format. */
+export function encodeOtlp(env: Envelope, format: OtlpFormat): [Uint8Array | string, Uint8Array | string] {
+  return format === 'proto' ? [metricsRequestBytes(env), logsRequestBytes(env)] : [metricsElementJson(env), logsElementJson(env)];
 }
 
-function resourceKey(attrs: Attributes): string {
-  return JSON.stringify(attrs);
-}
-
-interface Grouped {
-  resource: Resource;
-  /** Per scope: its metrics in order of first appearance, and by name (the few of a name differ in kind, unit or int). */
-  scopes: Map<string, { scope: { name: string; version: string }; metrics: MetricData[]; byName: Map<string, MetricData[]> }>;
-}
-
-function sameMetric(md: MetricData, p: MetricPoint): boolean {
-  const kind = md.dataPointType === DataPointType.GAUGE ? 'gauge' : (md as { isMonotonic?: boolean }).isMonotonic ? 'counter' : 'updown';
-  return kind === p.kind && md.descriptor.unit === p.unit && (md.descriptor.valueType === ValueType.INT) === p.int;
-}
-
-function metricData(p: MetricPoint): MetricData {
-  const descriptor = { name: p.name, description: p.description, unit: p.unit, valueType: p.int ? ValueType.INT : ValueType.DOUBLE };
-  if (p.kind === 'gauge') {
-    return { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [] };
-  }
+export function otlpCodec(format: OtlpFormat): Codec {
   return {
-    descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM,
-    isMonotonic: p.kind === 'counter', dataPoints: [],
+    name: format === 'proto' ? 'otlp_proto' : 'otlp_json',
+    encode: (env) => (format === 'proto' ? otlpProtoItem(env) : joinParts(encodeOtlp(env, format))),
+    readable: (bytes) => {
+      const [m, l] = splitParts(bytes, 2);
+      return readableOtlp(m!, l!, format);
+    },
   };
 }
 
-/** Groups a batch by resource, scope and metric: one ResourceMetrics per resource, points in arrival order. */
-export function toResourceMetrics(batch: readonly Envelope[]): ResourceMetrics[] {
-  const byResource = new Map<string, Grouped>();
-  // The points of one frame share their times: convert each distinct time once.
-  let lastMs = NaN;
-  let lastHr: HrTime = [0, 0];
-  const hr = (ms: number): HrTime => (ms === lastMs ? lastHr : ((lastMs = ms), (lastHr = hrTime(ms))));
-  let lastStartMs = NaN;
-  let lastStartHr: HrTime = [0, 0];
-  const hrStart = (ms: number): HrTime => (ms === lastStartMs ? lastStartHr : ((lastStartMs = ms), (lastStartHr = hrTime(ms))));
-  for (const env of batch) {
-    if (env.metrics.length === 0) continue;
-    const rk = resourceKey(env.resource);
-    let g = byResource.get(rk);
-    if (!g) byResource.set(rk, (g = { resource: resourceFromAttributes(env.resource), scopes: new Map() }));
-    let s = g.scopes.get(env.scope.name);
-    if (!s) g.scopes.set(env.scope.name, (s = { scope: env.scope, metrics: [], byName: new Map() }));
-    for (const p of env.metrics) {
-      let named = s.byName.get(p.name);
-      if (!named) s.byName.set(p.name, (named = []));
-      let md = named.length === 1 && sameMetric(named[0]!, p) ? named[0] : named.find((m) => sameMetric(m, p));
-      if (!md) {
-        named.push((md = metricData(p)));
-        s.metrics.push(md);
-      }
-      (md.dataPoints as unknown[]).push({
-        startTime: p.kind === 'gauge' ? hr(p.timeMs) : hrStart(p.startTimeMs),
-        endTime: hr(p.timeMs),
-        attributes: p.attributes,
-        value: p.value,
-      });
-    }
-  }
-  return [...byResource.values()].map((g) => ({
-    resource: g.resource,
-    scopeMetrics: [...g.scopes.values()].map((s) => ({ scope: s.scope, metrics: s.metrics })),
-  }));
-}
-
-export function toLogRecords(batch: readonly Envelope[]): ReadableLogRecord[] {
-  const resources = new Map<string, Resource>();
-  const out: ReadableLogRecord[] = [];
-  for (const env of batch) {
-    if (env.logs.length === 0) continue;
-    const rk = resourceKey(env.resource);
-    let resource = resources.get(rk);
-    if (!resource) resources.set(rk, (resource = resourceFromAttributes(env.resource)));
-    for (const r of env.logs) {
-      out.push({
-        hrTime: hrTime(r.timeMs),
-        hrTimeObserved: hrTime(r.observedMs),
-        severityNumber: r.severityNumber,
-        severityText: r.severityText,
-        body: r.body,
-        ...(r.eventName ? { eventName: r.eventName } : {}),
-        resource,
-        instrumentationScope: env.scope,
-        attributes: r.attributes,
-        droppedAttributesCount: 0,
-      });
-    }
-  }
-  return out;
-}
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-/** One ExportMetricsServiceRequest for the batch, or undefined when it holds no points. */
-export function encodeMetrics(batch: readonly Envelope[], format: OtlpFormat): Uint8Array | undefined {
-  const rms = toResourceMetrics(batch);
-  if (rms.length === 0) return undefined;
+/** Metrics and logs parts as one object a person reads: the export requests in OTLP JSON. */
+export function readableOtlp(metrics: Buffer, logs: Buffer, format: OtlpFormat): unknown {
   if (format === 'proto') {
-    // The serializer takes one resource; a request's only field is `repeated ResourceMetrics`, and
-    // concatenated protobuf messages merge by appending repeated fields, so the parts join as one request.
-    const parts = rms.map((rm) => ProtobufMetricsSerializer.serializeRequest(rm)!);
-    if (parts.length === 1) return parts[0];
-    return Buffer.concat(parts);
+    return { ...(metrics.length ? readableMetrics(metrics) : {}), ...(logs.length ? readableLogs(logs) : {}) };
   }
-  const resourceMetrics = rms.flatMap((rm) => (JSON.parse(dec.decode(JsonMetricsSerializer.serializeRequest(rm)!)) as { resourceMetrics: unknown[] }).resourceMetrics);
-  return enc.encode(JSON.stringify({ resourceMetrics }));
+  return {
+    ...(metrics.length ? { resourceMetrics: [JSON.parse(metrics.toString('utf8'))] } : {}),
+    ...(logs.length ? { resourceLogs: [JSON.parse(logs.toString('utf8'))] } : {}),
+  };
 }
 
-/** One ExportLogsServiceRequest for the batch, or undefined when it holds no records. */
-export function encodeLogs(batch: readonly Envelope[], format: OtlpFormat): Uint8Array | undefined {
-  const records = toLogRecords(batch);
-  if (records.length === 0) return undefined;
-  return (format === 'proto' ? ProtobufLogsSerializer : JsonLogsSerializer).serializeRequest(records);
+const OPEN = { metrics: Buffer.from('{"resourceMetrics":['), logs: Buffer.from('{"resourceLogs":[') };
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
+
+/** One export request from parts of the same signal: protobuf concatenated, JSON joined in the wrapper. */
+export function joinRequest(parts: readonly Buffer[], signal: 'metrics' | 'logs', format: OtlpFormat): Buffer {
+  if (format === 'proto') return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const out: Buffer[] = [OPEN[signal]];
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out.push(COMMA);
+    out.push(parts[i]!);
+  }
+  out.push(CLOSE);
+  return Buffer.concat(out);
+}
+
+/** Bytes the JSON wrapper adds around `n` elements (protobuf adds none). */
+export function wrapperBytes(n: number, signal: 'metrics' | 'logs', format: OtlpFormat): number {
+  return format === 'proto' ? 0 : OPEN[signal].length + CLOSE.length + Math.max(0, n - 1);
+}
+
+/** The batch's ExportMetricsServiceRequest and ExportLogsServiceRequest bodies; undefined for a signal with no data. */
+export function otlpBodies(items: readonly { bytes: Buffer }[], format: OtlpFormat): { metrics?: Buffer; logs?: Buffer } {
+  const metrics: Buffer[] = [];
+  const logs: Buffer[] = [];
+  for (const it of items) {
+    const [m, l] = splitParts(it.bytes, 2);
+    if (m!.length) metrics.push(m!);
+    if (l!.length) logs.push(l!);
+  }
+  return {
+    ...(metrics.length ? { metrics: joinRequest(metrics, 'metrics', format) } : {}),
+    ...(logs.length ? { logs: joinRequest(logs, 'logs', format) } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import type { AttrValue, Attributes, Envelope, LogRecord, MetricPoint } from '../model.js';
+import type { Codec } from './codec.js';
 
 // Envelopes → Splunk HEC JSON events (`/services/collector/event`), following the Collector's
 // splunk_hec exporter so that searches written for Collector data work on ws2otel's:
@@ -116,4 +117,13 @@ export function hecEvents(env: Envelope, cfg: HecMetadata): string[] {
     for (const r of env.logs) out.push(hecLogEvent(r, meta, common));
   }
   return out;
+}
+
+/** The HEC sink's wire form: an envelope's events, newline-joined (JSON text never holds a raw newline). */
+export function hecCodec(cfg: HecMetadata): Codec {
+  return {
+    name: 'hec',
+    encode: (env) => Buffer.from(hecEvents(env, cfg).join('\n')),
+    readable: (bytes) => bytes.toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown),
+  };
 }

@@ -3,10 +3,15 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
-import { BufferFullError, type EnvelopeBuffer } from './buffer.js';
+import { BufferFullError, type Item, type ItemBuffer } from './buffer.js';
 
-// An append-only, segmented log of envelopes, one per sink, in the data dir. A record is
-// [u32le payload length][u32le CRC32 of payload][payload: the envelope as JSON]. `ack.json` holds the
+// An append-only, segmented log of encoded items, one per sink, in the data dir. A record is
+// [u32le payload length][u32le CRC32 of payload][payload]; the payload's first byte is its format:
+// 2 (this version): [0x02][f64le receivedMs][the item's bytes, as the sink's encoder wrote them];
+// 1 (ws2otel before encode-once): the envelope as JSON, so it begins with `{`. Format-1 records left by
+// an older ws2otel are migrated explicitly as they are read: decoded and passed through `upgrade` (the
+// sink's encoder), never taken for bytes; without `upgrade`, such a directory is refused at open.
+// Any other first byte is damage, counted and skipped. `ack.json` holds the
 // position of the first record not yet confirmed by the sink; segments wholly before it are deleted.
 // Each push is written to the file at once (in the page cache: it survives a crash of the process);
 // `fsync` decides how often it is forced to the device (power loss). On open, what was not
@@ -20,6 +25,10 @@ const ACK_BYTES = 64;
 const SEG_RE = /^(\d{16})\.log$/;
 /** A length above this is damage, not a record (an envelope is far smaller). */
 const MAX_RECORD = 1 << 30;
+/** The payload's first byte: its format. */
+export const FORMAT_ITEM = 0x02;
+const FORMAT_JSON = 0x7b; // `{`: format 1, an envelope as JSON
+const ITEM_HEADER = 9;
 
 export type FsyncPolicy = 'always' | number;
 
@@ -32,6 +41,19 @@ export interface DiskBufferOptions {
   log: Logger;
   /** Called for each damaged region found on open (skipped, or cut off at the tail), with its bytes. */
   onTruncate?: (bytes: number) => void;
+  /**
+   * Re-encodes an envelope found in a format-1 record (an older ws2otel's buffer). Throwing rejects
+   * that envelope (logged, counted by onTruncate's caller as a skipped record).
+   */
+  upgrade?: (env: Envelope) => Item;
+}
+
+/** A disk buffer directory this version cannot read as it is (format-1 records and no upgrade). */
+export class BufferFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BufferFormatError';
+  }
 }
 
 interface Pos {
@@ -55,6 +77,8 @@ interface Scan {
   boundaries: Set<number>;
   /** Offset and length of each whole record. */
   records: [number, number][];
+  /** Each record's format byte, by offset. */
+  formats: Map<number, number>;
 }
 
 /** The ack file's checksum: a bit flip that still parses as a position is noticed. */
@@ -62,7 +86,7 @@ const ackCrc = (p: Pos) => crc32(`${p.seg}:${p.off}`);
 
 const segName = (id: number) => `${String(id).padStart(16, '0')}.log`;
 
-export class DiskBuffer implements EnvelopeBuffer {
+export class DiskBuffer implements ItemBuffer {
   private segments: Segment[] = [];
   private ackPos: Pos = { seg: 1, off: 0 };
   private readPos: Pos = { seg: 1, off: 0 };
@@ -81,6 +105,8 @@ export class DiskBuffer implements EnvelopeBuffer {
   bytes = 0;
   /** Records found on open, to be replayed. */
   readonly replayed: number;
+  /** Of those, records in format 1 (JSON envelopes), re-encoded as they are read. */
+  readonly migrating: number = 0;
 
   constructor(private readonly opts: DiskBufferOptions) {
     this.segmentBytes = opts.segmentBytes ?? 8 * 1024 * 1024;
@@ -117,12 +143,13 @@ export class DiskBuffer implements EnvelopeBuffer {
   }
 
   private scan(id: number, data: Buffer): Scan {
-    const out: Scan = { end: 0, fileSize: data.length, skips: new Map(), boundaries: new Set([0]), records: [] };
+    const out: Scan = { end: 0, fileSize: data.length, skips: new Map(), boundaries: new Set([0]), records: [], formats: new Map() };
     let off = 0;
     while (off < data.length) {
       const len = DiskBuffer.recordAt(data, off);
       if (len >= 0) {
         out.records.push([off, len]);
+        out.formats.set(off, data[off + HEADER]!);
         off += HEADER + len;
         out.boundaries.add(off);
         continue;
@@ -197,10 +224,17 @@ export class DiskBuffer implements EnvelopeBuffer {
         if (off < from) continue;
         this.size++;
         this.bytes += HEADER + len;
+        if (sc.formats.get(off) === FORMAT_JSON) (this as { migrating: number }).migrating++;
       }
       this.segments.push({ id, size: sc.end, ...(sc.skips.size ? { skips: sc.skips } : {}) });
     }
     if (this.segments.length === 0) this.segments.push({ id: this.ackPos.seg, size: 0 });
+    if (this.migrating > 0) {
+      if (!this.opts.upgrade) {
+        throw new BufferFormatError(`disk buffer ${this.opts.dir}: ${this.migrating} record(s) in format 1 (JSON envelopes, from a ws2otel before 0.2) and no encoder to migrate them`);
+      }
+      this.opts.log.warn({ dir: this.opts.dir, records: this.migrating }, 'disk buffer: records in format 1 (JSON envelopes) from an older ws2otel; each is re-encoded for this sink as it is sent');
+    }
     if (this.size > 0) this.opts.log.info({ events: this.size, bytes: this.bytes }, 'disk buffer: replaying unacknowledged events');
   }
 
@@ -219,11 +253,16 @@ export class DiskBuffer implements EnvelopeBuffer {
     this.writeFd = fd;
   }
 
-  push(env: Envelope): void {
-    const payload = Buffer.from(JSON.stringify(env));
-    const header = Buffer.allocUnsafe(HEADER);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
+  push(item: Item): void {
+    // One record buffer: frame header, format header, then the item's bytes as they are.
+    const len = ITEM_HEADER + item.bytes.length;
+    const rec = Buffer.allocUnsafe(HEADER + len);
+    rec[HEADER] = FORMAT_ITEM;
+    rec.writeDoubleLE(item.receivedMs, HEADER + 1);
+    rec.set(item.bytes, HEADER + ITEM_HEADER);
+    const payload = rec.subarray(HEADER);
+    rec.writeUInt32LE(len, 0);
+    rec.writeUInt32LE(crc32(payload), 4);
     let seg = this.segments[this.segments.length - 1]!;
     if (seg.size > 0 && (this.rollPending || seg.size + HEADER + payload.length > this.segmentBytes)) {
       try {
@@ -235,7 +274,6 @@ export class DiskBuffer implements EnvelopeBuffer {
       this.rollPending = false;
       seg = this.segments[this.segments.length - 1]!;
     }
-    const rec = Buffer.concat([header, payload]);
     let written = 0;
     try {
       written = writeSync(this.writeFd, rec);
@@ -276,8 +314,8 @@ export class DiskBuffer implements EnvelopeBuffer {
     return fd;
   }
 
-  take(max: number): Envelope[] {
-    const out: Envelope[] = [];
+  take(max: number): Item[] {
+    const out: Item[] = [];
     while (out.length < max && this.inFlight < this.size) {
       const si = this.segments.findIndex((s) => s.id === this.readPos.seg);
       const seg = this.segments[si];
@@ -298,11 +336,11 @@ export class DiskBuffer implements EnvelopeBuffer {
       const len = this.header.readUInt32LE(0);
       const payload = Buffer.allocUnsafe(len);
       readSync(fd, payload, 0, len, this.readPos.off + HEADER);
-      try {
-        out.push(JSON.parse(payload.toString('utf8')) as Envelope);
-      } catch {
-        // Damage whose CRC matched by chance (1 in 2^32): leaves with this batch, counted, not sent.
-        this.opts.log.error({ segment: segName(seg.id), offset: this.readPos.off, bytes: HEADER + len }, 'disk buffer: a record passed its CRC but is not an envelope; skipped');
+      const item = this.decode(payload, seg.id);
+      if (item) out.push(item);
+      else {
+        // Damage whose CRC matched by chance (1 in 2^32), or a format-1 envelope the encoder refuses:
+        // leaves with this batch, counted, not sent.
         this.opts.onTruncate?.(HEADER + len);
       }
       this.readPos = { seg: seg.id, off: this.readPos.off + HEADER + len };
@@ -310,6 +348,31 @@ export class DiskBuffer implements EnvelopeBuffer {
       this.inFlightBytes += HEADER + len;
     }
     return out;
+  }
+
+  /** A record's payload as an item, by its format byte; undefined (logged) when it is not one. */
+  private decode(payload: Buffer, seg: number): Item | undefined {
+    const at = { segment: segName(seg), offset: this.readPos.off, bytes: HEADER + payload.length };
+    if (payload[0] === FORMAT_ITEM && payload.length >= ITEM_HEADER) {
+      return { receivedMs: payload.readDoubleLE(1), bytes: payload.subarray(ITEM_HEADER) };
+    }
+    if (payload[0] === FORMAT_JSON && this.opts.upgrade) {
+      let env: Envelope;
+      try {
+        env = JSON.parse(payload.toString('utf8')) as Envelope;
+      } catch {
+        this.opts.log.error(at, 'disk buffer: a format-1 record passed its CRC but is not JSON; skipped');
+        return undefined;
+      }
+      try {
+        return this.opts.upgrade(env);
+      } catch (err) {
+        this.opts.log.error({ ...at, err: String(err) }, 'disk buffer: a format-1 envelope cannot be encoded for this sink; skipped');
+        return undefined;
+      }
+    }
+    this.opts.log.error({ ...at, format: payload[0] }, 'disk buffer: a record passed its CRC but is not in a known format; skipped');
+    return undefined;
   }
 
   ack(): void {

@@ -9,12 +9,14 @@ import { ExportRequest } from './request.js';
 import { envelopeProblem } from './validate.js';
 import { sinkFileName } from './paths.js';
 import { retryWithBackoff } from './backoff.js';
-import { BufferFullError, envelopeBytes, type EnvelopeBuffer } from './buffer.js';
+import { BufferFullError, type Item, type ItemBuffer } from './buffer.js';
 import { MemoryBuffer } from './memory_buffer.js';
 import { DiskBuffer } from './disk_buffer.js';
 import { DeadLetter } from './dead_letter.js';
+import type { Codec } from '../encoding/codec.js';
 
-export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger): EnvelopeBuffer {
+/** The sink's buffer; `codec` migrates what an older ws2otel left in a disk buffer (without it, such a directory is refused). */
+export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger, codec?: Codec): ItemBuffer {
   const b = cfg.buffer;
   if (b.type === 'memory') return new MemoryBuffer(b.max_events, b.max_bytes);
   return new DiskBuffer({
@@ -23,6 +25,7 @@ export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger
     maxBytes: b.max_bytes,
     fsync: b.fsync,
     log,
+    ...(codec ? { upgrade: (env: Envelope) => ({ bytes: codec.encode(env), receivedMs: env.receivedMs }) } : {}),
     onTruncate: (bytes) => {
       selfMetrics.bufferTruncations.labels(cfg.name).inc();
       selfMetrics.bufferCorruptBytes.labels(cfg.name).inc(bytes);
@@ -34,10 +37,11 @@ export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger
 const ADMIT_RETRY_MS = 500;
 
 /**
- * One sink's side of the pipeline, as the Collector's exporterhelper: a bounded buffer (memory or
- * disk), batching by count and time, one request in flight, retries with backoff on retryable errors,
- * a permanently refused request split down to the envelopes the peer refuses, those to the
- * dead-letter file, every drop counted.
+ * One sink's side of the pipeline, as the Collector's exporterhelper: each accepted envelope encoded
+ * once by the sink's codec (an envelope it cannot encode is rejected alone), a bounded buffer of those
+ * bytes (memory or disk), batching by count and time, one request in flight, retries with backoff on
+ * retryable errors, a permanently refused request split down to the items the peer refuses, those to
+ * the dead-letter file, every drop counted.
  */
 export class SinkExporter {
   readonly name: string;
@@ -51,7 +55,7 @@ export class SinkExporter {
    * the sources were asked to pause. At most `batch.max_events` (a frame yields far fewer); they count
    * in the buffer gauges and in readiness, and more are refused and counted (reason buffer_full).
    */
-  private overflow: Envelope[] = [];
+  private overflow: Item[] = [];
   private overflowBytes = 0;
   private readonly overflowMax: number;
   /** Retries moving the overflow in while the buffer refuses writes (a full disk) and nothing is sent. */
@@ -69,7 +73,7 @@ export class SinkExporter {
     private readonly sink: Sink,
     private readonly cfg: CommonSinkConfig,
     private readonly log: Logger,
-    private readonly buffer: EnvelopeBuffer,
+    private readonly buffer: ItemBuffer,
     dataDir: string,
   ) {
     this.name = sink.name;
@@ -107,17 +111,32 @@ export class SinkExporter {
     return this.cfg.buffer.when_full === 'block';
   }
 
-  /** Accepts an envelope; false asks the sources to stop reading (when_full: block and no room). */
+  /** Rejected alone, before it can fail a batch of good envelopes: counted and dead-lettered as it came. */
+  private invalid(env: Envelope, problem: string): boolean {
+    this.m.droppedInvalid.inc();
+    this.warn.warn('invalid', { err: problem }, 'envelope rejected: the sink cannot encode it; written to the dead-letter file');
+    if (this.deadLetter.writeEnvelope(env, `invalid: ${problem}`)) this.m.deadLettered.inc();
+    return !this.blocked;
+  }
+
+  /**
+   * Accepts an envelope: encodes it once into the sink's wire form and buffers those bytes. False asks
+   * the sources to stop reading (when_full: block and no room).
+   */
   offer(env: Envelope): boolean {
     const problem = envelopeProblem(env);
-    if (problem) {
-      // Rejected alone, before it can fail a batch of good envelopes.
-      this.m.droppedInvalid.inc();
-      this.warn.warn('invalid', { err: problem }, 'envelope rejected: no encoder can carry it; written to the dead-letter file');
-      if (this.deadLetter.write([env], `invalid: ${problem}`)) this.m.deadLettered.inc();
-      return !this.blocked;
+    if (problem) return this.invalid(env, problem);
+    if (this.overflow.length === 0 && this.buffer.full && this.cfg.buffer.when_full === 'drop_newest') {
+      this.m.droppedFull.inc(); // dropped before the work of encoding it
+      return true;
     }
-    if (this.overflow.length > 0) return this.hold(env); // already blocked: keep order behind what waits
+    let item: Item;
+    try {
+      item = { bytes: this.sink.codec.encode(env), receivedMs: env.receivedMs };
+    } catch (err) {
+      return this.invalid(env, (err as Error).message);
+    }
+    if (this.overflow.length > 0) return this.hold(item); // already blocked: keep order behind what waits
     if (this.buffer.full) {
       switch (this.cfg.buffer.when_full) {
         case 'drop_newest':
@@ -131,15 +150,15 @@ export class SinkExporter {
           }
           break;
         case 'block':
-          return this.hold(env);
+          return this.hold(item);
       }
     }
     try {
-      this.buffer.push(env);
+      this.buffer.push(item);
     } catch (err) {
       if (!(err instanceof BufferFullError)) throw err;
       this.warn.warn(`buffer:${err.code}`, { err: err.message, code: err.code, when_full: this.cfg.buffer.when_full }, 'buffer refused an event');
-      if (this.blocking) return this.hold(env);
+      if (this.blocking) return this.hold(item);
       this.m.droppedDisk.inc();
       return true;
     }
@@ -148,15 +167,15 @@ export class SinkExporter {
     return !(this.blocking && this.buffer.full);
   }
 
-  /** when_full: block and no room: the envelope waits in the bounded overflow, or is refused, counted. */
-  private hold(env: Envelope): false {
+  /** when_full: block and no room: the item waits in the bounded overflow, or is refused, counted. */
+  private hold(item: Item): false {
     if (this.overflow.length >= this.overflowMax) {
       this.m.droppedFull.inc();
       this.warn.warn('overflow', { held: this.buffer.size + this.overflow.length, overflow_max: this.overflowMax }, 'buffer and overflow full while the sources pause; envelope dropped');
       return false;
     }
-    this.overflow.push(env);
-    this.overflowBytes += envelopeBytes(env);
+    this.overflow.push(item);
+    this.overflowBytes += item.bytes.length;
     this.updateGauges();
     this.armAdmit();
     return false;
@@ -246,7 +265,7 @@ export class SinkExporter {
         if (err instanceof BufferFullError) return;
         throw err;
       }
-      this.overflowBytes -= envelopeBytes(this.overflow.shift()!);
+      this.overflowBytes -= this.overflow.shift()!.bytes.length;
     }
     if (this.overflow.length === 0) this.overflowBytes = 0;
   }
@@ -280,7 +299,7 @@ export class SinkExporter {
         },
       });
       this.m.duration.observe((performance.now() - started) / 1000);
-      this.delivered(req.envelopes);
+      this.delivered(req.items);
       this.lastError = '';
       return true;
     } catch (err) {
@@ -290,7 +309,7 @@ export class SinkExporter {
       if (refused instanceof PermanentError && refused.rejected) {
         // The sink delivered everything but these.
         const rejected = new Set(refused.rejected);
-        this.delivered(req.envelopes.filter((e) => !rejected.has(e)));
+        this.delivered(req.items.filter((e) => !rejected.has(e)));
         this.reject(refused.rejected, this.lastError);
         return true;
       }
@@ -303,25 +322,25 @@ export class SinkExporter {
         return true;
       }
       // Refused for good, or max_elapsed_time ran out: dead-letter, count, log; never silently.
-      this.reject(req.envelopes, this.lastError);
+      this.reject(req.items, this.lastError);
       return true;
     }
   }
 
-  private delivered(envelopes: readonly Envelope[]): void {
-    if (envelopes.length === 0) return;
-    this.m.sent.inc(envelopes.length);
+  private delivered(items: readonly Item[]): void {
+    if (items.length === 0) return;
+    this.m.sent.inc(items.length);
     this.m.batches.inc();
     // receivedMs is when the frame arrived: this is the latency ws2otel added, buffering included.
     const now = Date.now();
-    for (const e of envelopes) this.m.latency.observe(Math.max(0, now - e.receivedMs) / 1000);
+    for (const e of items) this.m.latency.observe(Math.max(0, now - e.receivedMs) / 1000);
   }
 
-  private reject(envelopes: readonly Envelope[], reason: string): void {
+  private reject(items: readonly Item[], reason: string): void {
     this.m.permanent.inc();
-    this.m.droppedRejected.inc(envelopes.length);
-    if (this.deadLetter.write(envelopes, reason)) this.m.deadLettered.inc(envelopes.length);
-    this.log.error({ err: reason, events: envelopes.length }, 'envelopes refused by the sink; written to the dead-letter file');
+    this.m.droppedRejected.inc(items.length);
+    if (this.deadLetter.writeItems(items, reason, this.sink.codec)) this.m.deadLettered.inc(items.length);
+    this.log.error({ err: reason, events: items.length }, 'envelopes refused by the sink; written to the dead-letter file');
   }
 
   /**

@@ -1,5 +1,6 @@
 import type convict from 'convict';
-import type { Envelope } from '../model.js';
+import type { Codec } from '../encoding/codec.js';
+import type { Item } from '../pipeline/buffer.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { SecretScope } from '../telemetry/secrets.js';
 import type { ComponentSpec } from '../config/component.js';
@@ -11,17 +12,17 @@ export { RetryableError } from '../net/errors.js';
 
 /**
  * The sink refused the request for good (OTLP 400, a record too large): retrying cannot help.
- * `rejected`: the sink knows exactly which envelopes it refused and delivered all the others; only
+ * `rejected`: the sink knows exactly which items (envelopes) it refused and delivered all the others; only
  * those are dead-lettered. Otherwise, when `splittable` (the default: the refusal may be about one
  * envelope's content), the exporter splits the request in halves and sends each, down to the single
  * envelopes the peer refuses; `splittable: false` (a refusal of any request, such as 401 or 404)
  * dead-letters the whole request at once.
  */
 export class PermanentError extends Error {
-  readonly rejected: readonly Envelope[] | undefined;
+  readonly rejected: readonly Item[] | undefined;
   readonly splittable: boolean;
 
-  constructor(message: string, opts: { rejected?: readonly Envelope[]; splittable?: boolean } = {}) {
+  constructor(message: string, opts: { rejected?: readonly Item[]; splittable?: boolean } = {}) {
     super(message);
     this.name = 'PermanentError';
     this.rejected = opts.rejected;
@@ -36,12 +37,15 @@ export interface SinkContext {
 }
 
 /**
- * Encodes and delivers one request; resolves only when the peer confirmed all of it. Retries,
- * splitting and dead letters are the pipeline's: a sink throws RetryableError or PermanentError and
- * records on the request what was already accepted (see ExportRequest), so a retry sends only the rest.
+ * A sink's `codec` encodes each envelope once, when the pipeline accepts it; `send` delivers one request
+ * of those encoded items, building its bodies by concatenation, and resolves only when the peer confirmed
+ * all of it. Retries, splitting and dead letters are the pipeline's: a sink throws RetryableError or
+ * PermanentError and records on the request what was already accepted (see ExportRequest), so a retry
+ * sends only the rest.
  */
 export interface Sink {
   readonly name: string;
+  readonly codec: Codec;
   send(request: ExportRequest, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

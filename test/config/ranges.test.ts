@@ -71,6 +71,15 @@ describe('validate refuses what cannot run', () => {
     assert.equal(buildConfig(ok, {}).shutdown_grace, 596 * 3_600_000);
   });
 
+  it('refuses an otlp_http compression_level outside gzip\'s 1..9', () => {
+    for (const level of [0, 10]) {
+      const doc = good();
+      doc.sinks[0].compression_level = level;
+      hasProblem(doc, 'sinks[0].compression_level: must be between 1 and 9');
+    }
+    assert.equal((buildConfig(good(), {}).sinks[0]!.config as { compression_level?: number }).compression_level, 1, 'default: the fastest level');
+  });
+
   it('refuses keepalive.interval: 0 and keepalive.timeout: 0 (pings nonstop)', () => {
     const doc = good();
     doc.sources[0].keepalive = { interval: 0, timeout: 0 };

@@ -2,6 +2,9 @@ import { pino } from 'pino';
 import type { Emitter, Envelope, LogRecord, MetricPoint } from '../../src/model.js';
 import { selfMetrics } from '../../src/telemetry/metrics.js';
 import { validateComponent, type ComponentSpec } from '../../src/config/component.js';
+import type { Codec } from '../../src/encoding/codec.js';
+import type { Item } from '../../src/pipeline/buffer.js';
+import { ExportRequest } from '../../src/pipeline/request.js';
 
 // The in-process rig every source and pipeline test shares: an emitter that keeps what it is given, a
 // silent logger, the self-metric reader, and source configs made by the real schema.
@@ -95,4 +98,34 @@ export function sourceConfig<C>(spec: ComponentSpec<C>, raw: Record<string, unkn
   }, 'sources[0]');
   if (!config || problems.length) throw new Error(problems.join('\n'));
   return config;
+}
+
+/**
+ * The wire form of the pipeline tests' recording sinks: the envelope as JSON, so a test reads back
+ * exactly what it offered. Real sinks have their own codecs (src/encoding), tested against their peers.
+ */
+export const envelopeCodec: Codec = {
+  name: 'envelope_json',
+  encode: (env) => Buffer.from(JSON.stringify(env)),
+  readable: (bytes) => JSON.parse(bytes.toString('utf8')) as unknown,
+};
+
+/** An envelope as a sink's buffer holds it: encoded by `codec` (the envelope JSON codec by default). */
+export function itemOf(env: Envelope, codec: Codec = envelopeCodec): Item {
+  return { bytes: codec.encode(env), receivedMs: env.receivedMs };
+}
+
+/** An item of the envelope JSON codec, read back. */
+export function envelopeOf(item: Item): Envelope {
+  return envelopeCodec.readable(item.bytes) as Envelope;
+}
+
+/** A request of these envelopes as the pipeline hands it to `sink`: each encoded once by the sink's codec. */
+export function requestOf(sink: { codec: Codec }, envelopes: readonly Envelope[]): ExportRequest {
+  return new ExportRequest(envelopes.map((e) => itemOf(e, sink.codec)));
+}
+
+/** Sends these envelopes through `sink` as one request, each encoded once by the sink's codec. */
+export function sendEnvelopes(sink: { codec: Codec; send(req: ExportRequest, signal: AbortSignal): Promise<void> }, envelopes: readonly Envelope[], signal = new AbortController().signal): Promise<void> {
+  return sink.send(requestOf(sink, envelopes), signal);
 }

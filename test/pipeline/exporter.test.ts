@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SinkExporter, createBuffer } from '../../src/pipeline/exporter.js';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { BufferFullError, type EnvelopeBuffer } from '../../src/pipeline/buffer.js';
+import { BufferFullError, type ItemBuffer } from '../../src/pipeline/buffer.js';
 import { DiskBuffer } from '../../src/pipeline/disk_buffer.js';
 import { DeadLetter } from '../../src/pipeline/dead_letter.js';
 import { tmpdir } from 'node:os';
@@ -11,8 +11,13 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../../src/sinks/sink.js';
 import { ExportRequest } from '../../src/pipeline/request.js';
 import type { Envelope } from '../../src/model.js';
-import { selfMetric, silentLog } from '../helpers/capture.js';
-import { encodeMetrics } from '../../src/encoding/otlp.js';
+import { envelopeCodec, envelopeOf, itemOf, selfMetric, silentLog } from '../helpers/capture.js';
+import { otlpCodec } from '../../src/encoding/otlp.js';
+import type { Codec } from '../../src/encoding/codec.js';
+import { kafkaCodec } from '../../src/sinks/kafka/messages.js';
+import { kafkaSink } from '../../src/sinks/kafka/sink.js';
+import type { KafkaSinkConfig } from '../../src/sinks/kafka/config.js';
+import { validateComponent } from '../../src/config/component.js';
 import { readFileSync } from 'node:fs';
 import { waitFor } from '../helpers/net.js';
 import { onSmallTmpfs } from '../helpers/tmpfs.js';
@@ -28,6 +33,7 @@ function env(source = 's', i = 0): Envelope {
 
 class ScriptedSink implements Sink {
   readonly name = `scripted-${++n}`;
+  codec: Codec = envelopeCodec;
   batches: Envelope[][] = [];
   failures: Error[] = [];
   gate: Promise<void> | undefined;
@@ -35,7 +41,7 @@ class ScriptedSink implements Sink {
     if (this.gate) await this.gate;
     const f = this.failures.shift();
     if (f) throw f;
-    this.batches.push([...req.envelopes]);
+    this.batches.push(req.items.map(envelopeOf));
   }
   async close(): Promise<void> {}
 }
@@ -187,7 +193,7 @@ describe('sink exporter', () => {
     }));
 
   it('flush returns at the deadline when the buffer refuses every write, counting the waiting envelopes as lost', async () => {
-    const refusing: EnvelopeBuffer = {
+    const refusing: ItemBuffer = {
       size: 0, bytes: 0, full: false, pending: 0,
       push: () => { throw new BufferFullError('disk buffer write failed: ENOSPC', 'ENOSPC'); },
       dropOldest: () => false, take: () => [], ack: () => undefined, unTake: () => undefined, close: () => undefined,
@@ -204,14 +210,14 @@ describe('sink exporter', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ws2otel-names-'));
     const disk = (name: string) => cfg({ name, buffer: { type: 'disk', max_events: 10, max_bytes: 1 << 20, when_full: 'block', fsync: 1000 } });
     const a = createBuffer(disk('s/1'), dir, silentLog);
-    a.push(env('s', 1));
+    a.push(itemOf(env('s', 1)));
     a.close();
     const b = createBuffer(disk('s_1'), dir, silentLog);
     assert.equal(b.size, 0, "s_1 does not see s/1's envelopes");
     b.close();
     assert.equal(createBuffer(disk('s/1'), dir, silentLog).size, 1);
-    new DeadLetter(dir, 's/1', silentLog).write([env('s', 1)], 'x');
-    new DeadLetter(dir, 's_1', silentLog).write([env('s', 2)], 'x');
+    new DeadLetter(dir, 's/1', silentLog).writeEnvelope(env('s', 1), 'x');
+    new DeadLetter(dir, 's_1', silentLog).writeItems([itemOf(env('s', 2))], 'x', envelopeCodec);
     assert.equal(readdirSync(join(dir, 'dead_letter')).length, 2);
     for (const name of ['..', '.']) {
       const c = createBuffer(disk(name), dir, silentLog);
@@ -224,19 +230,19 @@ describe('sink exporter', () => {
   /** Dead-letter lines of a sink, as written. */
   const deadLetters = (sink: Sink) => {
     try {
-      return readFileSync(join(DATA, 'dead_letter', `${sink.name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; envelope: Envelope });
+      return readFileSync(join(DATA, 'dead_letter', `${sink.name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; envelope?: Envelope; data?: Envelope });
     } catch {
       return [];
     }
   };
 
   it('an envelope no encoder can carry is rejected alone when offered, counted and dead-lettered; its neighbours are delivered', async () => {
-    // A sink that encodes as the real ones do: the OTLP encoder throws on a time that is not a number.
+    // A sink that encodes as the real ones do (OTLP protobuf), keeping the envelope JSON to read back.
     class EncodingSink extends ScriptedSink {
-      override async send(req: ExportRequest): Promise<void> {
-        encodeMetrics(req.envelopes, 'json');
-        await super.send(req);
-      }
+      override codec: Codec = {
+        ...envelopeCodec,
+        encode: (x) => (otlpCodec('proto').encode(x), envelopeCodec.encode(x)),
+      };
     }
     const sink = new EncodingSink();
     const e = exporter(sink, cfg());
@@ -247,7 +253,7 @@ describe('sink exporter', () => {
     await waitFor('the four good envelopes', () => sink.batches.flat().length === 4);
     assert.deepEqual(sink.batches.flat().map((x) => x.resource.i), [0, 1, 3, 5]);
     assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'invalid' }), 2);
-    assert.deepEqual(deadLetters(sink).map((d) => d.envelope.resource.i), [2, 4]);
+    assert.deepEqual(deadLetters(sink).map((d) => d.envelope!.resource.i), [2, 4]);
     assert.match(deadLetters(sink)[0]!.reason, /invalid: .*time/);
   });
 
@@ -257,7 +263,7 @@ describe('sink exporter', () => {
       attempts = 0;
       override async send(req: ExportRequest): Promise<void> {
         this.attempts++;
-        if (req.envelopes.some((x) => x.resource.i === 4)) throw new PermanentError('HTTP 400 value out of range');
+        if (req.items.some((x) => envelopeOf(x).resource.i === 4)) throw new PermanentError('HTTP 400 value out of range');
         await super.send(req);
       }
     }
@@ -266,7 +272,7 @@ describe('sink exporter', () => {
     for (let i = 0; i < 8; i++) e.offer(env('s', i));
     await waitFor('the seven good envelopes', () => sink.batches.flat().length === 7);
     assert.deepEqual(sink.batches.flat().map((x) => x.resource.i), [0, 1, 2, 3, 5, 6, 7], 'in order');
-    assert.deepEqual(deadLetters(sink).map((d) => d.envelope.resource.i), [4]);
+    assert.deepEqual(deadLetters(sink).map((d) => d.data!.resource.i), [4], 'the refused item, decoded back to its readable form');
     assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'rejected' }), 1);
     assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 7);
     assert.ok(sink.attempts <= 1 + 2 * Math.ceil(Math.log2(8)), `${sink.attempts} attempts`);
@@ -275,8 +281,8 @@ describe('sink exporter', () => {
   it('a sink that names the envelopes it refused has only those dead-lettered; the rest counts as sent', async () => {
     class NamingSink extends ScriptedSink {
       override async send(req: ExportRequest): Promise<void> {
-        const bad = req.envelopes.filter((x) => x.resource.i === 1);
-        await super.send(new ExportRequest(req.envelopes.filter((x) => !bad.includes(x))));
+        const bad = req.items.filter((x) => envelopeOf(x).resource.i === 1);
+        await super.send(new ExportRequest(req.items.filter((x) => !bad.includes(x))));
         if (bad.length) throw new PermanentError('1 message too large', { rejected: bad });
       }
     }
@@ -287,5 +293,32 @@ describe('sink exporter', () => {
     assert.deepEqual(sink.batches.map((b) => b.map((x) => x.resource.i)), [[0, 2]], 'sent once, not split and resent');
     assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 2);
     assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'rejected' }), 1);
+  });
+
+  it("an envelope the sink's encoder refuses is rejected alone at accept, counted and dead-lettered as it came; its batch is delivered", async () => {
+    // The Kafka codec refuses, when it encodes, an envelope whose message could never fit max_message_bytes.
+    const { config } = validateComponent(kafkaSink, { name: 'k', type: 'kafka', brokers: ['127.0.0.1:9092'], max_message_bytes: 2048 }, 'sinks[0]');
+    const kafka = kafkaCodec(config as KafkaSinkConfig);
+    class KafkaEncodingSink extends ScriptedSink {
+      readonly keys: string[][] = [];
+      override codec = kafka;
+      override async send(req: ExportRequest): Promise<void> {
+        this.keys.push(req.items.map((x) => (kafka.readable(x.bytes) as { key: string }).key));
+      }
+    }
+    const sink = new KafkaEncodingSink();
+    const e = exporter(sink, cfg({ batch: { max_events: 3, timeout: 20 } }));
+    const device = (i: number, pad: number): Envelope => ({
+      ...env('s', i), resource: { 'device.id': `d${i}` },
+      metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000, startTimeMs: 1000, attributes: { pad: 'x'.repeat(pad) } }],
+    });
+    for (const [i, pad] of [[0, 10], [1, 5000], [2, 10], [3, 10]] as const) e.offer(device(i, pad));
+    await waitFor('one batch of the three that fit', () => sink.keys.length === 1);
+    assert.deepEqual(sink.keys, [['d0', 'd2', 'd3']]);
+    assert.equal(await selfMetric('dropped', { sink: sink.name, reason: 'invalid' }), 1);
+    assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 3);
+    const [dead] = deadLetters(sink);
+    assert.equal(dead!.envelope!.resource['device.id'], 'd1', 'the envelope itself, readable');
+    assert.match(dead!.reason, /invalid: metrics: a message of \d+ bytes is larger than max_message_bytes \(2048\)/);
   });
 });

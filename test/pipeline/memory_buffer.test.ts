@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBuffer } from '../../src/pipeline/memory_buffer.js';
 import type { Envelope } from '../../src/model.js';
+import { otlpCodec } from '../../src/encoding/otlp.js';
+import { itemOf } from '../helpers/capture.js';
 
 const MiB = 1024 * 1024;
 
@@ -15,11 +17,11 @@ function bigEnvelope(i: number, where: 'body' | 'resource' | 'attribute'): Envel
 
 describe('memory buffer', () => {
   for (const where of ['body', 'resource', 'attribute'] as const) {
-    it(`counts the real size of a 1 MiB string in a ${where}, so max_bytes bounds what it holds`, () => {
+    it(`counts the encoded size of a 1 MiB string in a ${where}, so max_bytes bounds what it holds`, () => {
       const b = new MemoryBuffer(1000, 4 * MiB);
       let held = 0;
       while (!b.full) {
-        b.push(bigEnvelope(held, where));
+        b.push(itemOf(bigEnvelope(held, where), otlpCodec('proto')));
         held++;
       }
       assert.ok(b.bytes >= held * MiB, `${b.bytes} bytes counted for ${held} envelopes of 1 MiB`);
@@ -29,4 +31,19 @@ describe('memory buffer', () => {
       assert.ok(b.bytes >= (held - 1) * MiB && b.bytes < held * MiB + 64 * 1024, 'an ack gives the size back');
     });
   }
+
+  it('counts as its bytes exactly the encoded bytes it holds, through push, drop, take and ack', () => {
+    const b = new MemoryBuffer(1000);
+    const items = Array.from({ length: 7 }, (_, i) => itemOf(bigEnvelope(i, 'body'), otlpCodec('json')));
+    for (const it of items) b.push(it);
+    const sum = (xs: { bytes: Buffer }[]) => xs.reduce((n, x) => n + x.bytes.length, 0);
+    assert.equal(b.bytes, sum(items));
+    const taken = b.take(2);
+    assert.equal(b.bytes, sum(items), 'in flight is still held');
+    assert.ok(b.dropOldest());
+    assert.equal(b.bytes, sum(items) - items[2]!.bytes.length, 'the oldest not in flight was dropped');
+    b.ack();
+    assert.equal(b.bytes, sum(items.slice(3)), 'acknowledged bytes are given back');
+    assert.equal(taken.length, 2);
+  });
 });

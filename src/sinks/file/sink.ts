@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
+import { otlpBodies, otlpCodec } from '../../encoding/otlp.js';
+import type { Codec } from '../../encoding/codec.js';
 import { writeOut } from '../output.js';
 import type { ExportRequest, Sink, SinkFactory } from '../sink.js';
 import { checkFileSink, fileSinkSchema, type FileSinkConfig } from './config.js';
@@ -8,6 +9,8 @@ import { checkFileSink, fileSinkSchema, type FileSinkConfig } from './config.js'
 /** Writes each batch as one ExportMetricsServiceRequest line and one ExportLogsServiceRequest line (OTLP JSON). */
 export class FileSink implements Sink {
   readonly name: string;
+  /** Each envelope as its ResourceMetrics and ResourceLogs JSON elements. */
+  readonly codec: Codec = otlpCodec('json');
   private readonly toStdout: boolean;
   private out: Writable | undefined;
 
@@ -29,7 +32,8 @@ export class FileSink implements Sink {
   async send(req: ExportRequest): Promise<void> {
     const parts: Uint8Array[] = [];
     const nl = Buffer.from('\n');
-    for (const body of [encodeMetrics(req.envelopes, 'json'), encodeLogs(req.envelopes, 'json')]) {
+    const { metrics, logs } = otlpBodies(req.items, 'json');
+    for (const body of [metrics, logs]) {
       if (body) parts.push(body, nl);
     }
     if (parts.length === 0) return;

@@ -1,18 +1,24 @@
 import type { Attributes, Envelope } from '../../model.js';
-import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
-import { encodeFlatLogs, encodeFlatMetrics } from '../../encoding/flat_json.js';
+import { joinParts, splitParts, type Codec } from '../../encoding/codec.js';
+import { encodeOtlp, joinRequest, readableOtlp, wrapperBytes, type OtlpFormat } from '../../encoding/otlp.js';
+import { flatLogLines, flatMetricLines } from '../../encoding/flat_json.js';
+import type { Item } from '../../pipeline/buffer.js';
 import type { OutMessage } from './client.js';
 import type { KafkaSinkConfig } from './config.js';
 
-// A batch of envelopes → Kafka messages. One message per (topic, key) group for the OTLP encodings
-// (an Export*ServiceRequest holding that device's resources, as the Collector's kafka exporter writes
-// with partition_*_by_resource_attributes), one per point/record for `json`. A group too large for
-// max_message_bytes is split by envelope; what still does not fit is reported, never sent.
+// Each envelope is encoded once, at accept, into an item of five parts: its metrics topic, its logs
+// topic, its key, and its metrics and logs payloads (otlp_proto: a one-resource export request;
+// otlp_json: a ResourceMetrics/ResourceLogs element; json: the flat documents, one a line). A batch
+// groups items by (topic, key) and joins their payloads into messages of at most max_message_bytes
+// (protobuf by concatenation, OTLP JSON inside the request wrapper), as the Collector's kafka exporter
+// writes with partition_*_by_resource_attributes; `json` is one message per point or record. An
+// envelope whose payload could never fit a message is refused at accept, alone.
 
 export type Signal = 'metrics' | 'logs';
 
 const TEMPLATE_RE = /%\{([^}]+)\}/g;
 const BAD_TOPIC_CHARS = /[^a-zA-Z0-9._-]/g;
+const PARTS = 5;
 
 /** Renders a `%{resource.attribute}` topic template; a missing attribute renders as `unknown`. */
 export function renderTopic(template: string, resource: Attributes): string {
@@ -27,8 +33,8 @@ export function renderTopic(template: string, resource: Attributes): string {
 export interface Oversized {
   topic: string;
   bytes: number;
-  /** The envelope the message came from (json: one of its points or records). */
-  envelope: Envelope;
+  /** The item the message came from. */
+  item: Item;
 }
 
 export interface Built {
@@ -36,64 +42,110 @@ export interface Built {
   oversized: Oversized[];
 }
 
+function otlpFormat(cfg: KafkaSinkConfig): OtlpFormat | undefined {
+  return cfg.encoding === 'otlp_proto' ? 'proto' : cfg.encoding === 'otlp_json' ? 'json' : undefined;
+}
+
+/** The Kafka sink's wire form for its config (see the file comment). */
+export function kafkaCodec(cfg: KafkaSinkConfig): Codec {
+  const format = otlpFormat(cfg);
+  const max = cfg.max_message_bytes;
+  return {
+    name: `kafka_${cfg.encoding}`,
+    encode: (env: Envelope): Buffer => {
+      const k = cfg.key_attribute ? env.resource[cfg.key_attribute] : undefined;
+      const key = k === undefined ? '' : String(k);
+      const keyBytes = Buffer.byteLength(key);
+      const payloads: (Uint8Array | string)[] = format
+        ? encodeOtlp(env, format)
+        : [flatMetricLines(env), flatLogLines(env)];
+      const signals: Signal[] = ['metrics', 'logs'];
+      for (let i = 0; i < 2; i++) {
+        const p = payloads[i]!;
+        const n = typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+        if (n === 0) continue;
+        // A payload that cannot fit a message alone would be refused at every send: refused now, alone.
+        const largest = format ? n + wrapperBytes(1, signals[i]!, format) : Math.max(...String(p).split('\n').map((d) => Buffer.byteLength(d)));
+        if (largest + keyBytes > max) throw new RangeError(`${signals[i]}: a message of ${largest + keyBytes} bytes is larger than max_message_bytes (${max})`);
+      }
+      const topics = signals.map((s, i) => {
+        const p = payloads[i]!;
+        return (typeof p === 'string' ? p.length : p.length) ? renderTopic(cfg.topics[s], env.resource) : '';
+      });
+      return joinParts([topics[0]!, topics[1]!, key, payloads[0]!, payloads[1]!]);
+    },
+    readable: (bytes) => {
+      const [mt, lt, key, m, l] = splitParts(bytes, PARTS);
+      const data: object = format ? (readableOtlp(m!, l!, format) as object) : {
+        metrics: m!.length ? m!.toString('utf8').split('\n').map((d) => JSON.parse(d) as unknown) : [],
+        logs: l!.length ? l!.toString('utf8').split('\n').map((d) => JSON.parse(d) as unknown) : [],
+      };
+      return { topics: { metrics: mt!.toString(), logs: lt!.toString() }, key: key!.toString(), ...data };
+    },
+  };
+}
+
 interface Group {
   topic: string;
   key: Buffer | null;
-  envs: Envelope[];
+  parts: { payload: Buffer; item: Item }[];
 }
 
-function groups(batch: readonly Envelope[], signal: Signal, cfg: KafkaSinkConfig): Group[] {
+function groups(items: readonly Item[], signal: Signal): Group[] {
   const out = new Map<string, Group>();
-  const template = cfg.topics[signal];
-  for (const env of batch) {
-    if ((signal === 'metrics' ? env.metrics : env.logs).length === 0) continue;
-    const topic = renderTopic(template, env.resource);
-    const k = cfg.key_attribute ? env.resource[cfg.key_attribute] : undefined;
-    const key = k === undefined ? '' : String(k);
-    const id = `${topic}\u0000${key}`;
+  const [topicAt, payloadAt] = signal === 'metrics' ? [0, 3] : [1, 4];
+  for (const item of items) {
+    const parts = splitParts(item.bytes, PARTS);
+    const payload = parts[payloadAt]!;
+    if (payload.length === 0) continue;
+    const topic = parts[topicAt]!.toString('utf8');
+    const key = parts[2]!;
+    const id = `${topic}\u0000${key.toString('latin1')}`;
     let g = out.get(id);
-    if (!g) out.set(id, (g = { topic, key: key === '' ? null : Buffer.from(key), envs: [] }));
-    g.envs.push(env);
+    if (!g) out.set(id, (g = { topic, key: key.length === 0 ? null : Buffer.from(key), parts: [] }));
+    g.parts.push({ payload, item });
   }
   return [...out.values()];
 }
 
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
-export function buildMessages(batch: readonly Envelope[], signal: Signal, cfg: KafkaSinkConfig): Built {
+/** The batch's messages for one signal, items' payloads joined per (topic, key) up to max_message_bytes, in order. */
+export function buildMessages(items: readonly Item[], signal: Signal, cfg: KafkaSinkConfig): Built {
   const messages: OutMessage[] = [];
   const oversized: Oversized[] = [];
   const max = cfg.max_message_bytes;
-  for (const g of groups(batch, signal, cfg)) {
+  const format = otlpFormat(cfg);
+  for (const g of groups(items, signal)) {
     const keyBytes = g.key?.length ?? 0;
-    if (cfg.encoding === 'json') {
-      for (const env of g.envs) {
-        for (const v of signal === 'metrics' ? encodeFlatMetrics([env]) : encodeFlatLogs([env])) {
-          if (v.byteLength + keyBytes > max) oversized.push({ topic: g.topic, bytes: v.byteLength + keyBytes, envelope: env });
-          else messages.push({ topic: g.topic, key: g.key, value: toBuffer(v) });
+    if (!format) {
+      for (const { payload, item } of g.parts) {
+        for (let at = 0; at < payload.length;) {
+          let nl = payload.indexOf(0x0a, at);
+          if (nl < 0) nl = payload.length;
+          const v = Buffer.from(payload.subarray(at, nl));
+          if (v.length + keyBytes > max) oversized.push({ topic: g.topic, bytes: v.length + keyBytes, item });
+          else messages.push({ topic: g.topic, key: g.key, value: v });
+          at = nl + 1;
         }
       }
       continue;
     }
-    const format = cfg.encoding === 'otlp_proto' ? 'proto' : 'json';
-    const encode = (envs: Envelope[]) => (signal === 'metrics' ? encodeMetrics(envs, format) : encodeLogs(envs, format));
-    const pending = [g.envs];
-    while (pending.length) {
-      const envs = pending.pop()!;
-      const v = encode(envs);
-      if (!v) continue;
-      if (v.byteLength + keyBytes <= max) {
-        messages.push({ topic: g.topic, key: g.key, value: toBuffer(v) });
-      } else if (envs.length > 1) {
-        // Halves, second pushed first: messages keep the envelopes' order within a key.
-        const mid = envs.length >> 1;
-        pending.push(envs.slice(mid), envs.slice(0, mid));
-      } else {
-        oversized.push({ topic: g.topic, bytes: v.byteLength + keyBytes, envelope: envs[0]! });
+    let cur: Buffer[] = [];
+    let size = 0;
+    const flush = () => {
+      if (cur.length) messages.push({ topic: g.topic, key: g.key, value: joinRequest(cur, signal, format) });
+      cur = [];
+      size = 0;
+    };
+    for (const { payload, item } of g.parts) {
+      if (payload.length + wrapperBytes(1, signal, format) + keyBytes > max) {
+        oversized.push({ topic: g.topic, bytes: payload.length + wrapperBytes(1, signal, format) + keyBytes, item });
+        continue;
       }
+      if (cur.length && size + payload.length + wrapperBytes(cur.length + 1, signal, format) + keyBytes > max) flush();
+      cur.push(payload);
+      size += payload.length;
     }
+    flush();
   }
   return { messages, oversized };
 }

@@ -1,9 +1,10 @@
-import type { Envelope } from '../../model.js';
+import type { Codec } from '../../encoding/codec.js';
+import type { Item } from '../../pipeline/buffer.js';
 import { PermanentError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
 import type { OutMessage, ProducerClient } from './client.js';
 import { checkKafka, kafkaSchema, type KafkaSinkConfig } from './config.js';
 import { KafkajsClient } from './kafkajs_client.js';
-import { buildMessages, chunkRequests, type Oversized } from './messages.js';
+import { buildMessages, chunkRequests, kafkaCodec, type Oversized } from './messages.js';
 import { PlatformaticClient } from './platformatic_client.js';
 
 interface Pending {
@@ -17,18 +18,21 @@ interface Pending {
  * only when the broker acknowledged every produce request of the batch (acks: all by default); a
  * retried request resends only the produce requests not yet acknowledged, which it keeps in the
  * request's memo (a split request starts over: duplicates are possible, loss is not). Messages too
- * large to send are reported with their envelopes, so only those are dead-lettered.
+ * large to send are reported with their items, so only those are dead-lettered.
  */
 export class KafkaSink implements Sink {
   readonly name: string;
+  /** Each envelope as its topics, key and payloads (messages.ts). */
+  readonly codec: Codec;
 
   constructor(private readonly cfg: KafkaSinkConfig, private readonly client: ProducerClient, private readonly ctx: SinkContext) {
     this.name = cfg.name;
+    this.codec = kafkaCodec(cfg);
   }
 
-  private prepare(batch: readonly Envelope[]): Pending {
-    const metrics = buildMessages(batch, 'metrics', this.cfg);
-    const logs = buildMessages(batch, 'logs', this.cfg);
+  private prepare(items: readonly Item[]): Pending {
+    const metrics = buildMessages(items, 'metrics', this.cfg);
+    const logs = buildMessages(items, 'logs', this.cfg);
     return {
       requests: chunkRequests([...metrics.messages, ...logs.messages], this.cfg.max_request_bytes),
       done: new Set(),
@@ -37,7 +41,7 @@ export class KafkaSink implements Sink {
   }
 
   async send(req: ExportRequest, signal: AbortSignal): Promise<void> {
-    const p = req.memo('kafka', () => this.prepare(req.envelopes));
+    const p = req.memo('kafka', () => this.prepare(req.items));
     for (let i = 0; i < p.requests.length; i++) {
       if (p.done.has(i)) continue;
       signal.throwIfAborted();
@@ -50,7 +54,7 @@ export class KafkaSink implements Sink {
       const largest = o.reduce((a, x) => (x.bytes > a.bytes ? x : a));
       throw new PermanentError(
         `${o.length} message(s) larger than max_message_bytes (${this.cfg.max_message_bytes}) not sent; largest ${largest.bytes} bytes for topic ${largest.topic}`,
-        { rejected: [...new Set(o.map((x) => x.envelope))] },
+        { rejected: [...new Set(o.map((x) => x.item))] },
       );
     }
   }

@@ -1,4 +1,5 @@
-import { encodeLogs, encodeMetrics } from '../../encoding/otlp.js';
+import { otlpBodies, otlpCodec } from '../../encoding/otlp.js';
+import type { Codec } from '../../encoding/codec.js';
 import { HttpClient, gzipAsync } from '../../net/http.js';
 import { peerText } from '../../telemetry/logger.js';
 import { PermanentError, RetryableError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
@@ -16,12 +17,15 @@ type Signal = 'metrics' | 'logs';
 
 export class OtlpHttpSink implements Sink {
   readonly name: string;
+  /** Each envelope as the bytes of a one-resource export request (protobuf) or its JSON element. */
+  readonly codec: Codec;
   private readonly urls: Record<Signal, string>;
   private readonly headers: Record<string, string>;
   private readonly http: HttpClient;
 
   constructor(private readonly cfg: OtlpHttpConfig, private readonly ctx: SinkContext) {
     this.name = cfg.name;
+    this.codec = otlpCodec(cfg.encoding);
     const base = cfg.endpoint.replace(/\/+$/, '');
     this.urls = {
       metrics: cfg.metrics_endpoint || `${base}/v1/metrics`,
@@ -37,22 +41,23 @@ export class OtlpHttpSink implements Sink {
     };
   }
 
-  /** A retried request resends only the signal not yet accepted (marked on the request, per signal). */
+  /**
+   * The bodies are the items' parts concatenated (kept on the request for its retries); a retried
+   * request resends only the signal not yet accepted (marked on the request, per signal).
+   */
   async send(req: ExportRequest, signal: AbortSignal): Promise<void> {
-    if (!req.delivered('metrics')) {
-      const body = encodeMetrics(req.envelopes, this.cfg.encoding);
-      if (body) await this.post('metrics', body, signal);
-      req.markDelivered('metrics');
-    }
-    if (!req.delivered('logs')) {
-      const body = encodeLogs(req.envelopes, this.cfg.encoding);
-      if (body) await this.post('logs', body, signal);
-      req.markDelivered('logs');
+    const bodies = req.memo('otlp', () => otlpBodies(req.items, this.cfg.encoding));
+    for (const kind of ['metrics', 'logs'] as const) {
+      if (req.delivered(kind)) continue;
+      const body = bodies[kind];
+      if (body) await this.post(kind, body, signal);
+      req.markDelivered(kind);
     }
   }
 
   private async post(kind: Signal, body: Uint8Array, signal: AbortSignal): Promise<void> {
-    const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body) : body;
+    // zlib runs on libuv's thread pool, off the event loop: no worker thread of our own is needed.
+    const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body, { level: this.cfg.compression_level }) : body;
     const res = await this.http.post(this.urls[kind], payload, this.headers, this.cfg.timeout, signal, kind);
     if (res.ok) return;
     // An error body may echo the request (its headers, our API key): cut and scrubbed before it

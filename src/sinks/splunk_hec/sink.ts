@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Envelope } from '../../model.js';
-import { hecEvents, type HecMetadata } from '../../encoding/splunk_hec.js';
+import { hecCodec, type HecMetadata } from '../../encoding/splunk_hec.js';
+import type { Codec } from '../../encoding/codec.js';
+import type { Item } from '../../pipeline/buffer.js';
 import { HttpClient, gzipAsync, type HttpAnswer } from '../../net/http.js';
 import { peerText } from '../../telemetry/logger.js';
 import { PermanentError, RetryableError, type ExportRequest, type Sink, type SinkContext, type SinkFactory } from '../sink.js';
@@ -34,13 +35,15 @@ function hecError(what: string, res: HttpAnswer): Error {
 
 /** One POST of events; with indexer acknowledgement, the ackId HEC gave it until Splunk confirms. */
 interface HecRequest {
-  body: string;
+  body: Buffer;
   ackId?: number;
   done: boolean;
 }
 
 export class SplunkHecSink implements Sink {
   readonly name: string;
+  /** Each envelope as its HEC events, newline-joined: a request body is a concatenation of them. */
+  readonly codec: Codec;
   private readonly eventUrl: string;
   private readonly ackUrl: string;
   private readonly headers: Record<string, string>;
@@ -66,32 +69,47 @@ export class SplunkHecSink implements Sink {
     this.headers = { ...common, ...(cfg.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) };
     this.ackHeaders = common;
     this.meta = { host: cfg.host, source: cfg.source, sourcetype: cfg.sourcetype, index: cfg.index, metricsIndex: cfg.metrics_index };
+    this.codec = hecCodec(this.meta);
   }
 
-  /** The batch's events cut into request bodies of at most max_request_bytes (an event larger than that goes alone). */
-  requestsFor(batch: readonly Envelope[]): HecRequest[] {
+  /**
+   * The batch's events cut into request bodies of at most max_request_bytes (an event larger than that
+   * goes alone): whole items are concatenated; only an item larger than the limit is cut at its newlines.
+   */
+  requestsFor(items: readonly Item[]): HecRequest[] {
     const out: HecRequest[] = [];
-    let parts: string[] = [];
+    const max = this.cfg.max_request_bytes;
+    let parts: Buffer[] = [];
     let size = 0;
-    for (const env of batch) {
-      for (const ev of hecEvents(env, this.meta)) {
-        const n = Buffer.byteLength(ev) + 1;
-        if (size + n > this.cfg.max_request_bytes && parts.length) {
-          out.push({ body: parts.join('\n'), done: false });
-          parts = [];
-          size = 0;
-        }
-        parts.push(ev);
-        size += n;
+    const add = (b: Buffer) => {
+      if (size + b.length + 1 > max && parts.length) {
+        out.push({ body: joinLines(parts), done: false });
+        parts = [];
+        size = 0;
+      }
+      parts.push(b);
+      size += b.length + 1;
+    };
+    for (const it of items) {
+      if (it.bytes.length === 0) continue;
+      if (it.bytes.length + 1 <= max) {
+        add(it.bytes);
+        continue;
+      }
+      for (let at = 0; at < it.bytes.length;) {
+        let nl = it.bytes.indexOf(0x0a, at);
+        if (nl < 0) nl = it.bytes.length;
+        add(it.bytes.subarray(at, nl));
+        at = nl + 1;
       }
     }
-    if (parts.length) out.push({ body: parts.join('\n'), done: false });
+    if (parts.length) out.push({ body: joinLines(parts), done: false });
     return out;
   }
 
   /** A retried request resumes after the HEC requests already accepted (kept on the request object). */
   async send(req: ExportRequest, signal: AbortSignal): Promise<void> {
-    const requests = req.memo('hec', () => this.requestsFor(req.envelopes));
+    const requests = req.memo('hec', () => this.requestsFor(req.items));
     for (const r of requests) {
       if (r.done || r.ackId !== undefined) continue;
       r.ackId = await this.post(r.body, signal);
@@ -102,7 +120,7 @@ export class SplunkHecSink implements Sink {
   }
 
   /** Posts one request; returns its ackId when indexer acknowledgement is on and HEC gave one. */
-  private async post(body: string, signal: AbortSignal): Promise<number | undefined> {
+  private async post(body: Buffer, signal: AbortSignal): Promise<number | undefined> {
     const payload = this.cfg.compression === 'gzip' ? await gzipAsync(body) : body;
     const res = await this.http.post(this.eventUrl, payload, this.headers, this.cfg.timeout, signal, 'HEC');
     if (!res.ok) throw hecError('HEC', res);
@@ -152,6 +170,17 @@ export class SplunkHecSink implements Sink {
   async close(): Promise<void> {
     this.http.close();
   }
+}
+
+const NL = Buffer.from('\n');
+
+function joinLines(parts: readonly Buffer[]): Buffer {
+  const out: Buffer[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out.push(NL);
+    out.push(parts[i]!);
+  }
+  return Buffer.concat(out);
 }
 
 export const splunkHecSink: SinkFactory<SplunkHecConfig> = {

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSink } from '../../../src/sinks/file/sink.js';
-import { ExportRequest } from '../../../src/pipeline/request.js';
 import { RetryableError } from '../../../src/sinks/sink.js';
 import type { Envelope } from '../../../src/model.js';
+import { sendEnvelopes } from '../../helpers/capture.js';
 
 const env: Envelope = {
   source: 's', resource: { 'device.id': 'd1' }, scope: { name: 'ws2otel/test', version: '0' }, receivedMs: 0, logs: [],
@@ -18,10 +18,10 @@ describe('file sink', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ws2otel-file-')), 'later');
     const path = join(dir, 'out.jsonl');
     const sink = new FileSink({ name: 'f', type: 'file', path } as any);
-    await assert.rejects(sink.send(new ExportRequest([env])), (err: unknown) => err instanceof RetryableError && /ENOENT/.test((err as Error).message));
-    await assert.rejects(sink.send(new ExportRequest([env])), RetryableError, 'still failing, not "write after destroyed" or a hang');
+    await assert.rejects(sendEnvelopes(sink, [env]), (err: unknown) => err instanceof RetryableError && /ENOENT/.test((err as Error).message));
+    await assert.rejects(sendEnvelopes(sink, [env]), RetryableError, 'still failing, not "write after destroyed" or a hang');
     mkdirSync(dir);
-    await sink.send(new ExportRequest([env]));
+    await sendEnvelopes(sink, [env]);
     await sink.close();
     assert.match(readFileSync(path, 'utf8'), /"resourceMetrics"/);
   });

@@ -8,14 +8,14 @@ import { buildConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { kafkaSink } from '../../../src/sinks/kafka/sink.js';
 import type { KafkaSinkConfig } from '../../../src/sinks/kafka/config.js';
-import { buildMessages, chunkRequests, renderTopic } from '../../../src/sinks/kafka/messages.js';
+import { buildMessages, chunkRequests, kafkaCodec, renderTopic } from '../../../src/sinks/kafka/messages.js';
 import { classify, protocolErrorNames } from '../../../src/sinks/kafka/client.js';
 import { kafkajsOptions } from '../../../src/sinks/kafka/kafkajs_client.js';
 import { platformaticRetries } from '../../../src/sinks/kafka/platformatic_client.js';
 import { flatPoint, flatRecord, unixNanoString } from '../../../src/encoding/flat_json.js';
 import { snappyDecompress } from '../../../src/sinks/kafka/codecs.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
-import { silentLog } from '../../helpers/capture.js';
+import { itemOf, silentLog } from '../../helpers/capture.js';
 import type { Envelope } from '../../../src/model.js';
 
 // Message building, flat JSON, config checks and error classification, without a broker.
@@ -56,20 +56,40 @@ describe('Kafka sink messages', () => {
   });
 
   it('one message per device key; envelopes without the key attribute share a keyless message', () => {
-    const { messages } = buildMessages([env('a', 1), env('b', 2), env('a', 3), env(undefined, 4)], 'metrics', cfg());
+    const c = cfg();
+    const items = [env('a', 1), env('b', 2), env('a', 3), env(undefined, 4)].map((e) => itemOf(e, kafkaCodec(c)));
+    const { messages } = buildMessages(items, 'metrics', c);
     assert.deepEqual(messages.map((m) => m.key?.toString() ?? null), ['a', 'b', null]);
-    assert.equal(buildMessages([env('a', 1)], 'logs', cfg()).messages.length, 0, 'no logs, no message');
+    assert.equal(buildMessages([itemOf(env('a', 1), kafkaCodec(c))], 'logs', c).messages.length, 0, 'no logs, no message');
   });
 
   it('splits a group over max_message_bytes by envelope, in order, and reports an envelope too large on its own', () => {
     const c = cfg({ max_message_bytes: 2048, encoding: 'otlp_json' });
-    const batch = [env('a', 1, 900), env('a', 2, 900), env('a', 3, 900), env('a', 4, 5000)];
+    // The codec refuses the large one when it encodes it (see the next test); encoded under a larger
+    // limit, as by an older config, it reaches buildMessages, which reports it rather than sending it.
+    const larger = kafkaCodec(cfg({ max_message_bytes: 1 << 20, encoding: 'otlp_json' }));
+    const batch = [itemOf(env('a', 1, 900), kafkaCodec(c)), itemOf(env('a', 2, 900), kafkaCodec(c)), itemOf(env('a', 3, 900), kafkaCodec(c)), itemOf(env('a', 4, 5000), larger)];
     const { messages, oversized } = buildMessages(batch, 'metrics', c);
     assert.ok(messages.every((m) => m.value.length + 1 <= 2048));
     const values = messages.flatMap((m) => JSON.parse(m.value.toString()).resourceMetrics.flatMap((rm: any) => rm.scopeMetrics[0].metrics[0].sum.dataPoints.map((d: any) => Number(d.asInt))));
     assert.deepEqual(values, [1, 2, 3]);
     assert.equal(oversized.length, 1);
     assert.ok(oversized[0]!.bytes > 5000);
+  });
+
+  it('refuses, when it encodes it, an envelope whose message could never fit max_message_bytes', () => {
+    for (const encoding of ['otlp_proto', 'otlp_json', 'json'] as const) {
+      const codec = kafkaCodec(cfg({ max_message_bytes: 2048, encoding }));
+      assert.throws(() => codec.encode(env('a', 4, 5000)), (err: Error) => err instanceof RangeError && /larger than max_message_bytes \(2048\)/.test(err.message), encoding);
+      assert.ok(codec.encode(env('a', 1, 900)).length > 900, `${encoding}: one that fits is encoded`);
+    }
+  });
+
+  it('json: one message per point, each line of an item', () => {
+    const c = cfg({ encoding: 'json' });
+    const two: Envelope = { ...env('a', 1), metrics: [...env('a', 1).metrics, ...env('a', 2).metrics] };
+    const { messages } = buildMessages([itemOf(two, kafkaCodec(c)), itemOf(env('b', 3), kafkaCodec(c))], 'metrics', c);
+    assert.deepEqual(messages.map((m) => [m.key?.toString(), (JSON.parse(m.value.toString()) as { value: number }).value]), [['a', 1], ['a', 2], ['b', 3]]);
   });
 
   it('cuts produce requests at max_request_bytes without reordering', () => {

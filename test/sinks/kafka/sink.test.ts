@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExportRequest } from '../../../src/pipeline/request.js';
 import { KafkaBroker, TopicReader, createTopics } from '../../helpers/kafka.js';
 import { waitFor } from '../../helpers/net.js';
-import { silentLog } from '../../helpers/capture.js';
+import { requestOf, sendEnvelopes, silentLog } from '../../helpers/capture.js';
 import { validateComponent } from '../../../src/config/component.js';
-import { encodeLogs, encodeMetrics } from '../../../src/encoding/otlp.js';
+import { decodeLogRecords, decodeMetricPoints, envelopePoints, jsonPoints, referenceLogs } from '../../helpers/otlp.js';
 import { createClient, kafkaSink, KafkaSink } from '../../../src/sinks/kafka/sink.js';
 import type { KafkaSinkConfig } from '../../../src/sinks/kafka/config.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
@@ -62,7 +61,7 @@ describe('Kafka sink against a real broker', () => {
       const topics = topicsFor(client);
       const s = sink({ client, topics });
       const batch = [env('d1', 1), env('d2', 2), env('d1', 3)];
-      await s.send(new ExportRequest(batch), never);
+      await sendEnvelopes(s, batch, never);
       const r = { get messages() { return on([topics.metrics, topics.logs]); } };
       await waitFor('4 messages', () => r.messages.length >= 4);
       await s.close();
@@ -71,9 +70,9 @@ describe('Kafka sink against a real broker', () => {
         const mine = batch.filter((e) => e.resource['device.id'] === device);
         const m = r.messages.filter((x) => x.key === device && x.topic === topics.metrics);
         assert.equal(m.length, 1, `one metrics message for ${device}`);
-        assert.deepEqual(m[0]!.value, Buffer.from(encodeMetrics(mine, 'proto')!));
+        assert.deepEqual(decodeMetricPoints(m[0]!.value), envelopePoints(mine), 'one request with every point of the device, in order');
         const l = r.messages.filter((x) => x.key === device && x.topic === topics.logs);
-        assert.deepEqual(l[0]!.value, Buffer.from(encodeLogs(mine, 'proto')!));
+        assert.deepEqual(decodeLogRecords(l[0]!.value), decodeLogRecords(referenceLogs(mine)));
       }
     });
   }
@@ -83,13 +82,13 @@ describe('Kafka sink against a real broker', () => {
       const topics = topicsFor(compression);
       const s = sink({ topics, compression, encoding: 'otlp_json' });
       const batch = Array.from({ length: 20 }, (_, i) => env(`d${i % 4}`, i));
-      await s.send(new ExportRequest(batch), never);
+      await sendEnvelopes(s, batch, never);
       const r = { get messages() { return on([topics.metrics]); } };
       await waitFor('4 metrics messages', () => r.messages.length >= 4);
       await s.close();
       for (const m of r.messages) {
         const mine = batch.filter((e) => e.resource['device.id'] === m.key);
-        assert.deepEqual(JSON.parse(m.value.toString()), JSON.parse(Buffer.from(encodeMetrics(mine, 'json')!).toString()));
+        assert.deepEqual(jsonPoints(m.value), envelopePoints(mine));
       }
       assert.deepEqual(r.messages.map((m) => m.key).sort(), ['d0', 'd1', 'd2', 'd3']);
     });
@@ -98,19 +97,20 @@ describe('Kafka sink against a real broker', () => {
   it('routes by a %{resource attribute} topic template', async () => {
     const r = { get messages() { return on(['netops.site-a.metrics', 'netops.site-b.metrics']); } };
     const s = sink({ topics: { metrics: 'netops.%{mist.site.id}.metrics', logs: 'netops.%{mist.site.id}.logs' } });
-    await s.send(new ExportRequest([env('d1', 1, 'site-a'), env('d2', 2, 'site-b')]), never);
+    await sendEnvelopes(s, [env('d1', 1, 'site-a'), env('d2', 2, 'site-b')], never);
     await waitFor('2 messages', () => r.messages.length >= 2);
     await s.close();
     assert.deepEqual(r.messages.map((m) => `${m.topic}/${m.key}`).sort(), ['netops.site-a.metrics/d1', 'netops.site-b.metrics/d2']);
   });
 
-  it('a message over max_message_bytes is a PermanentError while the rest of the batch is delivered', async () => {
+  it('an envelope over max_message_bytes is refused when encoded, alone, while the rest of the batch is delivered', async () => {
     const topics = topicsFor('over');
     const r = { get messages() { return on([topics.metrics]); } };
     const s = sink({ topics, max_message_bytes: 4096 });
     const big = env('big', 2, 'site-a', 10_000);
-    await assert.rejects(s.send(new ExportRequest([env('small', 1), big]), never), (err: Error) =>
-      err instanceof PermanentError && /1 message\(s\) larger than max_message_bytes \(4096\)/.test(err.message) && err.rejected?.length === 1 && err.rejected[0] === big);
+    // The pipeline encodes at accept: this throw rejects the envelope alone (see test/pipeline/exporter).
+    assert.throws(() => s.codec.encode(big), (err: Error) => err instanceof RangeError && /larger than max_message_bytes \(4096\)/.test(err.message));
+    await sendEnvelopes(s, [env('small', 1)], never);
     await waitFor('the small device', () => r.messages.some((m) => m.key === 'small'));
     await s.close();
     assert.ok(!r.messages.some((m) => m.key === 'big'));
@@ -120,7 +120,7 @@ describe('Kafka sink against a real broker', () => {
     const topics = { metrics: `m${++topicSeq}`, logs: `l${topicSeq}` };
     await createTopics(broker.bootstrap, [{ topic: topics.metrics, configEntries: [{ name: 'max.message.bytes', value: '2048' }] }]);
     const s = sink({ topics });
-    await assert.rejects(s.send(new ExportRequest([env('d1', 1, 'site-a', 8000)]), never), (err: Error) => err instanceof PermanentError && /MESSAGE_TOO_LARGE/.test(err.message));
+    await assert.rejects(sendEnvelopes(s, [env('d1', 1, 'site-a', 8000)], never), (err: Error) => err instanceof PermanentError && /MESSAGE_TOO_LARGE/.test(err.message));
     await s.close();
   });
 
@@ -135,7 +135,7 @@ describe('Kafka sink against a real broker', () => {
     // Connected, producer id assigned. Retried as the pipeline would: right after the previous test's
     // restart the broker may still answer COORDINATOR_LOAD_IN_PROGRESS, which only the library's own
     // retries used to hide (platformatic's endless ones, before client_retries 1 was refused).
-    const warmup = new ExportRequest([env('warmup', 0)]);
+    const warmup = requestOf(s, [env('warmup', 0)]);
     await waitFor('the warm-up batch to be acknowledged', async () => {
       try {
         await s.send(warmup, never);
@@ -146,7 +146,7 @@ describe('Kafka sink against a real broker', () => {
       }
     }, 60_000, 500);
     await broker.stop();
-    const batch = new ExportRequest([env('d1', 1), env('d2', 2)]);
+    const batch = requestOf(s, [env('d1', 1), env('d2', 2)]);
     await assert.rejects(s.send(batch, never), RetryableError);
     await broker.start();
     await waitFor('the batch to be acknowledged', async () => {

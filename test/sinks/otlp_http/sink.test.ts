@@ -1,13 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExportRequest } from '../../../src/pipeline/request.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { OtlpHttpSink, parseRetryAfter } from '../../../src/sinks/otlp_http/sink.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
 import type { OtlpHttpConfig } from '../../../src/sinks/otlp_http/config.js';
 import type { Envelope } from '../../../src/model.js';
-import { silentLog } from '../../helpers/capture.js';
+import { requestOf, sendEnvelopes, silentLog } from '../../helpers/capture.js';
 import { defaultTls } from '../../../src/net/tls.js';
 
 // Status handling of the OTLP/HTTP sink, against a plain HTTP server that answers as told. What the
@@ -45,7 +44,7 @@ describe('OTLP/HTTP sink', () => {
   function sink(over: Partial<OtlpHttpConfig> = {}) {
     return new OtlpHttpSink({
       name: 'o', type: 'otlp_http', inputs: [], endpoint: `http://127.0.0.1:${port}`, metrics_endpoint: '', logs_endpoint: '',
-      encoding: 'proto', compression: 'gzip', headers: { 'X-Api-Key': 'k' }, timeout: 5000,
+      encoding: 'proto', compression: 'gzip', compression_level: 1, headers: { 'X-Api-Key': 'k' }, timeout: 5000,
       batch: { max_events: 1, timeout: 1 }, buffer: { type: 'memory', max_events: 1, max_bytes: 0, when_full: 'block', fsync: 1000 },
       retry: { initial_interval: 1, max_interval: 1, max_elapsed_time: 0 }, tls: defaultTls(), ...over,
     }, { log: silentLog });
@@ -54,7 +53,7 @@ describe('OTLP/HTTP sink', () => {
   it('posts gzip protobuf to /v1/metrics and /v1/logs with the configured headers', async () => {
     seen.length = 0;
     answer = () => ({ status: 200 });
-    await sink().send(new ExportRequest([env]), new AbortController().signal);
+    await sendEnvelopes(sink(), [env], new AbortController().signal);
     assert.deepEqual(seen.map((s) => s.url), ['/v1/metrics', '/v1/logs']);
     for (const s of seen) {
       assert.equal(s.headers['content-type'], 'application/x-protobuf');
@@ -66,7 +65,7 @@ describe('OTLP/HTTP sink', () => {
 
   it('sends OTLP JSON uncompressed when asked', async () => {
     seen.length = 0;
-    await sink({ encoding: 'json', compression: 'none' }).send(new ExportRequest([env]), new AbortController().signal);
+    await sendEnvelopes(sink({ encoding: 'json', compression: 'none' }), [env], new AbortController().signal);
     const doc = JSON.parse(seen[0]!.body.toString());
     assert.equal(doc.resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[0].asDouble, 1.5);
     assert.equal(seen[0]!.headers['content-type'], 'application/json');
@@ -75,7 +74,7 @@ describe('OTLP/HTTP sink', () => {
   for (const status of [429, 502, 503, 504]) {
     it(`treats ${status} as retryable and carries Retry-After`, async () => {
       answer = () => ({ status, headers: { 'Retry-After': '3' } });
-      const err = await sink().send(new ExportRequest([env]), new AbortController().signal).catch((e: unknown) => e);
+      const err = await sendEnvelopes(sink(), [env], new AbortController().signal).catch((e: unknown) => e);
       assert.ok(err instanceof RetryableError);
       assert.equal(err.retryAfterMs, 3000);
     });
@@ -84,14 +83,14 @@ describe('OTLP/HTTP sink', () => {
   for (const status of [400, 401, 403, 404, 413, 500]) {
     it(`treats ${status} as final`, async () => {
       answer = () => ({ status });
-      const err = await sink().send(new ExportRequest([env]), new AbortController().signal).catch((e: unknown) => e);
+      const err = await sendEnvelopes(sink(), [env], new AbortController().signal).catch((e: unknown) => e);
       assert.ok(err instanceof PermanentError, String(err));
     });
   }
 
   it('treats a refused connection as retryable', async () => {
     const s = sink({ endpoint: 'http://127.0.0.1:1' });
-    const err = await s.send(new ExportRequest([env]), new AbortController().signal).catch((e: unknown) => e);
+    const err = await sendEnvelopes(s, [env], new AbortController().signal).catch((e: unknown) => e);
     assert.ok(err instanceof RetryableError, String(err));
   });
 
@@ -100,7 +99,7 @@ describe('OTLP/HTTP sink', () => {
     let logsFail = true;
     answer = (url) => ({ status: url === '/v1/logs' && logsFail ? 503 : 200 });
     const s = sink();
-    const batch = new ExportRequest([env]);
+    const batch = requestOf(s, [env]);
     await assert.rejects(s.send(batch, new AbortController().signal), RetryableError);
     logsFail = false;
     await s.send(batch, new AbortController().signal);

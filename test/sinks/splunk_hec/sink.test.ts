@@ -5,13 +5,12 @@ import { gunzipSync } from 'node:zlib';
 import { SplunkHecSink, hecErrorText } from '../../../src/sinks/splunk_hec/sink.js';
 import { splunkHecSink } from '../../../src/sinks/splunk_hec/sink.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
-import { ExportRequest } from '../../../src/pipeline/request.js';
 import { defaultTls } from '../../../src/net/tls.js';
 import type { SplunkHecConfig } from '../../../src/sinks/splunk_hec/config.js';
 import { validateComponent } from '../../../src/config/component.js';
 import { scrub } from '../../../src/telemetry/logger.js';
 import type { Envelope } from '../../../src/model.js';
-import { selfMetric, silentLog } from '../../helpers/capture.js';
+import { requestOf, selfMetric, sendEnvelopes, silentLog } from '../../helpers/capture.js';
 import { waitFor } from '../../helpers/net.js';
 import { SinkExporter, createBuffer } from '../../../src/pipeline/exporter.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -81,7 +80,7 @@ describe('Splunk HEC sink', () => {
   it('posts one gzip request of concatenated events to /services/collector/event with Authorization: Splunk <token>', async () => {
     seen.length = 0;
     answer = () => ({ status: 200, body: '{"text":"Success","code":0}' });
-    await sink().send(new ExportRequest([envelope(0), envelope(1)]), new AbortController().signal);
+    await sendEnvelopes(sink(), [envelope(0), envelope(1)], new AbortController().signal);
     assert.equal(seen.length, 1);
     const s = seen[0]!;
     assert.equal(s.url, '/services/collector/event');
@@ -96,7 +95,7 @@ describe('Splunk HEC sink', () => {
 
   it('sends the body uncompressed with compression: none', async () => {
     seen.length = 0;
-    await sink({ compression: 'none' }).send(new ExportRequest([envelope(0)]), new AbortController().signal);
+    await sendEnvelopes(sink({ compression: 'none' }), [envelope(0)], new AbortController().signal);
     assert.equal(seen[0]!.headers['content-encoding'], undefined);
     assert.equal(events(seen[0]!).length, 2);
   });
@@ -104,7 +103,7 @@ describe('Splunk HEC sink', () => {
   for (const [status, body] of [[503, '{"text":"Server is busy","code":9}'], [429, ''], [500, '{"text":"Internal server error","code":8}'], [502, 'bad gateway']] as const) {
     it(`retries HTTP ${status} with HEC's text in the error`, async () => {
       answer = () => ({ status, body });
-      const err = await sink().send(new ExportRequest([envelope(0)]), new AbortController().signal).catch((e: unknown) => e);
+      const err = await sendEnvelopes(sink(), [envelope(0)], new AbortController().signal).catch((e: unknown) => e);
       assert.ok(err instanceof RetryableError, String(err));
       assert.match(err.message, new RegExp(`HTTP ${status}`));
       if (status === 503) assert.match(err.message, /Server is busy \(code 9\)/);
@@ -113,7 +112,7 @@ describe('Splunk HEC sink', () => {
 
   it("honours a 503's Retry-After", async () => {
     answer = () => ({ status: 503, body: '{"text":"Server is busy","code":9}', headers: { 'Retry-After': '7' } });
-    const err = await sink().send(new ExportRequest([envelope(0)]), new AbortController().signal).catch((e: unknown) => e);
+    const err = await sendEnvelopes(sink(), [envelope(0)], new AbortController().signal).catch((e: unknown) => e);
     assert.ok(err instanceof RetryableError);
     assert.equal(err.retryAfterMs, 7000);
   });
@@ -125,7 +124,7 @@ describe('Splunk HEC sink', () => {
   ] as const) {
     it(`refuses the batch for good on HTTP ${status}, saying "${text}"`, async () => {
       answer = () => ({ status, body });
-      const err = await sink().send(new ExportRequest([envelope(0)]), new AbortController().signal).catch((e: unknown) => e);
+      const err = await sendEnvelopes(sink(), [envelope(0)], new AbortController().signal).catch((e: unknown) => e);
       assert.ok(err instanceof PermanentError, String(err));
       assert.equal(err.message, `HEC: HTTP ${status} ${text}`);
       assert.ok(!err.message.includes(TOKEN));
@@ -134,14 +133,14 @@ describe('Splunk HEC sink', () => {
 
   it('makes a refused connection retryable', async () => {
     const closed = sink({ endpoint: 'http://127.0.0.1:9' });
-    const err = await closed.send(new ExportRequest([envelope(0)]), new AbortController().signal).catch((e: unknown) => e);
+    const err = await sendEnvelopes(closed, [envelope(0)], new AbortController().signal).catch((e: unknown) => e);
     assert.ok(err instanceof RetryableError, String(err));
   });
 
   it('splits a batch into requests of at most max_request_bytes and resumes a retry after the accepted ones', async () => {
     seen.length = 0;
     const s = sink({ max_request_bytes: 1024 });
-    const batch = new ExportRequest(Array.from({ length: 10 }, (_, i) => envelope(i)));
+    const batch = requestOf(s, Array.from({ length: 10 }, (_, i) => envelope(i)));
     let calls = 0;
     // The third request fails once: the retry must not send the first two again.
     answer = () => (++calls === 3 ? { status: 503, body: '{"text":"Server is busy","code":9}' } : { status: 200, body: '{"text":"Success","code":0}' });
@@ -150,7 +149,7 @@ describe('Splunk HEC sink', () => {
     await s.send(batch, new AbortController().signal);
     for (const x of seen) assert.ok(Buffer.byteLength(x.body) <= 1024, `request of ${Buffer.byteLength(x.body)} bytes`);
     const delivered = seen.filter((_, i) => i !== 2).flatMap(events);
-    assert.deepEqual(delivered.filter((e) => e.event !== 'metric').map((e) => e.event), batch.envelopes.map((_, i) => `event ${i}`), 'every record once, in order');
+    assert.deepEqual(delivered.filter((e) => e.event !== 'metric').map((e) => e.event), batch.items.map((_, i) => `event ${i}`), 'every record once, in order');
     assert.equal(delivered.filter((e) => e.event === 'metric').length, 10);
     assert.ok(seen.length > 3);
   });
@@ -168,7 +167,7 @@ describe('Splunk HEC sink', () => {
       return { status: 200, body: JSON.stringify({ acks }) };
     };
     const s = sink({ ack: true, max_request_bytes: 1024 });
-    await s.send(new ExportRequest([envelope(0), envelope(1), envelope(2), envelope(3)]), new AbortController().signal);
+    await sendEnvelopes(s, [envelope(0), envelope(1), envelope(2), envelope(3)], new AbortController().signal);
     const posts = seen.filter((x) => x.url === '/services/collector/event');
     const ackPolls = seen.filter((x) => x.url === '/services/collector/ack');
     assert.equal(posts.length, 2);
@@ -192,7 +191,7 @@ describe('Splunk HEC sink', () => {
       return { status: 200, body: JSON.stringify({ acks: Object.fromEntries(asked.map((id) => [String(id), acked.has(id)])) }) };
     };
     const s = sink({ ack: true, max_request_bytes: 1024, ack_poll_interval: 5, ack_timeout: 20 });
-    const batch = new ExportRequest([envelope(0), envelope(1), envelope(2), envelope(3)]);
+    const batch = requestOf(s, [envelope(0), envelope(1), envelope(2), envelope(3)]);
     const err = await s.send(batch, new AbortController().signal).catch((e: unknown) => e);
     assert.ok(err instanceof RetryableError, String(err));
     assert.match(err.message, /1 of 2 request\(s\) not acknowledged/);
@@ -207,7 +206,7 @@ describe('Splunk HEC sink', () => {
   it('with ack: true, takes HTTP 200 without an ackId (ack off for the token) as delivered', async () => {
     seen.length = 0;
     answer = () => ({ status: 200, body: '{"text":"Success","code":0}' });
-    await sink({ ack: true }).send(new ExportRequest([envelope(0)]), new AbortController().signal);
+    await sendEnvelopes(sink({ ack: true }), [envelope(0)], new AbortController().signal);
     assert.deepEqual(seen.map((x) => x.url), ['/services/collector/event']);
   });
 

@@ -1,0 +1,167 @@
+import type { AttrValue, Attributes, Envelope, MetricPoint } from '../model.js';
+import { ProtoWriter } from './protobuf.js';
+
+// One envelope → the bytes of an OTLP export request holding one ResourceMetrics (or ResourceLogs):
+// `field 1, length, message`. A request's only field is that repeated one, and concatenated protobuf
+// messages merge by appending repeated fields, so the bytes of many envelopes, concatenated, are one
+// valid ExportMetricsServiceRequest: a batch is a concatenation. Field numbers are those of
+// opentelemetry-proto v1 (collector/metrics/v1, metrics/v1, logs/v1, common/v1, resource/v1).
+
+const INT64 = 2 ** 63;
+/** AggregationTemporality CUMULATIVE: a vendor counter counts from its own start. */
+const CUMULATIVE = 2;
+
+const w = new ProtoWriter();
+
+/** AnyValue as the SDK's toAnyValue makes it: strings, booleans, integers as int_value, other numbers as double_value. */
+function writeAny(field: number, v: AttrValue): void {
+  const at = w.begin(field);
+  if (typeof v === 'string') {
+    if (v === '') {
+      w.tag(1, 2);
+      w.varint(0);
+    } else w.string(1, v);
+  } else if (typeof v === 'boolean') {
+    w.tag(2, 0);
+    w.varint(v ? 1 : 0);
+  } else if (Number.isInteger(v) && Math.abs(v) < INT64) {
+    w.int64(3, v);
+  } else {
+    w.double(4, v);
+  }
+  w.end(at);
+}
+
+function writeAttributes(field: number, attrs: Attributes): void {
+  for (const k in attrs) {
+    const at = w.begin(field);
+    w.string(1, k);
+    writeAny(2, attrs[k]!);
+    w.end(at);
+  }
+}
+
+function writeResourceAndScopeStart(env: Envelope): number {
+  const res = w.begin(1);
+  writeAttributes(1, env.resource);
+  w.end(res);
+  const scopeBlock = w.begin(2); // scope_metrics / scope_logs
+  const scope = w.begin(1);
+  w.string(1, env.scope.name);
+  w.string(2, env.scope.version);
+  w.end(scope);
+  return scopeBlock;
+}
+
+function sameMetric(a: MetricPoint, b: MetricPoint): boolean {
+  return a.kind === b.kind && a.unit === b.unit && a.int === b.int && a.description === b.description;
+}
+
+/** Most frames name each metric once: then each point is its own Metric and no grouping is built. */
+function repeatsAName(pts: readonly MetricPoint[]): boolean {
+  if (pts.length > 16) return new Set(pts.map((p) => p.name)).size < pts.length;
+  for (let i = 1; i < pts.length; i++) for (let j = 0; j < i; j++) if (pts[j]!.name === pts[i]!.name) return true;
+  return false;
+}
+
+function writeMetric(points: readonly MetricPoint[]): void {
+  const p0 = points[0]!;
+  const m = w.begin(2);
+  w.string(1, p0.name);
+  w.string(2, p0.description);
+  w.string(3, p0.unit);
+  const data = w.begin(p0.kind === 'gauge' ? 5 : 7);
+  for (const p of points) {
+    const dp = w.begin(1);
+    w.fixed64Ms(2, p.kind === 'gauge' ? p.timeMs : p.startTimeMs);
+    w.fixed64Ms(3, p.timeMs);
+    if (p.int) w.sfixed64(6, p.value);
+    else w.double(4, p.value);
+    writeAttributes(7, p.attributes);
+    w.end(dp);
+  }
+  if (p0.kind !== 'gauge') {
+    w.uint(2, CUMULATIVE);
+    w.bool(3, p0.kind === 'counter');
+  }
+  w.end(data);
+  w.end(m);
+}
+
+/** Appends the envelope's points as one ExportMetricsServiceRequest (nothing when it has none). */
+function writeMetricsRequest(env: Envelope): void {
+  if (env.metrics.length === 0) return;
+  const rm = w.begin(1);
+  const sm = writeResourceAndScopeStart(env);
+  const pts = env.metrics;
+  if (!repeatsAName(pts)) {
+    for (const p of pts) writeMetric([p]);
+  } else {
+    // Groups in order of each metric's first point; points in arrival order within a group.
+    const byName = new Map<string, MetricPoint[][]>();
+    const order: MetricPoint[][] = [];
+    for (const p of pts) {
+      let named = byName.get(p.name);
+      if (!named) byName.set(p.name, (named = []));
+      const g = named.find((x) => sameMetric(x[0]!, p));
+      if (g) g.push(p);
+      else {
+        named.push([p]);
+        order.push(named[named.length - 1]!);
+      }
+    }
+    for (const g of order) writeMetric(g);
+  }
+  w.end(sm);
+  w.end(rm);
+}
+
+/** Appends the envelope's log records as one ExportLogsServiceRequest (nothing when it has none). */
+function writeLogsRequest(env: Envelope): void {
+  if (env.logs.length === 0) return;
+  const rl = w.begin(1);
+  const sl = writeResourceAndScopeStart(env);
+  for (const r of env.logs) {
+    const lr = w.begin(2);
+    w.fixed64Ms(1, r.timeMs);
+    w.uint(2, r.severityNumber);
+    w.string(3, r.severityText);
+    writeAny(5, r.body);
+    writeAttributes(6, r.attributes);
+    w.fixed64Ms(11, r.observedMs);
+    if (r.eventName) w.string(12, r.eventName);
+    w.end(lr);
+  }
+  w.end(sl);
+  w.end(rl);
+}
+
+/**
+ * The envelope's points as one ExportMetricsServiceRequest (one ResourceMetrics, one scope), points of a
+ * name, kind and unit under one Metric in arrival order; an empty buffer when it has no points.
+ */
+export function metricsRequestBytes(env: Envelope): Buffer {
+  w.reset();
+  writeMetricsRequest(env);
+  return w.copy();
+}
+
+/** The envelope's log records as one ExportLogsServiceRequest (one ResourceLogs, one scope); empty without records. */
+export function logsRequestBytes(env: Envelope): Buffer {
+  w.reset();
+  writeLogsRequest(env);
+  return w.copy();
+}
+
+/**
+ * Both requests as the two parts of one item (codec.ts joinParts: the metrics behind their u32le
+ * length, then the logs), written in one pass and copied out once.
+ */
+export function otlpProtoItem(env: Envelope): Buffer {
+  w.reset();
+  w.pos = 4;
+  writeMetricsRequest(env);
+  w.u32At(0, w.pos - 4);
+  writeLogsRequest(env);
+  return w.copy();
+}
