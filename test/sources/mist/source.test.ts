@@ -5,6 +5,7 @@ import { MistSimulator, type MistSimulatorOptions } from '../../../src/sources/m
 import type { MistConfig } from '../../../src/sources/mist/config.js';
 import { CaptureEmitter, selfMetric, silentLog, sourceConfig } from '../../helpers/capture.js';
 import { waitFor } from '../../helpers/net.js';
+import { pino } from 'pino';
 
 const SITE = '0d1f2e3c-1111-2222-3333-444455556666';
 const STATS = `/sites/${SITE}/stats/devices`;
@@ -19,16 +20,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(simOpts: Partial<MistSimulatorOptions> = {}, over: Partial<MistConfig> = {}) {
+async function setup(simOpts: Partial<MistSimulatorOptions> = {}, over: Partial<MistConfig> = {}, log = silentLog) {
   const sim = new MistSimulator({ token: 'good-token', devices: 2, intervalMs: 20, ...simOpts });
   await sim.start();
   const emitter = new CaptureEmitter();
   const cfg = config(sim.url, over);
-  const source = new MistSource(cfg, { emitter, log: silentLog });
+  const source = new MistSource(cfg, { emitter, log });
   cleanups.push(() => sim.stop(), () => source.stop());
   source.start();
   return { sim, emitter, source, cfg };
 }
+
+const subscribes = (sim: MistSimulator) => sim.clientMessages.map((m) => (m as { subscribe?: string }).subscribe).filter((c) => c !== undefined);
 
 describe('Mist source against the simulator', () => {
   it('authenticates with the token header, subscribes every channel and emits mapped samples', async () => {
@@ -103,5 +106,65 @@ describe('Mist source against the simulator', () => {
     await source.stop();
     const unsubs = sim.clientMessages.filter((m) => (m as { unsubscribe?: string }).unsubscribe).map((m) => (m as { unsubscribe: string }).unsubscribe);
     assert.deepEqual(unsubs.sort(), [EVENTS, STATS].sort());
+  });
+
+  it('subscribes a channel listed twice once per connection and warns about the duplicate', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    const { sim, emitter } = await setup({}, { channels: [STATS, EVENTS, STATS] }, log);
+    await waitFor('samples', () => emitter.envelopes.length >= 2);
+    assert.deepEqual(subscribes(sim), [STATS, EVENTS]);
+    assert.equal(sim.duplicateSubscribes, 0);
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; duplicates?: string[] }).find((l) => /more than once/.test(l.msg));
+    assert.ok(warned, 'a warning names the duplicates');
+    assert.deepEqual(warned.duplicates, [STATS]);
+  });
+
+  it('strips NUL bytes around and inside the frame envelope, not only inside data, before parsing', async () => {
+    const { sim, emitter, cfg } = await setup({ intervalMs: 5, count: 30, faults: { nulFrameEvery: 2 } });
+    await sim.done;
+    await waitFor('all 30 samples', () => emitter.envelopes.length >= 30);
+    assert.equal(emitter.envelopes.length, 30, 'every NUL-padded frame came through');
+    assert.equal(await selfMetric('framesRejected', { source: cfg.name }), 0, 'none rejected');
+  });
+
+  it('streams wireless clients from /stats/clients as clients (mist.client.*, the AP as an attribute), never as devices', async () => {
+    const clients = `/sites/${SITE}/stats/clients`;
+    const { emitter } = await setup({ intervalMs: 10 }, { channels: [clients] });
+    await waitFor('client samples', () => emitter.envelopes.length >= 4);
+    const points = emitter.points();
+    assert.equal(points.filter((p) => p.name.startsWith('mist.device.') || p.resource['device.id'] !== undefined).length, 0, 'no device series from a client');
+    const rssi = points.find((p) => p.name === 'mist.client.rssi');
+    assert.ok(rssi, 'mist.client.rssi');
+    assert.equal(rssi.unit, 'dBm');
+    assert.match(String(rssi.resource['mist.client.mac']), /^a4c3f0/);
+    assert.match(String(rssi.attributes['mist.ap.mac']), /^5c5b35/);
+  });
+});
+
+describe('Mist simulator subscription answers', () => {
+  it('answers a --refuse-channel with subscribe_failed and a --silent-channel with nothing, the others with channel_subscribed', async () => {
+    const refused = `/sites/${SITE}/stats/clients`;
+    const silent = `/sites/${SITE}/stats/mxedges`;
+    const sim = new MistSimulator({ token: 't', intervalMs: 1000, refuseChannels: [refused], silentChannels: [silent] });
+    await sim.start();
+    cleanups.push(() => sim.stop());
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(sim.url, { headers: { Authorization: 'Token t' } });
+    const got: { event: string; channel: string; detail?: string }[] = [];
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { event: string; channel: string; detail?: string };
+      if (m.event !== 'data') got.push(m);
+    });
+    await new Promise((r) => ws.once('open', r));
+    for (const ch of [refused, silent, STATS]) ws.send(JSON.stringify({ subscribe: ch }));
+    await waitFor('two answers', () => got.length >= 2);
+    // A ping round trip after the three subscribes: any answer to the silent channel would be here by now.
+    await new Promise((r) => { ws.once('pong', r); ws.ping(); });
+    ws.close();
+    assert.deepEqual(got, [
+      { event: 'subscribe_failed', channel: refused, detail: 'permission denied' },
+      { event: 'channel_subscribed', channel: STATS },
+    ]);
   });
 });
