@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import type { SourceContext, SourceFactory } from '../source.js';
+import type { SourceContext, SourceFactory, SourceStatus } from '../source.js';
 import type { Link, Meaning } from '../protocol.js';
 import { SessionSource } from '../session_source.js';
 import { selfMetrics } from '../../telemetry/metrics.js';
@@ -16,6 +16,8 @@ import { DEFAULT_LIMITS } from '../../mapping/values.js';
 export class MistSource extends SessionSource {
   readonly protocol: MistProtocol;
   private readonly subs;
+  /** Channels Mist refused on this connection, with its words: shown by name in status() (/readyz). */
+  private readonly refused = new Map<string, string>();
 
   constructor(cfg: MistConfig, ctx: SourceContext) {
     super(cfg, ctx);
@@ -39,7 +41,15 @@ export class MistSource extends SessionSource {
     for (const text of opening.send ?? []) ws.send(text);
   }
 
+  override status(): SourceStatus {
+    const st = super.status();
+    if (this.refused.size === 0) return st;
+    const names = [...this.refused].slice(0, 10).map(([ch, why]) => `${ch} (${why})`).join(', ');
+    return { ...st, detail: `${st.detail}; refused: ${names}${this.refused.size > 10 ? `, +${this.refused.size - 10} more` : ''}` };
+  }
+
   onClosed(): void {
+    this.refused.clear();
     this.protocol.closed();
     this.subs.active.set(0);
   }
@@ -71,10 +81,12 @@ export class MistSource extends SessionSource {
     for (const env of m.envelopes ?? []) this.session.emit(env);
     for (const ack of m.acks ?? []) {
       if (ack.ok) {
+        this.refused.delete(ack.name);
         this.subs.active.set(this.protocol.confirmed.size);
         this.session.setEstablished();
       } else {
         this.subs.failed.inc();
+        this.refused.set(ack.name, (ack.detail ?? '').slice(0, 100));
         this.subs.active.set(this.protocol.confirmed.size);
         this.session.warn.warn(`subfail:${ack.name}`, { channel: ack.name, detail: ack.detail }, 'Mist refused a subscription');
       }

@@ -140,6 +140,15 @@ describe('Mist source against the simulator', () => {
     assert.match(String(rssi.resource['mist.client.mac']), /^a4c3f0/);
     assert.match(String(rssi.attributes['mist.ap.mac']), /^5c5b35/);
   });
+
+  it('names a refused channel and Mist\'s reason in its status while the other channels stream', async () => {
+    const refused = `/sites/${SITE}/stats/clients`;
+    const { emitter, source } = await setup({ refuseChannels: [refused] }, { channels: [STATS, refused] });
+    await waitFor('samples', () => emitter.envelopes.length >= 2);
+    await waitFor('the refusal seen', () => source.status().detail.includes(refused));
+    assert.equal(source.status().connected, true);
+    assert.match(source.status().detail, /refused: .*stats\/clients \(permission denied\)/);
+  });
 });
 
 describe('Mist simulator subscription answers', () => {
