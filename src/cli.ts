@@ -7,7 +7,7 @@ import { Daemon } from './daemon.js';
 import { shardFromEnv } from './sharding.js';
 import { selfMetrics } from './telemetry/metrics.js';
 import { VERSION } from './version.js';
-import { simulators } from './sources/simulators.js';
+import { simulators } from './simulators/index.js';
 
 const DEMO_VENDORS = ['mist', 'smc', 'nxapi', 'sysadm'];
 

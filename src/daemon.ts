@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { Config, SinkEntry, SourceEntry } from './config/load.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { startHttpServer, type ReadinessReport } from './telemetry/http_server.js';
-import { selfMetrics } from './telemetry/metrics.js';
+import { registry, selfMetrics, sourceMetrics } from './telemetry/metrics.js';
+import { componentSecrets } from './telemetry/secrets.js';
 import { TapHub } from './telemetry/tap.js';
 import { SinkExporter, createBuffer } from './pipeline/exporter.js';
 import { Pipeline } from './pipeline/pipeline.js';
@@ -55,7 +56,12 @@ export class Daemon {
   }
 
   private createSource({ factory, config: c }: SourceEntry): Source {
-    return factory.create(c, { emitter: this.pipeline.emitterFor(c.name), log: this.childLog('source', c.name, c.log_level ?? '') });
+    return factory.create(c, {
+      emitter: this.pipeline.emitterFor(c.name),
+      log: this.childLog('source', c.name, c.log_level ?? ''),
+      metrics: sourceMetrics(registry),
+      secrets: componentSecrets('source', c.name),
+    });
   }
 
   /** Records a started component; one that turns TLS verification off says so now, at warn. */

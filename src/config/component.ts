@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { OPAQUE_CHECKS, pollutingKeys, registerFormats } from './formats.js';
 import { registerSecret } from '../telemetry/logger.js';
+import { componentSecrets, type SecretScope } from '../telemetry/secrets.js';
 
 /**
  * What every source and sink type declares beside its code, as a Collector factory does: its name,
@@ -110,19 +111,19 @@ export function rewriteConvictErrors(message: string, path: string): string[] {
 }
 
 /** A header value and, for `<scheme> <credential>` (Bearer, Token, Basic), the credential alone, which a peer may echo. */
-function registerHeaderSecret(v: string): void {
-  registerSecret(v);
+function registerHeaderSecret(v: string, scope: SecretScope): void {
+  registerSecret(v, scope);
   const m = /^[A-Za-z][\w-]*\s+(\S+)$/.exec(v);
-  if (m) registerSecret(m[1]);
+  if (m) registerSecret(m[1], scope);
 }
 
 /** Every value of every `headers` map (a sink's, a source's, a login request's) is a secret. */
-function registerHeaderValues(node: unknown): void {
+function registerHeaderValues(node: unknown, scope: SecretScope): void {
   if (typeof node !== 'object' || node === null) return;
   for (const [k, v] of Object.entries(node)) {
     if (k === 'headers' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      for (const x of Object.values(v)) if (typeof x === 'string') registerHeaderSecret(x);
-    } else if (typeof v === 'object') registerHeaderValues(v);
+      for (const x of Object.values(v)) if (typeof x === 'string') registerHeaderSecret(x, scope);
+    } else if (typeof v === 'object') registerHeaderValues(v, scope);
   }
 }
 
@@ -157,15 +158,17 @@ export function validateComponent<C>(spec: ComponentSpec<C>, raw: Record<string,
     return { problems: rewriteConvictErrors((err as Error).message, path) };
   }
   const config = { ...(conf.getProperties() as object), ...Object.fromEntries(opaque) } as C;
+  // The component's own scope: its context carries the same one (componentSecrets is keyed by kind and name).
+  const scope = componentSecrets(path.startsWith('sinks') ? 'sink' : 'source', String((config as { name?: unknown }).name ?? path));
   for (const key of secrets) {
     const [parent, leaf] = getParent(config as Record<string, unknown>, key);
     if (!parent) continue;
     const v = parent[leaf];
-    if (typeof v === 'string') registerSecret(v);
+    if (typeof v === 'string') registerSecret(v, scope);
     // A map of secrets (headers): every value is one.
-    else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) if (typeof x === 'string') registerSecret(x);
+    else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) if (typeof x === 'string') registerSecret(x, scope);
   }
-  registerHeaderValues(config);
+  registerHeaderValues(config, scope);
   for (const p of spec.check?.(config) ?? []) problems.push(`${path}.${p}`);
   return { config, problems };
 }

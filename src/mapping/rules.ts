@@ -1,4 +1,5 @@
 import type { Attributes, MetricKind, MetricPoint } from '../model.js';
+import { getPath, select, splitPath } from './path.js';
 
 /**
  * A field → metric rule, as written in the per-vendor default tables and in a source's `metrics`
@@ -85,15 +86,6 @@ export function toNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-function walk(obj: unknown, segments: string[], from: number, to: number): unknown {
-  let cur = obj;
-  for (let i = from; i < to; i++) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[segments[i]!];
-  }
-  return cur;
-}
-
 function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number, startTimeMs: number, attributes: Attributes): void {
   const n = toNumber(raw);
   if (n === undefined) return;
@@ -114,17 +106,9 @@ function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number,
 export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: MetricPoint[], max = Number.POSITIVE_INFINITY): void {
   for (const r of rules) {
     if (out.length > max) return;
-    if (r.star < 0) {
-      push(out, r, walk(payload, r.segments, 0, r.segments.length), timeMs, startTimeMs, r.attributes);
-      continue;
-    }
-    const parent = walk(payload, r.segments, 0, r.star);
-    if (typeof parent !== 'object' || parent === null) continue;
-    // for…in, not Object.entries: no array of every key is built before the cap can stop the walk.
-    for (const key in parent as Record<string, unknown>) {
+    for (const { key, value } of select(payload, r)) {
       if (out.length > max) return;
-      const raw = walk((parent as Record<string, unknown>)[key], r.segments, r.star + 1, r.segments.length);
-      push(out, r, raw, timeMs, startTimeMs, { ...r.attributes, [r.keyAttribute]: key });
+      push(out, r, value, timeMs, startTimeMs, key === undefined ? r.attributes : { ...r.attributes, [r.keyAttribute]: key });
     }
   }
 }
@@ -137,7 +121,7 @@ export interface AttributeRule {
 
 export function extractAttributes(payload: unknown, rules: readonly AttributeRule[], into: Attributes): Attributes {
   for (const r of rules) {
-    const v = walk(payload, r.path.split('.'), 0, r.path.split('.').length);
+    const v = getPath(payload, splitPath(r.path));
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') into[r.attribute] = v;
   }
   return into;

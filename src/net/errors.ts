@@ -45,3 +45,11 @@ export function retryAfterMs(header: string | string[] | undefined, nowMs = Date
   const at = Date.parse(v);
   return Number.isFinite(at) ? Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS) : undefined;
 }
+
+/** A failure worth retrying (network, 429, 5xx); `retryAfterMs` carries the server's Retry-After. */
+export class RetryableError extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+    this.name = 'RetryableError';
+  }
+}

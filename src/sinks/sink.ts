@@ -5,13 +5,8 @@ import type { ComponentSpec } from '../config/component.js';
 import { ExportRequest } from '../pipeline/request.js';
 import { checkPipelineSettings, pipelineSchema, type PipelineSettings, type WhenFull } from '../pipeline/settings.js';
 
-/** A failure worth retrying (network, 429, 5xx); `retryAfterMs` carries the server's Retry-After. */
-export class RetryableError extends Error {
-  constructor(message: string, readonly retryAfterMs?: number) {
-    super(message);
-    this.name = 'RetryableError';
-  }
-}
+// Lives in net/ (the HTTP client throws it, and net/ imports nothing from sinks/); re-exported for the sinks.
+export { RetryableError } from '../net/errors.js';
 
 /**
  * The sink refused the request for good (OTLP 400, a record too large): retrying cannot help.

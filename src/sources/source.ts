@@ -6,15 +6,26 @@ import type { MetricRule } from '../mapping/rules.js';
 import { checkRange } from '../config/formats.js';
 import { checkTls, tlsSchema, type TlsSettings } from '../net/tls.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../mapping/values.js';
-import type { SlowClock } from './ws_session.js';
+import type { SlowClock } from './session.js';
+import type { SourceMetrics } from '../telemetry/metrics.js';
+import type { SecretScope } from '../telemetry/secrets.js';
 
 const LOG_LEVELS = ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/**
+ * What a source is created with (as the Collector's TelemetrySettings): nothing is reached for globally.
+ * The optional fields default to the daemon's own (the /metrics registry, the source's secret scope,
+ * the real clock): see `sourceContext` in ./protocol_source.ts.
+ */
 export interface SourceContext {
   emitter: Emitter;
   log: Logger;
-  /** The slow schedules' clock (auth refused, 429, lockout guard); tests pass a fake one. */
+  /** The slow schedules' clock (auth refused, 429, lockout guard, re-subscribing); tests pass a fake one. */
   clock?: SlowClock;
+  /** The source's self-metric families, on the registry the daemon serves (tests: a fresh Registry). */
+  metrics?: SourceMetrics;
+  /** The source's secret scope: config-time secrets are in it; a login's go in `secrets.session()`. */
+  secrets?: SecretScope;
 }
 
 export interface SourceStatus {
@@ -48,6 +59,12 @@ export interface CommonSourceConfig {
   max_frame_bytes: number;
   /** Per-frame caps; absent: DEFAULT_LIMITS. */
   limits?: FrameLimits;
+  /** How long an expected subscription may wait for its answer; absent: 30 s. */
+  subscribe_timeout?: number;
+  /** First wait before asking again for a refused or unanswered subscription (doubles, to 30 min); absent: 1 min. */
+  resubscribe_interval?: number;
+  /** How often the `ws2otel.source.up` gauge is emitted besides on every change; absent: 60 s. */
+  up_interval?: number;
   /** The slow schedule after a refused credential; absent: DEFAULT_AUTH_RETRY. */
   auth_retry?: { initial_interval: number; max_interval: number };
   tls: TlsSettings;
@@ -79,6 +96,9 @@ export function commonSourceSchema(type: string, keepalive: { interval: string; 
       initial_interval: { doc: 'Wait after a refused credential; doubles per refusal in a row', format: 'duration', default: '1m' as unknown as number },
       max_interval: { doc: 'Longest wait after refused credentials', format: 'duration', default: '30m' as unknown as number },
     },
+    subscribe_timeout: { doc: 'How long a subscription may wait for its answer before it counts as failed and is asked for again', format: 'duration', default: '30s' as unknown as number },
+    resubscribe_interval: { doc: 'First wait before asking again for a refused or unanswered subscription; doubles per try, up to 30m', format: 'duration', default: '1m' as unknown as number },
+    up_interval: { doc: 'How often the ws2otel.source.up gauge is emitted through the sinks besides on every change', format: 'duration', default: '60s' as unknown as number },
     log_level: { doc: "This source's log level; empty: the daemon's", format: LOG_LEVELS, default: '' },
     tls: tlsSchema(),
   };
@@ -102,6 +122,12 @@ export function checkCommonSource(c: CommonSourceConfig): string[] {
   // The ws library reads 0 as "no limit": refuse it rather than let it mean unlimited.
   checkRange(problems, 'max_frame_bytes', c.max_frame_bytes, 1024, 2 ** 31 - 1);
   problems.push(...checkTls(c.tls));
+  // Below a second a slow vendor's ordinary answer would count as a failure; beyond an hour a refusal goes unseen.
+  if (c.subscribe_timeout !== undefined) checkRange(problems, 'subscribe_timeout', c.subscribe_timeout, 1000, 3_600_000, ' ms');
+  // Asking a refusing server again faster than every 5 s is a loop; the schedule is capped at 30 min anyway.
+  if (c.resubscribe_interval !== undefined) checkRange(problems, 'resubscribe_interval', c.resubscribe_interval, 5000, 1_800_000, ' ms');
+  // The gauge is a heartbeat for dashboards: not a flood, and not so rare that a panel shows holes.
+  if (c.up_interval !== undefined) checkRange(problems, 'up_interval', c.up_interval, 1000, 3_600_000, ' ms');
   const a = c.auth_retry;
   if (a) {
     // A second is the floor: a refused credential retried faster is a password-guessing loop.

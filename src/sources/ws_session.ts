@@ -2,7 +2,6 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { tlsClientOptions } from '../net/tls.js';
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Emitter, Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SampledWarn } from '../telemetry/logger.js';
@@ -35,18 +34,9 @@ export interface SessionHooks {
 export { AuthError, LockoutSuspected, RateLimited, DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, retryAfterMs } from '../net/errors.js';
 import { AuthError, RateLimited, DEFAULT_RETRY_AFTER_MS, retryAfterMs } from '../net/errors.js';
 
-/** The slow schedule after a refused credential: default 1 min, doubling to 30 min. */
-export const DEFAULT_AUTH_RETRY = { initial_interval: 60_000, max_interval: 1_800_000 };
-
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-/** The clock of the slow schedules (auth refused, 429, sysadm's lockout guard); tests pass a fake one. */
-export interface SlowClock {
-  now(): number;
-  sleep: Sleep;
-}
-
-export const realClock: SlowClock = { now: () => Date.now(), sleep: (ms, signal) => sleepFor(ms, undefined, { signal }) };
+// Shared with the one Session (session.ts), which replaces this class once every vendor is converted.
+export { DEFAULT_AUTH_RETRY, realClock, type Sleep, type SlowClock } from './session.js';
+import { DEFAULT_AUTH_RETRY, realClock, type SlowClock } from './session.js';
 
 // A session that stayed up this long was healthy: the next failure starts backoff from scratch.
 const HEALTHY_AFTER_MS = 10_000;

@@ -1,27 +1,31 @@
 import { pino, type Logger, type Level } from 'pino';
 
+import { globalSecrets, secretRoot, type SecretScope } from './secrets.js';
+
 export type { Logger };
 
-// Secret values registered by the config loader. Redaction by key path (pino's `redact`) catches
-// structured fields; scrubbing the serialized line catches a secret that slipped into a message,
-// an error text or a URL (NX-API puts its token in the socket path).
-const secrets = new Set<string>();
+// Secret values live in scopes (telemetry/secrets.ts): each component's, each login's. Redaction by
+// key path (pino's `redact`) catches structured fields; scrubbing the serialized line against the union
+// of live scopes catches a secret that slipped into a message, an error text or a URL (NX-API puts its
+// token in the socket path).
 
-export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) secrets.add(value);
+/** Adds a value to `scope` (default: the global one). */
+export function registerSecret(value: string | undefined, scope: SecretScope = globalSecrets): void {
+  scope.add(value);
 }
 
 /**
  * Forgets a credential learnt at run time (a session token, a cookie) once its session is over, so
- * the set lives as long as the sessions do instead of growing with every login.
+ * the set lives as long as the sessions do instead of growing with every login. Prefer a session scope
+ * (`scope.session()` … `end()`).
  */
-export function forgetSecret(value: string | undefined): void {
-  if (value) secrets.delete(value);
+export function forgetSecret(value: string | undefined, scope: SecretScope = globalSecrets): void {
+  scope.delete(value);
 }
 
 /** Some secret is registered: callers skip the scrub (a scan per secret) when none is. */
 export function hasSecrets(): boolean {
-  return secrets.size > 0;
+  return secretRoot.size > 0;
 }
 
 /**
@@ -35,7 +39,7 @@ export function peerText(text: string, max = 200): string {
 }
 
 export function scrub(line: string): string {
-  for (const s of secrets) {
+  for (const s of secretRoot) {
     if (line.includes(s)) line = line.split(s).join('[REDACTED]');
   }
   return line;
@@ -60,7 +64,7 @@ export function createLogger(level: Level | 'silent', toStderr = false): Logger 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    { write: (line: string) => out.write(secrets.size ? scrub(line) : line) },
+    { write: (line: string) => out.write(hasSecrets() ? scrub(line) : line) },
   );
   return root;
 }

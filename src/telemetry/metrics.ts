@@ -8,19 +8,46 @@ collectDefaultMetrics({ register: registry, prefix: 'ws2otel_' });
 
 const reg = { registers: [registry] };
 
+/**
+ * The metric families every source writes, built on a registry the caller passes in (the daemon: the one
+ * /metrics serves; a test: a fresh one). Memoized per registry: prom-client refuses a name twice.
+ */
+export function sourceMetrics(r: Registry) {
+  let m = built.get(r) as SourceMetrics | undefined;
+  if (!m) {
+    m = buildSourceMetrics(r);
+    built.set(r, m);
+  }
+  return m;
+}
+
+const built = new WeakMap<Registry, unknown>();
+
+function buildSourceMetrics(r: Registry) {
+  return {
+    framesReceived: new Counter({ name: 'ws2otel_source_frames_received_total', help: 'Frames read from a source socket', labelNames: ['source'], registers: [r] }),
+    framesRejected: new Counter({ name: 'ws2otel_source_frames_rejected_total', help: 'Frames dropped as malformed, unknown or oversized', labelNames: ['source', 'reason'], registers: [r] }),
+    eventsMapped: new Counter({ name: 'ws2otel_source_events_mapped_total', help: 'Envelopes produced by a source mapping', labelNames: ['source'], registers: [r] }),
+    pointsMapped: new Counter({ name: 'ws2otel_source_points_mapped_total', help: 'Metric points produced by a source mapping', labelNames: ['source'], registers: [r] }),
+    recordsMapped: new Counter({ name: 'ws2otel_source_log_records_mapped_total', help: 'Log records produced by a source mapping', labelNames: ['source'], registers: [r] }),
+    valuesRejected: new Counter({ name: 'ws2otel_source_values_rejected_total', help: 'Points dropped or timestamps replaced within an accepted frame, by reason', labelNames: ['source', 'reason'], registers: [r] }),
+    connectFailures: new Counter({ name: 'ws2otel_source_connect_failures_total', help: 'Connections that put the source on a slow schedule, by reason (auth, lockout, rate_limited)', labelNames: ['source', 'reason'], registers: [r] }),
+    reconnects: new Counter({ name: 'ws2otel_source_reconnects_total', help: 'Connection attempts after the first', labelNames: ['source'], registers: [r] }),
+    authFailures: new Counter({ name: 'ws2otel_source_auth_failures_total', help: 'Logins or upgrades refused by the vendor', labelNames: ['source'], registers: [r] }),
+    subscriptions: new Gauge({ name: 'ws2otel_source_subscriptions', help: 'Active subscriptions by state', labelNames: ['source', 'state'], registers: [r] }),
+    connected: new Gauge({ name: 'ws2otel_source_connected', help: '1 while the source holds a live, authenticated session', labelNames: ['source'], registers: [r] }),
+    lastFrame: new Gauge({ name: 'ws2otel_source_last_frame_timestamp_seconds', help: 'When the source last read a frame', labelNames: ['source'], registers: [r] }),
+    subscriptionUp: new Gauge({
+      name: 'ws2otel_source_subscription_up', help: '1 while a configured subscription is acknowledged, 0 while it is pending or failed',
+      labelNames: ['source', 'subscription'], registers: [r],
+    }),
+  };
+}
+
+export type SourceMetrics = ReturnType<typeof buildSourceMetrics>;
+
 export const selfMetrics = {
-  framesReceived: new Counter({ name: 'ws2otel_source_frames_received_total', help: 'Frames read from a source socket', labelNames: ['source'], ...reg }),
-  framesRejected: new Counter({ name: 'ws2otel_source_frames_rejected_total', help: 'Frames dropped as malformed, unknown or oversized', labelNames: ['source', 'reason'], ...reg }),
-  eventsMapped: new Counter({ name: 'ws2otel_source_events_mapped_total', help: 'Envelopes produced by a source mapping', labelNames: ['source'], ...reg }),
-  pointsMapped: new Counter({ name: 'ws2otel_source_points_mapped_total', help: 'Metric points produced by a source mapping', labelNames: ['source'], ...reg }),
-  recordsMapped: new Counter({ name: 'ws2otel_source_log_records_mapped_total', help: 'Log records produced by a source mapping', labelNames: ['source'], ...reg }),
-  valuesRejected: new Counter({ name: 'ws2otel_source_values_rejected_total', help: 'Points dropped or timestamps replaced within an accepted frame, by reason', labelNames: ['source', 'reason'], ...reg }),
-  connectFailures: new Counter({ name: 'ws2otel_source_connect_failures_total', help: 'Connections that put the source on a slow schedule, by reason (auth, lockout, rate_limited)', labelNames: ['source', 'reason'], ...reg }),
-  reconnects: new Counter({ name: 'ws2otel_source_reconnects_total', help: 'Connection attempts after the first', labelNames: ['source'], ...reg }),
-  authFailures: new Counter({ name: 'ws2otel_source_auth_failures_total', help: 'Logins or upgrades refused by the vendor', labelNames: ['source'], ...reg }),
-  subscriptions: new Gauge({ name: 'ws2otel_source_subscriptions', help: 'Active subscriptions by state', labelNames: ['source', 'state'], ...reg }),
-  connected: new Gauge({ name: 'ws2otel_source_connected', help: '1 while the source holds a live, authenticated session', labelNames: ['source'], ...reg }),
-  lastFrame: new Gauge({ name: 'ws2otel_source_last_frame_timestamp_seconds', help: 'When the source last read a frame', labelNames: ['source'], ...reg }),
+  ...sourceMetrics(registry),
   eventsSent: new Counter({ name: 'ws2otel_sink_events_sent_total', help: 'Envelopes the sink confirmed delivered', labelNames: ['sink'], ...reg }),
   batchesSent: new Counter({ name: 'ws2otel_sink_batches_sent_total', help: 'Batches the sink confirmed delivered', labelNames: ['sink'], ...reg }),
   sendFailures: new Counter({ name: 'ws2otel_sink_send_failures_total', help: 'Failed send attempts by kind (retryable, permanent)', labelNames: ['sink', 'kind'], ...reg }),

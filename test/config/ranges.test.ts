@@ -191,6 +191,23 @@ describe('validate refuses what cannot run', () => {
     hasProblem(doc, 'sinks[0].headers: must be a map');
   });
 
+  it('refuses subscribe_timeout, resubscribe_interval and up_interval outside their ranges, naming the key', () => {
+    for (const [key, value, message] of [
+      ['subscribe_timeout', '10ms', 'must be between 1000 ms and 3600000 ms'],
+      ['subscribe_timeout', '2h', 'must be between 1000 ms and 3600000 ms'],
+      ['resubscribe_interval', '1s', 'must be between 5000 ms and 1800000 ms'],
+      ['resubscribe_interval', '1h', 'must be between 5000 ms and 1800000 ms'],
+      ['up_interval', '10ms', 'must be between 1000 ms and 3600000 ms'],
+    ] as const) {
+      const doc = good();
+      doc.sources[0][key] = value;
+      hasProblem(doc, `sources[0].${key}: ${message}`);
+    }
+    const ok = good();
+    Object.assign(ok.sources[0], { subscribe_timeout: '30s', resubscribe_interval: '1m', up_interval: '60s' });
+    buildConfig(ok, {});
+  });
+
   it('refuses __proto__, constructor and prototype keys in a JSON or YAML config', () => {
     const dir = tmp();
     const json = JSON.stringify(good()).replace('"name":"o"', '"name":"o","headers":{"__proto__":{"polluted":"yes"}}');

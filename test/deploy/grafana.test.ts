@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { prometheusName, promqlMetricNames, variableQueryMetricNames } from '../helpers/promql.js';
-import { selfPrometheusNames, vendorMetrics, vendorPrometheusNames } from '../helpers/emitted.js';
+import { selfPrometheusNames, sourceSignalPrometheusNames, vendorMetrics, vendorPrometheusNames } from '../helpers/emitted.js';
 
 // deploy/grafana/*.json must be dashboards Grafana imports, and every query in them must name only
 // series ws2otel emits: its own /metrics (read from the prom-client registry) and the vendor metrics
@@ -87,7 +87,7 @@ function unknownNames(file: string, d: Dashboard, emitted: ReadonlySet<string>):
 
 async function emittedNames(): Promise<Set<string>> {
   const self = await selfPrometheusNames();
-  return new Set([...self, ...vendorPrometheusNames().keys()]);
+  return new Set([...self, ...vendorPrometheusNames().keys(), ...(await sourceSignalPrometheusNames()).keys()]);
 }
 
 describe('OpenTelemetry → Prometheus names (the Collector exporters\' defaults)', () => {
@@ -141,6 +141,10 @@ describe('the names ws2otel emits, derived from the code', () => {
       const got = new Set(v.points.map((p) => p.name));
       assert.deepEqual([...v.tableNames].filter((n) => !got.has(n)), [], `${v.vendor}: table metrics the synthetic input missed`);
     }
+  });
+
+  it('includes the up gauge every source emits through the sinks, as the Collector names it', async () => {
+    assert.deepEqual([...(await sourceSignalPrometheusNames()).keys()], ['ws2otel_source_up_ratio']);
   });
 
   it('includes the self metrics and their histogram series', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
-import { simulators } from '../../src/sources/simulators.js';
+import { simulators } from '../../src/simulators/index.js';
 
 // Four vendors in one daemon; SMC's API key is wrong. The other three must deliver regardless, the
 // failure must be counted and visible on /readyz, and no credential may reach a log line.

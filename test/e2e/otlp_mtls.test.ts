@@ -4,7 +4,7 @@ import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
 import { makePki, type Pki } from '../helpers/tls.js';
-import { simulators } from '../../src/sources/simulators.js';
+import { simulators } from '../../src/simulators/index.js';
 
 // The OTLP/HTTP sink's `tls` block against the real Collector's OTLP receiver configured with
 // `client_ca_file`, i.e. requiring a client certificate (mutual TLS), as Collector gateways often do.

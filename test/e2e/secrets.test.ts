@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { CLI, DaemonProcess } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
-import { simulators } from '../../src/sources/simulators.js';
+import { simulators } from '../../src/simulators/index.js';
 
 // Issue 12, item 1: a full daemon with a secret in every secret-bearing key, against sinks that echo
 // the request (headers and all) back in their error bodies. No secret may appear in any log line, dead

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
 import { MistSimulator } from '../../src/sources/mist/simulator.js';
-import { GenericSimulator } from '../../src/sources/websocket/simulator.js';
+import { GenericSimulator } from '../../src/simulators/websocket.js';
 
 // Two `type: websocket` sources in one ws2otel child process, into the real OpenTelemetry Collector:
 // - Mist reached by configuration alone: the source entry of config/examples/websocket.yaml, as a

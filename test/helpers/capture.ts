@@ -8,6 +8,9 @@ import { validateComponent, type ComponentSpec } from '../../src/config/componen
 
 export const silentLog = pino({ level: 'silent' });
 
+/** The scope of what a source says about itself (src/sources/protocol_source.ts), not about its vendor. */
+const OWN_SCOPE = 'ws2otel/source';
+
 type WithResource<T> = T & { resource: Envelope['resource'] };
 
 /** An Emitter that keeps what it gets; `accept = false` makes it ask the source to pause. */
@@ -32,14 +35,24 @@ export class CaptureEmitter implements Emitter {
     for (const f of l) f();
   }
 
-  /** Every metric point emitted so far, with its envelope's resource. */
-  points(): WithResource<MetricPoint>[] {
-    return this.envelopes.flatMap((e) => e.metrics.map((m) => ({ ...m, resource: e.resource })));
+  /** The vendor's data emitted so far: every envelope but the source's own up gauge and gap records. */
+  data(): Envelope[] {
+    return this.envelopes.filter((e) => e.scope.name !== OWN_SCOPE);
   }
 
-  /** Every log record emitted so far, with its envelope's resource. */
+  /** The source's own signals (`ws2otel.source.up`, `ws2otel.source.gap`) emitted so far. */
+  health(): Envelope[] {
+    return this.envelopes.filter((e) => e.scope.name === OWN_SCOPE);
+  }
+
+  /** Every vendor metric point emitted so far, with its envelope's resource (the up gauge: `health()`). */
+  points(): WithResource<MetricPoint>[] {
+    return this.data().flatMap((e) => e.metrics.map((m) => ({ ...m, resource: e.resource })));
+  }
+
+  /** Every vendor log record emitted so far, with its envelope's resource (gap records: `health()`). */
   records(): WithResource<LogRecord>[] {
-    return this.envelopes.flatMap((e) => e.logs.map((r) => ({ ...r, resource: e.resource })));
+    return this.data().flatMap((e) => e.logs.map((r) => ({ ...r, resource: e.resource })));
   }
 }
 
@@ -52,6 +65,18 @@ export async function selfMetric(name: MetricName, labels: Record<string, string
     .filter((v) => !v.metricName || !/_(bucket|sum|count)$/.test(v.metricName))
     .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
     .reduce((a, v) => a + v.value, 0);
+}
+
+/** Current value of a metric family from any registry (a test's own), summed over the series matching the labels. */
+export async function metricValue(metric: { get(): Promise<unknown> }, labels: Record<string, string> = {}): Promise<number> {
+  const m = (await metric.get()) as { values: { labels: Record<string, string | number>; value: number }[] };
+  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+}
+
+/** How many series of a metric family match the labels (a bound on label growth). */
+export async function seriesCount(metric: { get(): Promise<unknown> }, labels: Record<string, string> = {}): Promise<number> {
+  const m = (await metric.get()) as { values: { labels: Record<string, string | number> }[] };
+  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).length;
 }
 
 let configs = 0;

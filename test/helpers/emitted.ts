@@ -1,6 +1,10 @@
 import type { MetricPoint } from '../../src/model.js';
 import type { MetricRule } from '../../src/mapping/rules.js';
-import { registry } from '../../src/telemetry/metrics.js';
+import { Registry } from 'prom-client';
+import { registry, sourceMetrics } from '../../src/telemetry/metrics.js';
+import type { Protocol } from '../../src/sources/protocol.js';
+import { ProtocolSource } from '../../src/sources/protocol_source.js';
+import { CaptureEmitter, silentLog } from './capture.js';
 import { DEVICE_STATS, MistMapping } from '../../src/sources/mist/mapping.js';
 import { STATUS_METRICS, STATUS_STATES, SmcMapping } from '../../src/sources/smc/mapping.js';
 import { MO_METRICS, NxapiMapping } from '../../src/sources/nxapi/mapping.js';
@@ -101,6 +105,31 @@ export function vendorPrometheusNames(): Map<string, string> {
   for (const v of vendorMetrics()) {
     for (const p of v.points) out.set(prometheusName(p.name, p.unit, p.kind), `${p.name} ${p.unit} ${p.kind}`);
   }
+  return out;
+}
+
+/**
+ * What every source says about itself through the sinks (the `ws2otel.source.up` gauge), taken from a
+ * real ProtocolSource's first emission, as Prometheus names (resource attributes become labels).
+ */
+export async function sourceSignalPrometheusNames(): Promise<Map<string, string>> {
+  const capture = new CaptureEmitter();
+  const protocol: Protocol = {
+    // Never connects (the source stays blind) until stopped.
+    connect: (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true })),
+    open: () => ({}),
+    frame: () => ({}),
+    resource: () => ({}),
+  };
+  const cfg = {
+    name: 'signals', type: 'test', resource: {}, metrics: [], reconnect: { initial_interval: 1000, max_interval: 1000 },
+    keepalive: { interval: 60_000, timeout: 45_000 }, max_frame_bytes: 1024 * 1024, tls: { ca_file: '', insecure_skip_verify: false },
+  };
+  const source = new ProtocolSource(cfg, { emitter: capture, log: silentLog, metrics: sourceMetrics(new Registry()) }, [protocol]);
+  source.start();
+  await source.stop();
+  const out = new Map<string, string>();
+  for (const p of capture.health().flatMap((e) => e.metrics)) out.set(prometheusName(p.name, p.unit, p.kind), `${p.name} ${p.unit} ${p.kind}`);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import type { SimulatorSpec } from '../simulators.js';
+import type { SimulatorSpec } from '../../simulators/index.js';
 import { MistSimulator } from './simulator.js';
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);

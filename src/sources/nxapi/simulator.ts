@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../refuse_upgrade.js';
+import { refuseUpgrade } from '../../simulators/refuse_upgrade.js';
 
 /**
  * A Cisco NX-API REST switch as README.md describes it: aaaLogin (401 and the error

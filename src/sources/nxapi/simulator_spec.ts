@@ -1,4 +1,4 @@
-import type { SimulatorSpec } from '../simulators.js';
+import type { SimulatorSpec } from '../../simulators/index.js';
 import { NxapiSimulator } from './simulator.js';
 
 export const nxapiSimulatorSpec: SimulatorSpec = {

@@ -1,4 +1,4 @@
-import type { SimulatorSpec } from '../simulators.js';
+import type { SimulatorSpec } from '../../simulators/index.js';
 import { SmcSimulator } from './simulator.js';
 
 export const smcSimulatorSpec: SimulatorSpec = {

@@ -1,6 +1,7 @@
 import type convict from 'convict';
 import { checkHttpUrl, MAX_DURATION_MS, parseDuration } from '../../config/formats.js';
 import { Severity, type SeverityName } from '../../mapping/severity.js';
+import { splitPath } from '../../mapping/path.js';
 import { commonSourceSchema, type CommonSourceConfig } from '../source.js';
 
 // One `type: websocket` entry of `sources:`: a vendor described by configuration alone. The structured
@@ -380,9 +381,7 @@ export interface CompiledWebSocket {
   login: (LoginSpec & { method: string; timeoutMs: number }) | undefined;
 }
 
-export function splitPath(p: string | undefined): string[] {
-  return p ? p.split('.') : [];
-}
+export { splitPath };
 
 function scalarText(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;

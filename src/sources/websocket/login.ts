@@ -1,9 +1,8 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { getPath } from './mapping.js';
-import { splitPath, type CompiledWebSocket } from './config.js';
-import { tlsClientOptions, type TlsSettings } from '../../net/tls.js';
-import { AuthError, RateLimited, retryAfterMs } from '../ws_session.js';
+import { getPath, splitPath } from '../../mapping/path.js';
+import type { CompiledWebSocket } from './config.js';
+import type { HttpClient } from '../../net/http.js';
+import { cookiesFrom } from '../../net/cookies.js';
+import { AuthError, RateLimited, retryAfterMs } from '../../net/errors.js';
 
 // The optional HTTP login before each connection: its response yields {token} (a JSON path) and/or
 // {cookie} (Set-Cookie). A 401/403 is a LoginRefused (counted as an auth failure by the source).
@@ -39,60 +38,26 @@ export interface LoginResult {
   cookie?: string;
 }
 
-const MAX_RESPONSE = 1024 * 1024;
+export { cookiesFrom };
 
-/** `name=value` pairs of the Set-Cookie headers kept by `want` (a cookie name, or '*' for all). */
-export function cookiesFrom(setCookie: readonly string[], want: string): string | undefined {
-  const pairs = setCookie
-    .map((c) => c.split(';', 1)[0]!.trim())
-    .filter((p) => p.includes('=') && (want === '*' || p.slice(0, p.indexOf('=')) === want));
-  return pairs.length ? pairs.join('; ') : undefined;
-}
-
+/** Logs in over the shared HTTP client (TLS block, time limit, 64 KiB answer cap); 401/403 → LoginRefused, 429 → RateLimited. */
 export async function login(
   spec: NonNullable<CompiledWebSocket['login']>,
   vars: Vars,
-  tls: TlsSettings,
+  http: HttpClient,
   signal: AbortSignal,
 ): Promise<LoginResult> {
-  const url = new URL(spec.url);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.headers ?? {})) headers[k] = String(fill(v, vars));
-  let body: string | undefined;
-  if (spec.body !== undefined) {
-    const filled = fill(spec.body, vars);
-    body = typeof filled === 'string' ? filled : JSON.stringify(filled);
-    const hasType = Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
-    if (!hasType) headers['Content-Type'] = typeof filled === 'string' ? 'text/plain' : 'application/json';
-    headers['Content-Length'] = String(Buffer.byteLength(body));
-  }
-  const opts: RequestOptions = { method: spec.method, headers, signal, timeout: spec.timeoutMs };
-  if (url.protocol === 'https:') {
-    Object.assign(opts, tlsClientOptions(tls));
-  }
-
-  const res = await new Promise<{ status: number; setCookie: string[]; text: string; retryAfter: string | undefined }>((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, opts, (r: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      r.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_RESPONSE) return r.destroy(new Error('login response larger than 1 MiB'));
-        chunks.push(c);
-      });
-      r.on('end', () => resolve({
-        status: r.statusCode ?? 0, setCookie: r.headers['set-cookie'] ?? [], text: Buffer.concat(chunks).toString('utf8'), retryAfter: r.headers['retry-after'],
-      }));
-      r.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`login timed out after ${spec.timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
+  const filled = spec.body === undefined ? undefined : fill(spec.body, vars);
+  const res = await http.call({
+    method: spec.method, url: spec.url, headers, timeoutMs: spec.timeoutMs, signal, what: 'the login',
+    ...(filled === undefined ? {} : typeof filled === 'string' ? { body: filled } : { json: filled }),
   });
-
   if (res.status === 401 || res.status === 403) throw new LoginRefused(res.status);
-  if (res.status === 429) throw new RateLimited('the login', retryAfterMs(res.retryAfter));
+  if (res.status === 429) throw new RateLimited('the login', retryAfterMs(res.headers['retry-after']));
   if (res.status < 200 || res.status > 299) throw new Error(`login failed with HTTP ${res.status}`);
+  if (res.truncated) throw new Error('login response larger than 64 KiB');
   const out: LoginResult = {};
   if (spec.token_path) {
     let doc: unknown;

@@ -1,4 +1,5 @@
 import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
+import { getPath } from '../../mapping/path.js';
 import { compileRules, extractPoints, toNumber, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { Severity, severityByRules, severityOf } from '../../mapping/severity.js';
 import type { CompiledAttribute, CompiledTime, CompiledWebSocket, Condition } from './config.js';
@@ -7,15 +8,8 @@ import { DEFAULT_LIMITS, briefJson, type FrameLimits } from '../../mapping/value
 // A decoded frame → metric points and log records, by the rules of one `type: websocket` entry.
 // There are no vendor defaults: the `metrics` rules, `frames` and `resource_attributes` are the mapping.
 
-/** Walks a dotted path; numeric segments index lists (`imdata.0.attributes`). */
-export function getPath(obj: unknown, path: readonly string[]): unknown {
-  let cur = obj;
-  for (const seg of path) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[seg];
-  }
-  return cur;
-}
+// The dotted-path walker is the shared one (numeric segments index lists: `imdata.0.attributes`).
+export { getPath };
 
 /** Every condition holds (an empty list always does). */
 export function holds(conditions: readonly Condition[], frame: unknown): boolean {

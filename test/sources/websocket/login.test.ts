@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../helpers/net.js';
 import { buildConfig } from '../../../src/config/load.js';
-import { GenericSimulator, type GenericSimulatorOptions } from '../../../src/sources/websocket/simulator.js';
+import { GenericSimulator, type GenericSimulatorOptions } from '../../../src/simulators/websocket.js';
 import type { WebSocketConfig } from '../../../src/sources/websocket/config.js';
 import type { WebSocketSource } from '../../../src/sources/websocket/source.js';
 import { authFailures, makeSource, rejected } from './harness.js';

@@ -5,6 +5,8 @@ import type { CaptureEmitter } from '../../helpers/capture.js';
 import { buildConfig } from '../../../src/config/load.js';
 import type { WebSocketConfig } from '../../../src/sources/websocket/config.js';
 import { SEED_DEVICE_STATS_FRAME as SEED_FRAME } from '../../fixtures/mist.js';
+import { FrameServer } from '../../helpers/frame_server.js';
+import { waitFor } from '../../helpers/net.js';
 
 // Frames fed straight into the source's frame path (no socket): decode → frame rules → payload →
 // mapping rules → envelopes. The Mist fixture is the seed document's own example frame
@@ -14,7 +16,7 @@ const ENV = { MIST_TOKEN: 'tok-abcdef', MIST_SITE_ID: 'c1947558-268d-4d31-xxxx-x
 
 function feed(cfg: WebSocketConfig, ...frames: (string | object)[]): CaptureEmitter {
   const { source, capture } = makeSource(cfg);
-  for (const f of frames) source.onFrame(Buffer.from(typeof f === 'string' ? f : JSON.stringify(f)));
+  for (const f of frames) source.sessions[0]!.receive(Buffer.from(typeof f === 'string' ? f : JSON.stringify(f)));
   return capture;
 }
 
@@ -100,12 +102,22 @@ describe('websocket mapping: Mist by configuration', () => {
     assert.equal(cap.points().length, 6, 'the seed frame after the bad ones is still mapped');
   });
 
-  it('marks the source established only when a frame matches frames.ready', () => {
-    const { source } = makeSource(exampleConfig(ENV, 'map-ready'));
-    source.onFrame(Buffer.from(SEED_FRAME));
-    assert.equal(source.status().connected, false);
-    source.onFrame(Buffer.from(JSON.stringify({ event: 'channel_subscribed', channel: `/sites/${ENV.MIST_SITE_ID}/stats/devices` })));
-    assert.equal(source.status().connected, true);
+  it('marks the source established only when a frame matches frames.ready', async () => {
+    const server = new FrameServer();
+    await server.start();
+    const { source, capture } = makeSource(exampleConfig({ ...ENV, MIST_WS_URL: server.url }, 'map-ready'));
+    source.start();
+    try {
+      await waitFor('the socket', () => server.sockets.length > 0);
+      await server.send(SEED_FRAME);
+      await waitFor('the seed frame mapped', () => capture.points().length > 0);
+      assert.equal(source.status().connected, false);
+      await server.send({ event: 'channel_subscribed', channel: `/sites/${ENV.MIST_SITE_ID}/stats/devices` });
+      await waitFor('established by the ready frame', () => source.status().connected);
+    } finally {
+      await source.stop();
+      await server.stop();
+    }
   });
 });
 

@@ -1,9 +1,9 @@
 import type { ParseArgsConfig } from 'node:util';
-import { mistSimulatorSpec } from './mist/simulator_spec.js';
-import { sysadmSimulatorSpec } from './sysadm/simulator_spec.js';
-import { smcSimulatorSpec } from './smc/simulator_spec.js';
-import { nxapiSimulatorSpec } from './nxapi/simulator_spec.js';
-import { genericSimulatorSpec } from './websocket/simulator_spec.js';
+import { mistSimulatorSpec } from '../sources/mist/simulator_spec.js';
+import { sysadmSimulatorSpec } from '../sources/sysadm/simulator_spec.js';
+import { smcSimulatorSpec } from '../sources/smc/simulator_spec.js';
+import { nxapiSimulatorSpec } from '../sources/nxapi/simulator_spec.js';
+import { genericSimulatorSpec } from './websocket_spec.js';
 
 /** What `ws2otel simulate <vendor>` needs of each vendor's simulator: its flags and how to start it. */
 export interface SimulatorSpec {
@@ -13,7 +13,7 @@ export interface SimulatorSpec {
   start(values: Record<string, string | boolean | (string | boolean)[] | undefined>): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
-// The registry: a vendor folder's simulator_spec.ts and one line here.
+// The registry: a simulator (src/simulators/<vendor>.ts and its <vendor>_spec.ts) and one line here.
 export const simulators: Record<string, SimulatorSpec> = {
   [mistSimulatorSpec.vendor]: mistSimulatorSpec,
   [sysadmSimulatorSpec.vendor]: sysadmSimulatorSpec,

@@ -1,5 +1,5 @@
-import type { SimulatorSpec } from '../simulators.js';
-import { GenericSimulator } from './simulator.js';
+import type { SimulatorSpec } from './index.js';
+import { GenericSimulator } from './websocket.js';
 
 export const genericSimulatorSpec: SimulatorSpec = {
   vendor: 'websocket',

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../refuse_upgrade.js';
+import { refuseUpgrade } from './refuse_upgrade.js';
 
 /**
  * A made-up but typical JSON-over-WebSocket API for exercising `type: websocket` where the Mist
