@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { KafkaBroker, createTopics } from './helpers/kafka.js';
 import { silentLog } from './helpers/capture.js';
 import { MistMapping } from '../src/sources/mist/mapping.js';
-import { deviceStats } from '../src/sources/mist/simulator.js';
+import { deviceStats } from '../src/simulators/mist.js';
 import { validateComponent } from '../src/config/component.js';
 import { createClient, kafkaSink, KafkaSink } from '../src/sinks/kafka/sink.js';
 import { ExportRequest } from '../src/pipeline/request.js';

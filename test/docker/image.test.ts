@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { Collector } from '../helpers/collector.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // The image itself: the unchanged Dockerfile built by podman (scripts/image-build.sh, on the local
 // stand-in for node:<ver>-bookworm-slim that scripts/image-base.sh makes) and run as a user runs it:

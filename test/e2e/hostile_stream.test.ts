@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // A hostile Mist stream → ws2otel (child process) → the real OpenTelemetry Collector. Before every 5th
 // good stats frame the simulator sends frames that once killed the source (10,000-deep nesting), stalled

@@ -4,7 +4,7 @@ import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { KafkaBroker, TopicReader, createTopics } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // Mist simulator → ws2otel (child process) → a real Kafka 4.3.1 broker → the real OpenTelemetry
 // Collector's kafka receiver (otlp_proto) → its file exporter; and the `json` topic read by a plain

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // Mist simulator → ws2otel (child process) → the real OpenTelemetry Collector → its file exporter.
 // Every value the simulator sent must come out of the Collector with its name, unit, type and time.

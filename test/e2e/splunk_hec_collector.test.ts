@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // Mist simulator → ws2otel (child process) → splunk_hec sink → the real OpenTelemetry Collector's
 // splunk_hec receiver (a HEC server: event endpoint, `"event":"metric"` metric events) → its file

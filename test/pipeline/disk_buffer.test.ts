@@ -8,7 +8,7 @@ import { DiskBuffer, type DiskBufferOptions } from '../../src/pipeline/disk_buff
 import { BufferFullError } from '../../src/pipeline/buffer.js';
 import type { Envelope } from '../../src/model.js';
 import { MistMapping } from '../../src/sources/mist/mapping.js';
-import { deviceStats } from '../../src/sources/mist/simulator.js';
+import { deviceStats } from '../../src/simulators/mist.js';
 import { silentLog } from '../helpers/capture.js';
 import { pino } from 'pino';
 import type { Logger } from '../../src/telemetry/logger.js';

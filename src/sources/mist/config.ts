@@ -19,9 +19,12 @@ export const MAX_CHANNELS = 2000;
 export const WARN_CHANNELS = 1500;
 
 export function mistSchema(): convict.Schema<MistConfig> {
+  // Mist asks clients to ping every 60 s and to call a socket dead after 45 s without a pong.
+  const common = commonSourceSchema('mist', { interval: '60s', timeout: '45s' });
   return {
-    // Mist asks clients to ping every 60 s and to call a socket dead after 45 s without a pong.
-    ...commonSourceSchema('mist', { interval: '60s', timeout: '45s' }),
+    ...common,
+    // mistapi waits about 10 s for every channel's channel_subscribed / subscribe_failed.
+    subscribe_timeout: { ...(common.subscribe_timeout as object), default: '10s' as unknown as number },
     url: {
       doc: 'Stream endpoint: the REST host with api. replaced by api-ws. (api-ws.eu.mist.com, api-ws.gc1.mist.com, …)',
       format: 'ws-url',

@@ -1,15 +1,11 @@
 import type { Attributes } from '../../model.js';
 import type { ConnectTarget, FrameInfo, Link, Meaning, Opening, Protocol } from '../protocol.js';
-import { briefJson } from '../../mapping/values.js';
+import type { SourceContext } from '../source.js';
+import { sourceContext } from '../protocol_source.js';
+import { DEFAULT_LIMITS, briefJson } from '../../mapping/values.js';
+import { VERSION } from '../../version.js';
 import { MistMapping, channelKind } from './mapping.js';
-
-/** The parts of a `type: mist` entry the protocol speaks with (the channels already deduplicated). */
-export interface MistProtocolConfig {
-  url: string;
-  token: string;
-  channels: readonly string[];
-  resource: Attributes;
-}
+import { planChannels, type MistConfig } from './config.js';
 
 export const subscribeFrame = (channel: string): string => JSON.stringify({ subscribe: channel });
 export const unsubscribeFrame = (channel: string): string => JSON.stringify({ unsubscribe: channel });
@@ -20,13 +16,23 @@ export const unsubscribeFrame = (channel: string): string => JSON.stringify({ un
  * frames whose payload is JSON inside a string. No I/O: frames in, values out.
  */
 export class MistProtocol implements Protocol {
+  /** Each configured channel once, in the order first given. */
+  readonly channels: readonly string[];
   /** The channels asked for: only these are ever acknowledged (a reply for any other is not ours). */
   private readonly requested: Set<string>;
   /** Channels Mist confirmed on this connection: unsubscribed at stop. */
   readonly confirmed = new Set<string>();
+  private readonly mapping: MistMapping;
 
-  constructor(private readonly cfg: MistProtocolConfig, private readonly mapping: MistMapping) {
-    this.requested = new Set(cfg.channels);
+  constructor(private readonly cfg: MistConfig, context: SourceContext) {
+    const ctx = sourceContext(cfg, context);
+    const plan = planChannels(cfg.channels);
+    // Said once at start: a config that lists a channel twice or crowds one connection is the user's to fix.
+    for (const w of plan.warnings) ctx.log.warn({ source: cfg.name, duplicates: plan.duplicates.slice(0, 20) }, w);
+    this.channels = plan.channels;
+    this.requested = new Set(plan.channels);
+    this.mapping = new MistMapping(cfg.name, cfg.metrics, cfg.resource, VERSION, { ...DEFAULT_LIMITS, ...cfg.limits }, cfg.kind_metrics);
+    // The token is a config-time secret: validateComponent put it in this source's scope already.
   }
 
   async connect(): Promise<ConnectTarget> {
@@ -34,7 +40,7 @@ export class MistProtocol implements Protocol {
   }
 
   open(): Opening {
-    return { send: this.cfg.channels.map(subscribeFrame), expect: [...this.cfg.channels] };
+    return { send: this.channels.map(subscribeFrame), expect: [...this.channels] };
   }
 
   frame(value: unknown, info: FrameInfo): Meaning {

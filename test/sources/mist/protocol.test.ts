@@ -1,19 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MistProtocol } from '../../../src/sources/mist/protocol.js';
-import { MistMapping } from '../../../src/sources/mist/mapping.js';
+import { mistSource } from '../../../src/sources/mist/source.js';
 import { CLIENT_STATS_FRAME } from '../../fixtures/mist.js';
+import { CaptureEmitter, silentLog, sourceConfig } from '../../helpers/capture.js';
 
 const A = '/sites/0d1f2e3c-1111-2222-3333-444455556666/stats/devices';
 const B = '/sites/0d1f2e3c-1111-2222-3333-444455556666/stats/clients';
 const info = { bytes: 10, receivedMs: 1000 };
 
 function protocol(): MistProtocol {
-  return new MistProtocol({ url: 'ws://x', token: 'tok', channels: [A, B], resource: { team: 'noc' } }, new MistMapping('m', [], {}, '0'));
+  const cfg = sourceConfig(mistSource, { url: 'ws://x', token: 'tok', channels: [A, B, A], resource: { team: 'noc' } });
+  return new MistProtocol(cfg, { emitter: new CaptureEmitter(), log: silentLog });
 }
 
 describe('Mist protocol', () => {
-  it('sends one subscribe per channel at open and expects an answer for each, by channel name', () => {
+  it('sends one subscribe per channel at open, a duplicate once, and expects an answer for each, by channel name', () => {
     const o = protocol().open();
     assert.deepEqual(o.send, [JSON.stringify({ subscribe: A }), JSON.stringify({ subscribe: B })]);
     assert.deepEqual(o.expect, [A, B]);

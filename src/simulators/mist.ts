@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../../simulators/refuse_upgrade.js';
+import { refuseUpgrade } from './refuse_upgrade.js';
 
 /**
  * A Mist stream server that speaks the protocol as README.md ("Protocol") describes it: token auth at

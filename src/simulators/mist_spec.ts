@@ -1,5 +1,5 @@
-import type { SimulatorSpec } from '../../simulators/index.js';
-import { MistSimulator } from './simulator.js';
+import type { SimulatorSpec } from './index.js';
+import { MistSimulator } from './mist.js';
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
