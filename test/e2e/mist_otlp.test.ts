@@ -34,8 +34,10 @@ for (const encoding of ['proto', 'json'] as const) {
       // Per simulated AP frame: 10 device, 5 BLE, 7 per radio × 2 radios, 6 for port eth0 = 35 points.
       const expectedPoints = FRAMES * 35;
       await waitFor('all points at the Collector', () => collector.points().filter((p) => p.scope === 'ws2otel/mist').length >= expectedPoints, 30_000);
-      const points = collector.points();
+      // The Mist data; the source's own up gauge (scope ws2otel/source) is a signal of its own.
+      const points = collector.points().filter((p) => p.scope === 'ws2otel/mist');
       assert.equal(points.length, expectedPoints);
+      assert.ok(collector.points().some((p) => p.name === 'ws2otel.source.up' && p.scope === 'ws2otel/source' && p.value === 1), 'the source says it is up');
 
       for (const { payload } of sim.sent) {
         const mac = payload.mac as string;
@@ -114,7 +116,7 @@ describe('Mist wireless clients → OTLP/HTTP → Collector', () => {
   it('delivers a client on /stats/clients as mist.client.* points on the client\'s own resource, its AP as an attribute, never a device', async () => {
     await sim.done;
     await waitFor('every client sample at the Collector', () => new Set(collector.points().filter((p) => p.name === 'mist.client.rssi').map((p) => p.timeUnixNano)).size >= CLIENT_FRAMES, 30_000);
-    const points = collector.points();
+    const points = collector.points().filter((p) => p.scope === 'ws2otel/mist');
     assert.deepEqual(points.filter((p) => p.name.startsWith('mist.device.') || p.resource['device.id'] !== undefined), [], 'no device series from clients');
     for (const { payload } of sim.sent) {
       const t = BigInt(Math.round((payload._time as number) * 1e6)) * 1000n;
