@@ -52,7 +52,7 @@ export class Daemon {
 
   private createSink({ factory, config: c }: SinkEntry): SinkExporter {
     const log = this.childLog('sink', c.name, c.log_level ?? '');
-    return new SinkExporter(factory.create(c, { log }), c, log, createBuffer(c, this.config.data_dir, log), this.config.data_dir);
+    return new SinkExporter(factory.create(c, { log, secrets: componentSecrets('sink', c.name) }), c, log, createBuffer(c, this.config.data_dir, log), this.config.data_dir);
   }
 
   private createSource({ factory, config: c }: SourceEntry): Source {

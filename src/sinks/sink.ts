@@ -1,6 +1,7 @@
 import type convict from 'convict';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { SecretScope } from '../telemetry/secrets.js';
 import type { ComponentSpec } from '../config/component.js';
 import { ExportRequest } from '../pipeline/request.js';
 import { checkPipelineSettings, pipelineSchema, type PipelineSettings, type WhenFull } from '../pipeline/settings.js';
@@ -30,6 +31,8 @@ export class PermanentError extends Error {
 
 export interface SinkContext {
   log: Logger;
+  /** The sink's secret scope (its config-time secrets are in it; the logger scrubs every live scope). */
+  secrets?: SecretScope;
 }
 
 /**

@@ -4,10 +4,10 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Emitter, Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
-import { SampledWarn } from '../telemetry/logger.js';
+import { SampledWarn, peerText } from '../telemetry/logger.js';
 import type { SourceMetrics } from '../telemetry/metrics.js';
 import { tlsClientOptions } from '../net/tls.js';
-import { AuthError, RateLimited, DEFAULT_RETRY_AFTER_MS, retryAfterMs } from '../net/errors.js';
+import { AuthError, LockoutSuspected, RateLimited, DEFAULT_RETRY_AFTER_MS, retryAfterMs } from '../net/errors.js';
 import { retryWithBackoff } from '../pipeline/backoff.js';
 import { DEFAULT_LIMITS, sanitizeEnvelope, type FrameLimits, type Verdict } from '../mapping/values.js';
 import type { Ack, Link, Meaning, Protocol } from './protocol.js';
@@ -158,9 +158,10 @@ export class Session {
 
   /** Why this session cannot see its vendor now ('' when it can: established, no subscription failed). */
   blind(): BlindCause {
-    if (!this.established) return this.cause || 'connecting';
-    for (const s of this.subs.values()) if (s.state === 'failed') return 'resubscribing';
-    return '';
+    const failed = [...this.subs.values()].some((s) => s.state === 'failed');
+    if (this.established) return failed ? 'resubscribing' : '';
+    // Open, but every subscription so far refused or unanswered: asking again, not connecting.
+    return this.conn && failed ? 'resubscribing' : this.cause || 'connecting';
   }
 
   subscriptions(): SubscriptionView[] {
@@ -169,6 +170,7 @@ export class Session {
 
   status(): { connected: boolean; detail: string; problem?: 'auth' | 'lockout' | 'rate_limited' } {
     if (this.established) return { connected: true, detail: this.subscribedText() };
+    if (this.conn && [...this.subs.values()].some((s) => s.state === 'failed')) return { connected: false, detail: this.subscribedText() };
     if (this.problem) return { connected: false, detail: this.problemDetail, problem: this.problem };
     return { connected: false, detail: this.lastError || 'connecting' };
   }
@@ -285,7 +287,8 @@ export class Session {
     try {
       target = await this.protocol.connect(this.abort.signal);
     } catch (err) {
-      if (err instanceof AuthError) this.m.auth.inc();
+      // Counted here for every vendor (a protocol never counts): a refusal by the vendor, not our own lockout guard.
+      if (err instanceof AuthError && !(err instanceof LockoutSuspected)) this.m.auth.inc();
       throw err;
     }
     if (this.abort.signal.aborted) return; // stopped while logging in: open nothing
@@ -378,6 +381,12 @@ export class Session {
         const wasEstablished = this.established;
         this.established = false;
         this.stopDeadlines();
+        // A subscription does not outlive its connection: every name waits for the next one's answer.
+        for (const [name, sub] of this.subs) {
+          sub.state = 'pending';
+          sub.detail = '';
+          this.ctx.metrics.subscriptionUp.labels(this.name, name).set(0);
+        }
         let meant: Error | void = undefined;
         try {
           meant = this.protocol.closed?.();
@@ -536,7 +545,8 @@ export class Session {
       this.setEstablished();
       if (was !== 'active') this.changed();
     } else {
-      this.fail(a.name, s, `refused: ${(a.detail ?? 'no reason given').slice(0, 200)}`, conn);
+      // The vendor's words go to /readyz and the log: cut, control characters folded, secrets scrubbed (a server may echo a token).
+      this.fail(a.name, s, `refused: ${peerText(a.detail ?? 'no reason given')}`, conn);
     }
   }
 

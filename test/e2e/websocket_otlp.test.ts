@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,11 @@ const POINTS_PER_FRAME = 11; // uptime, clients, cpu, memory, 5 BLE counters, cl
 
 describe('websocket source → OTLP/HTTP → Collector', () => {
   const mist = new MistSimulator({ token: TOKEN, devices: 2, intervalMs: 30, count: FRAMES, eventsEveryMs: 100, record: 'payloads' });
-  const lab = new GenericSimulator({ username: 'svc', password: PASSWORD, auth: 'cookie', intervalMs: 50, idleTimeoutMs: 400, record: true });
+  const LAB = { username: 'svc', password: PASSWORD, auth: 'cookie', intervalMs: 50, idleTimeoutMs: 400, record: true } as const;
+  const lab = new GenericSimulator(LAB);
+  /** The lab simulator started again on the same port by the gap test. */
+  let labAgain: GenericSimulator | undefined;
+  after(() => labAgain?.stop());
   const e2e = pipeline({
     sims: [mist, lab],
     config: (collector) => {
@@ -72,7 +76,8 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
 
   it('delivers every Mist device stat mapped by configuration, with unit, type, value, sample and start time', async () => {
     await mist.done;
-    const mine = () => whole(() => collector.points().filter((p) => p.resource['device.manufacturer'] === 'Juniper Mist'));
+    // The Mist data: the source's own up gauge carries the same resource, under its own scope.
+    const mine = () => whole(() => collector.points().filter((p) => p.resource['device.manufacturer'] === 'Juniper Mist' && p.scope === 'ws2otel/websocket'));
     await waitFor('all Mist points at the Collector', async () => (await mine()).length >= FRAMES * POINTS_PER_FRAME, 30_000);
     const points = await mine();
     assert.equal(points.length, FRAMES * POINTS_PER_FRAME);
@@ -94,7 +99,7 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
   });
 
   it('delivers Mist device events as log records with severity, event name and time', async () => {
-    const mine = () => whole(() => collector.records().filter((r) => r.resource['device.manufacturer'] === 'Juniper Mist'));
+    const mine = () => whole(() => collector.records().filter((r) => r.resource['device.manufacturer'] === 'Juniper Mist' && r.scope === 'ws2otel/websocket'));
     await waitFor('Mist events at the Collector', async () => (await mine()).length >= 5, 20_000);
     for (const r of (await mine()).slice(0, 5)) {
       const sent = mist.sentEvents.find((e) => e.payload.text === r.body);
@@ -124,11 +129,38 @@ describe('websocket source → OTLP/HTTP → Collector', () => {
     assert.equal(lab.idleCloses, 0, 'the heartbeat kept the idle-timeout server content');
   });
 
+  it('says when the lab source was blind: up 1, 0, 1 at the Collector and one gap record with its start, end and cause', async () => {
+    const ups = async () => (await whole(() => collector.points()))
+      .filter((p) => p.name === 'ws2otel.source.up' && p.resource['ws2otel.source.name'] === 'lab')
+      .sort((a, b) => Number(a.timeUnixNano - b.timeUnixNano));
+    const gaps = async () => (await whole(() => collector.records()))
+      .filter((r) => r.eventName === 'ws2otel.source.gap' && r.resource['ws2otel.source.name'] === 'lab');
+    await waitFor('lab up', async () => (await ups()).some((p) => p.value === 1), 20_000);
+    assert.equal((await gaps()).length, 0, 'no gap before the simulator stops');
+    const down = Date.now();
+    await lab.stop();
+    await waitFor('lab up 0 after the stop', async () => (await ups()).some((p) => p.value === 0 && Number(p.timeUnixNano / 1_000_000n) >= down), 20_000);
+    labAgain = new GenericSimulator({ ...LAB, port: lab.port });
+    await labAgain.start();
+    const gap = (await waitFor('one gap record', async () => (await gaps())[0], 30_000));
+    const up = await ups();
+    const last0 = up.filter((p) => p.value === 0).at(-1)!;
+    assert.ok(up.some((p) => p.value === 1 && p.timeUnixNano > last0.timeUnixNano), 'up again after the restart');
+    assert.equal(up[0]!.scope, 'ws2otel/source');
+    const start = Date.parse(String(gap.attributes['ws2otel.gap.start']));
+    const end = Date.parse(String(gap.attributes['ws2otel.gap.end']));
+    assert.ok(start >= down && end > start, `gap from ${start} to ${end}, stopped at ${down}`);
+    assert.ok(Math.abs(Number(gap.attributes['ws2otel.gap.duration']) - (end - start) / 1000) < 0.002);
+    assert.equal(gap.attributes['ws2otel.gap.cause'], 'closed');
+    assert.equal(gap.severityText, 'WARN');
+    assert.equal((await gaps()).length, 1);
+  });
+
   it('exits 0 on SIGTERM and never logs the token, the password or the session cookie', async () => {
     assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
     const out = e2e.daemon.stdout + e2e.daemon.stderr;
     assert.ok(out.includes('session established'), 'the log is there to search');
     assert.ok(lab.logins >= 1 && lab.cookie);
-    for (const secret of [TOKEN, PASSWORD, lab.cookie]) assert.ok(!out.includes(secret), 'a secret leaked into a log line');
+    for (const secret of [TOKEN, PASSWORD, lab.cookie, labAgain?.cookie]) if (secret) assert.ok(!out.includes(secret), 'a secret leaked into a log line');
   });
 });

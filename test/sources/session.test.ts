@@ -8,13 +8,14 @@ import { ProtocolSource, GAP_EVENT, UP_METRIC } from '../../src/sources/protocol
 import type { CommonSourceConfig } from '../../src/sources/source.js';
 import { sourceMetrics } from '../../src/telemetry/metrics.js';
 import { SecretScope } from '../../src/telemetry/secrets.js';
-import { scrub } from '../../src/telemetry/logger.js';
+import { forgetSecret, registerSecret, scrub } from '../../src/telemetry/logger.js';
 import { webSocketSource } from '../../src/sources/websocket/source.js';
 import { GenericSimulator } from '../../src/simulators/websocket.js';
 import { CaptureEmitter, metricValue, seriesCount, silentLog, sourceConfig } from '../helpers/capture.js';
 import { FakeClock, HeldClock } from '../helpers/clock.js';
 import { FrameServer } from '../helpers/frame_server.js';
 import { waitFor } from '../helpers/net.js';
+import { AuthError, LockoutSuspected } from '../../src/net/errors.js';
 
 // The one Session (src/sources/session.ts) around a probe protocol, through a ProtocolSource, against a
 // bare local WebSocket server: what the session does with each kind of Meaning, and nothing vendor-specific.
@@ -46,9 +47,13 @@ function point(value: number, receivedMs: number): Envelope {
 class ProbeProtocol implements Protocol {
   readonly seen: unknown[] = [];
   readonly resubscribed: string[] = [];
+  /** Refuse the next logins (as a vendor refusing a credential), or suspect a lockout. */
+  refuse: boolean | 'lockout' = false;
   constructor(private readonly url: () => string, private readonly expect: string[] = []) {}
 
   async connect() {
+    if (this.refuse === 'lockout') throw new LockoutSuspected('closed at once, before any reply');
+    if (this.refuse) throw new AuthError('login refused with HTTP 401', 401);
     return { url: this.url(), headers: {} };
   }
 
@@ -77,7 +82,7 @@ class ProbeProtocol implements Protocol {
 }
 
 /** A server, a probe source on it with a fresh registry, started; `answer` decides the server's reply to a subscribe. */
-async function rig(opts: { expect?: string[]; answer?: (name: string) => object | undefined; cfg?: Partial<CommonSourceConfig>; clock?: FakeClock | HeldClock } = {}) {
+async function rig(opts: { expect?: string[]; answer?: (name: string) => object | undefined; cfg?: Partial<CommonSourceConfig>; clock?: FakeClock | HeldClock; refuse?: ProbeProtocol['refuse'] } = {}) {
   const server = new FrameServer((msg, ws) => {
     const name = (msg as { subscribe?: unknown }).subscribe;
     if (typeof name !== 'string') return;
@@ -88,6 +93,7 @@ async function rig(opts: { expect?: string[]; answer?: (name: string) => object 
   const emitter = new CaptureEmitter();
   const metrics = sourceMetrics(new Registry());
   const protocol = new ProbeProtocol(() => server.url, opts.expect);
+  protocol.refuse = opts.refuse ?? false;
   const cfg = common(opts.cfg);
   const source = new ProtocolSource(cfg, { emitter, log: silentLog, metrics, clock: opts.clock ?? new FakeClock(), secrets: new SecretScope('test') }, [protocol]);
   cleanups.push(() => server.stop(), () => source.stop());
@@ -177,6 +183,9 @@ describe('Session: subscriptions', () => {
     assert.deepEqual(protocol.resubscribed, ['b']);
     assert.equal(server.connections, 1, 'the healthy subscription and its socket were left alone');
     assert.equal(await metricValue(metrics.subscriptionUp, { source: name, subscription: 'b' }), 1);
+    const gaps = emitter.health().flatMap((e) => e.logs);
+    assert.equal(gaps.length, 1, 'a failed subscription is a gap: the source saw only part of what it asked for');
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.cause'], 'resubscribing');
   });
 
   it('asks again for a refused subscription on a doubling schedule and shows the refusal', async () => {
@@ -193,6 +202,24 @@ describe('Session: subscriptions', () => {
     assert.deepEqual(protocol.resubscribed, ['b']);
   });
 
+  it('shows a refusal in /readyz without the secret a server echoed in it, cut short and on one line', async () => {
+    const secret = 'sess-token-5e1f0c9a';
+    registerSecret(secret);
+    try {
+      const { source } = await rig({
+        expect: ['a'], cfg: { resubscribe_interval: 5000 }, clock: new HeldClock(),
+        answer: (sub) => ({ ack: sub, ok: false, why: `bad token ${secret}\n${'x'.repeat(500)}` }),
+      });
+      await waitFor('refused', () => /refused/.test(source.status().detail));
+      const detail = source.status().detail;
+      assert.ok(!detail.includes(secret), detail);
+      assert.match(detail, /^subscribed 0\/1; failed: a \(refused: bad token \[REDACTED\] x+…\)$/);
+      assert.ok(detail.length < 300);
+    } finally {
+      forgetSecret(secret);
+    }
+  });
+
   it('counts an ack for a name never expected and grows nothing', async () => {
     const { server, source, metrics, name } = await rig({ expect: ['a', 'b'] });
     await waitFor('subscribed', () => source.status().detail === 'subscribed');
@@ -201,6 +228,41 @@ describe('Session: subscriptions', () => {
     assert.equal(source.sessions[0]!.subscriptions().length, 2);
     assert.equal(await seriesCount(metrics.subscriptionUp, { source: name }), 2);
     assert.equal(source.status().detail, 'subscribed');
+  });
+
+  it('puts every subscription back to pending when its connection closes, and active again after the new one answers', async () => {
+    const clock = new HeldClock();
+    const { server, source, metrics, name, protocol } = await rig({ expect: ['a', 'b'], clock });
+    await waitFor('subscribed', () => source.status().detail === 'subscribed');
+    assert.equal(await metricValue(metrics.subscriptions, { source: name, state: 'active' }), 2);
+    // Held between connections: the next login is refused and its slow wait lasts until released.
+    protocol.refuse = true;
+    server.sockets[0]!.terminate();
+    await waitFor('between connections', () => source.status().problem === 'auth');
+    assert.deepEqual(source.sessions[0]!.subscriptions().map((v) => v.state), ['pending', 'pending']);
+    assert.equal(await metricValue(metrics.subscriptions, { source: name, state: 'active' }), 0);
+    assert.equal(await metricValue(metrics.subscriptionUp, { source: name }), 0);
+    protocol.refuse = false;
+    clock.release();
+    await waitFor('subscribed again', () => source.status().detail === 'subscribed' && server.connections === 2);
+    assert.equal(await metricValue(metrics.subscriptions, { source: name, state: 'active' }), 2);
+    assert.equal(await metricValue(metrics.subscriptionUp, { source: name }), 2);
+  });
+});
+
+describe('Session: slow schedules', () => {
+  it('counts a refused login as an auth failure, but a suspected lockout only as a lockout wait', async () => {
+    const clock = new HeldClock();
+    const { source, metrics, name, protocol } = await rig({ clock, refuse: 'lockout' });
+    await waitFor('waiting on the lockout schedule', () => source.status().problem === 'lockout');
+    assert.equal(await metricValue(metrics.authFailures, { source: name }), 0);
+    assert.equal(await metricValue(metrics.connectFailures, { source: name, reason: 'lockout' }), 1);
+    assert.equal(source.blind(), 'lockout');
+    protocol.refuse = true;
+    clock.release();
+    await waitFor('waiting on the auth schedule', () => source.status().problem === 'auth');
+    assert.equal(await metricValue(metrics.authFailures, { source: name }), 1);
+    assert.equal(source.blind(), 'auth');
   });
 });
 
@@ -262,5 +324,27 @@ describe('ProtocolSource: gap signals', () => {
     const env = emitter.health().find((e) => e.logs.length)!;
     assert.equal(env.resource['ws2otel.source.name'], source.name);
     assert.equal(env.resource['service.name'], 'probe');
+  });
+
+  it('records the causes of a gap in order: closed, then auth while the login was refused, with the slow wait in its duration', async () => {
+    const clock = new HeldClock();
+    const { server, emitter, source, protocol } = await rig({ clock });
+    await waitFor('up', () => source.status().connected);
+    protocol.refuse = true;
+    server.sockets[0]!.close(1012, 'restart');
+    await waitFor('waiting on the auth schedule', () => source.status().problem === 'auth');
+    assert.equal(source.blind(), 'auth');
+    assert.deepEqual(clock.sleeps, [60_000]);
+    const ups = () => emitter.health().flatMap((e) => e.metrics).map((p) => p.value);
+    assert.deepEqual(ups(), [0, 1, 0]);
+    protocol.refuse = false;
+    clock.release();
+    await waitFor('up again', () => source.status().connected);
+    const gaps = emitter.health().flatMap((e) => e.logs);
+    assert.equal(gaps.length, 1);
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.cause'], 'closed');
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.causes'], 'closed,auth');
+    assert.equal(gaps[0]!.attributes['ws2otel.gap.duration'], 60);
+    assert.deepEqual(ups(), [0, 1, 0, 1]);
   });
 });
