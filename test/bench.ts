@@ -19,7 +19,7 @@ import { Collector } from './helpers/collector.js';
 import { CountingCollector } from './helpers/bench_collector.js';
 import { DaemonProcess } from './helpers/daemon.js';
 import { freePort, waitFor } from './helpers/net.js';
-import { MistSimulator, deviceStats } from '../src/sources/mist/simulator.js';
+import { MistSimulator, deviceStats } from '../src/simulators/mist.js';
 import { MistMapping } from '../src/sources/mist/mapping.js';
 import { otlpBodies, otlpCodec } from '../src/encoding/otlp.js';
 

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { KafkaBroker, TopicReader, createTopics } from './helpers/kafka.js';
 import { requestOf, sendEnvelopes, silentLog } from './helpers/capture.js';
 import { MistMapping } from '../src/sources/mist/mapping.js';
-import { deviceStats } from '../src/sources/mist/simulator.js';
+import { deviceStats } from '../src/simulators/mist.js';
 import { validateComponent } from '../src/config/component.js';
 import { createClient, kafkaSink, KafkaSink } from '../src/sinks/kafka/sink.js';
 import { retryWithBackoff } from '../src/pipeline/backoff.js';

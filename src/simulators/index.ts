@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
-import { mistSimulatorSpec } from '../sources/mist/simulator_spec.js';
+import { mistSimulatorSpec } from './mist_spec.js';
 import { sysadmSimulatorSpec } from './sysadm_spec.js';
 import { smcSimulatorSpec } from './smc_spec.js';
 import { nxapiSimulatorSpec } from './nxapi_spec.js';

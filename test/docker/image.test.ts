@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { Collector } from '../helpers/collector.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // The image itself: the unchanged Dockerfile built by podman (scripts/image-build.sh, on the local
 // stand-in for node:<ver>-bookworm-slim that scripts/image-base.sh makes) and run as a user runs it:
@@ -126,8 +126,10 @@ describe('container image, built by podman and run read-only', () => {
       assert.equal(podmanOk('inspect', '--format', '{{.State.Running}}', name), 'true', podman('logs', name).stderr);
       return sent;
     }, 60_000, 500);
-    await waitFor('every point at the Collector', () => collector.points().length >= FRAMES * POINTS_PER_FRAME, 60_000, 200);
-    assert.equal(collector.points().length, FRAMES * POINTS_PER_FRAME);
+    // The Mist data; the source's own up gauge (scope ws2otel/source) reaches the Collector too.
+    const mistPoints = () => collector.points().filter((p) => p.scope === 'ws2otel/mist');
+    await waitFor('every point at the Collector', () => mistPoints().length >= FRAMES * POINTS_PER_FRAME, 60_000, 200);
+    assert.equal(mistPoints().length, FRAMES * POINTS_PER_FRAME);
     const uptime = collector.points().filter((p) => p.name === 'mist.device.uptime');
     assert.deepEqual(uptime.map((p) => p.value).sort(), sim.sent.map((s) => s.payload.uptime).sort());
     const files = podmanOk('exec', name, 'sh', '-c', 'ls /var/lib/ws2otel/buffer');

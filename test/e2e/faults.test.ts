@@ -7,7 +7,7 @@ import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { onSmallTmpfs } from '../helpers/tmpfs.js';
-import { MistSimulator, type MistSimulatorOptions } from '../../src/sources/mist/simulator.js';
+import { MistSimulator, type MistSimulatorOptions } from '../../src/simulators/mist.js';
 
 // Fault tests: the real Collector goes down, restarts, ws2otel is killed or stopped, the disk fills.
 // Each asserts that every frame ws2otel accepted reached the Collector, and bounds the duplicates that

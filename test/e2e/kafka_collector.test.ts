@@ -4,7 +4,7 @@ import { Collector } from '../helpers/collector.js';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { KafkaBroker, TopicReader, createTopics } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // Mist simulator → ws2otel (child process) → a real Kafka 4.3.1 broker → the real OpenTelemetry
 // Collector's kafka receiver (otlp_proto) → its file exporter; and the `json` topic read by a plain
@@ -61,8 +61,10 @@ describe('Mist → ws2otel → Kafka', () => {
     it('the Collector reads every point with its name, value, unit, type, time and resource', async () => {
       await sim.done;
       const expected = FRAMES * POINTS_PER_FRAME;
-      await waitFor('all points at the Collector', () => collector.points().length >= expected, 40_000, 200);
-      const points = collector.points();
+      // The Mist data; the source's own up gauge (scope ws2otel/source) travels the same topic.
+      const mistPoints = () => collector.points().filter((p) => p.scope === 'ws2otel/mist');
+      await waitFor('all points at the Collector', () => mistPoints().length >= expected, 40_000, 200);
+      const points = mistPoints();
       assert.equal(points.length, expected);
       for (const { payload } of sim.sent) {
         const mac = payload.mac as string;
@@ -130,8 +132,11 @@ describe('Mist → ws2otel → Kafka', () => {
 
     it('one flat object per point and per event, keyed by device.id, resource and attributes inlined', async () => {
       await sim.done;
-      await waitFor('every point', () => reader.messages.filter((m) => m.topic === topics.metrics).length >= 9 * POINTS_PER_FRAME, 30_000);
-      const points = reader.messages.filter((m) => m.topic === topics.metrics).map((m) => ({ key: m.key, doc: JSON.parse(m.value.toString()) }));
+      // The Mist data; the source's own up gauge (scope ws2otel/source) travels the same topic.
+      const mistDocs = () => reader.messages.filter((m) => m.topic === topics.metrics).map((m) => ({ key: m.key, doc: JSON.parse(m.value.toString()) }))
+        .filter((p) => p.doc.scope === 'ws2otel/mist');
+      await waitFor('every point', () => mistDocs().length >= 9 * POINTS_PER_FRAME, 30_000);
+      const points = mistDocs();
       assert.equal(points.length, 9 * POINTS_PER_FRAME);
       for (const { payload } of sim.sent) {
         const mac = payload.mac as string;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { KafkaBroker, TopicReader, createTopics, securedClient, type SecuredListener } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // Mist simulator → ws2otel (child process) → the real Kafka 4.3.1 broker's SASL_SSL listener
 // (SCRAM-SHA-512, a certificate for localhost signed by a CA made at setup) → a consumer reading over

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // Mist simulator → ws2otel (child process) → the real OpenTelemetry Collector → its file exporter.
 // Every value the simulator sent must come out of the Collector with its name, unit, type and time.
@@ -34,8 +34,10 @@ for (const encoding of ['proto', 'json'] as const) {
       // Per simulated AP frame: 10 device, 5 BLE, 7 per radio × 2 radios, 6 for port eth0 = 35 points.
       const expectedPoints = FRAMES * 35;
       await waitFor('all points at the Collector', () => collector.points().filter((p) => p.scope === 'ws2otel/mist').length >= expectedPoints, 30_000);
-      const points = collector.points();
+      // The Mist data; the source's own up gauge (scope ws2otel/source) is a signal of its own.
+      const points = collector.points().filter((p) => p.scope === 'ws2otel/mist');
       assert.equal(points.length, expectedPoints);
+      assert.ok(collector.points().some((p) => p.name === 'ws2otel.source.up' && p.scope === 'ws2otel/source' && p.value === 1), 'the source says it is up');
 
       for (const { payload } of sim.sent) {
         const mac = payload.mac as string;
@@ -97,3 +99,40 @@ for (const encoding of ['proto', 'json'] as const) {
     });
   });
 }
+
+describe('Mist wireless clients → OTLP/HTTP → Collector', () => {
+  const CLIENT_FRAMES = 12;
+  const sim = new MistSimulator({ token: TOKEN, devices: 3, intervalMs: 30, count: CLIENT_FRAMES, record: 'payloads' });
+  const e2e = pipeline({
+    sims: [sim],
+    config: (collector) => ({
+      sources: [{ name: 'mist-clients-e2e', type: 'mist', url: sim.url, token: '${MIST_TOKEN}', channels: [`/sites/${SITE}/stats/clients`] }],
+      sinks: [otlpSink(collector, { max_events: 10 })],
+    }),
+    env: { MIST_TOKEN: TOKEN },
+  });
+  const { collector } = e2e;
+
+  it('delivers a client on /stats/clients as mist.client.* points on the client\'s own resource, its AP as an attribute, never a device', async () => {
+    await sim.done;
+    await waitFor('every client sample at the Collector', () => new Set(collector.points().filter((p) => p.name === 'mist.client.rssi').map((p) => p.timeUnixNano)).size >= CLIENT_FRAMES, 30_000);
+    const points = collector.points().filter((p) => p.scope === 'ws2otel/mist');
+    assert.deepEqual(points.filter((p) => p.name.startsWith('mist.device.') || p.resource['device.id'] !== undefined), [], 'no device series from clients');
+    for (const { payload } of sim.sent) {
+      const t = BigInt(Math.round((payload._time as number) * 1e6)) * 1000n;
+      const mine = points.filter((p) => p.resource['mist.client.mac'] === payload.mac && p.timeUnixNano / 1000n === t / 1000n);
+      const rssi = mine.find((p) => p.name === 'mist.client.rssi');
+      assert.ok(rssi, `rssi point for ${payload.mac as string} at ${t}`);
+      assert.equal(rssi.value, payload.rssi);
+      assert.equal(rssi.unit, 'dBm');
+      assert.equal(rssi.attributes['mist.ap.mac'], payload.ap_mac);
+      assert.equal(rssi.resource['mist.client.hostname'], payload.hostname);
+      const tx = mine.find((p) => p.name === 'mist.client.tx.bytes');
+      assert.ok(tx);
+      assert.equal(tx.value, payload.tx_bytes);
+      assert.equal(tx.type, 'sum');
+      assert.equal(tx.unit, 'By');
+    }
+    assert.equal(await e2e.daemon.stop('SIGTERM'), 0);
+  });
+});

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { CLI, DaemonProcess } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // Operating the daemon: tap, SIGHUP reload, scale-out across replicas.
 

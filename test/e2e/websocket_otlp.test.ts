@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { otlpSink, pipeline } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 import { GenericSimulator } from '../../src/simulators/websocket.js';
 
 // Two `type: websocket` sources in one ws2otel child process, into the real OpenTelemetry Collector:

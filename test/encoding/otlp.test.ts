@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otlpBodies, otlpCodec } from '../../src/encoding/otlp.js';
 import { MistMapping } from '../../src/sources/mist/mapping.js';
-import { deviceStats } from '../../src/sources/mist/simulator.js';
+import { deviceStats } from '../../src/simulators/mist.js';
 import type { Envelope } from '../../src/model.js';
 import { itemOf } from '../helpers/capture.js';
 import { canonical, decodeLogRecords, decodeMetricPoints, envelopePoints, jsonPoints, referenceLogs, referenceMetrics } from '../helpers/otlp.js';

@@ -10,7 +10,7 @@ import { crc32 } from 'node:zlib';
 import { BufferFullError, type Item } from '../../src/pipeline/buffer.js';
 import type { Envelope } from '../../src/model.js';
 import { MistMapping } from '../../src/sources/mist/mapping.js';
-import { deviceStats } from '../../src/sources/mist/simulator.js';
+import { deviceStats } from '../../src/simulators/mist.js';
 import { envelopeOf, itemOf, silentLog } from '../helpers/capture.js';
 import { pino } from 'pino';
 import type { Logger } from '../../src/telemetry/logger.js';

@@ -54,7 +54,8 @@ function mist(): Target {
   const emitter = new CaptureEmitter();
   const cfg = { ...common('mist'), url: 'ws://127.0.0.1:9/x', token: 't', channels: [STATS, EVENTS] };
   const src = new MistSource(cfg as never, { emitter, log: silentLog });
-  return { name: cfg.name, emitter, feed: entry((src as unknown as { session: unknown }).session) };
+  // The one Session's frame entry (the socket's own path, without a socket).
+  return { name: cfg.name, emitter, feed: (data) => src.sessions[0]!.receive(data) };
 }
 
 function nxapi(): Target {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { WsSession, type SessionHooks } from '../../src/sources/ws_session.js';
 import { MistSource } from '../../src/sources/mist/source.js';
-import { MistSimulator, deviceStats } from '../../src/sources/mist/simulator.js';
+import { MistSimulator, deviceStats } from '../../src/simulators/mist.js';
 import type { MistConfig } from '../../src/sources/mist/config.js';
 import type { CommonSourceConfig } from '../../src/sources/source.js';
 import { CaptureEmitter, selfMetric, silentLog } from '../helpers/capture.js';
@@ -83,8 +83,8 @@ describe('WsSession: a frame can never kill a source', () => {
     const { server, emitter } = await mistRig();
     await server.send({ event: 'data', channel: EVENTS, data: `{"mac":"5c5b35000001","nested":${deep(10_000)}}` });
     for (let i = 0; i < 3; i++) await server.send(good(i));
-    await waitFor('the good frames after it', () => emitter.envelopes.filter((e) => e.metrics.length).length >= 3);
-    const rec = emitter.envelopes.flatMap((e) => e.logs)[0];
+    await waitFor('the good frames after it', () => emitter.data().filter((e) => e.metrics.length).length >= 3);
+    const rec = emitter.data().flatMap((e) => e.logs)[0];
     assert.ok(rec, 'the deep event became a record');
     assert.ok(rec.body.length <= 4097, `body of ${rec.body.length} chars`);
     assert.equal(server.connections, 1);
@@ -94,7 +94,7 @@ describe('WsSession: a frame can never kill a source', () => {
     const { server, emitter, cfg, source } = await mistRig();
     await server.send(`{"event":"channel_subscribed","channel":${deep(10_000)}}`);
     await server.send(good(1));
-    await waitFor('the good frame after it', () => emitter.envelopes.length >= 1);
+    await waitFor('the good frame after it', () => emitter.data().length >= 1);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'unknown_channel' }), 1);
     assert.equal(source.status().connected, true);
     assert.equal(server.connections, 1);
@@ -104,7 +104,7 @@ describe('WsSession: a frame can never kill a source', () => {
     const { server, emitter, cfg } = await mistRig();
     await server.send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])); // {"\xff\xfe"}
     await server.send(good(1));
-    await waitFor('the good frame after it', () => emitter.envelopes.length >= 1);
+    await waitFor('the good frame after it', () => emitter.data().length >= 1);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'invalid_utf8' }), 1);
     assert.equal(server.connections, 1, 'no reconnect for one bad frame');
   });
@@ -120,10 +120,10 @@ describe('WsSession: bounded work and state per frame', () => {
     stats.radio_stat = radios;
     await server.send({ event: 'data', channel: STATS, data: JSON.stringify(stats) });
     await server.send(good(2));
-    await waitFor('both frames', () => emitter.envelopes.length >= 2);
-    assert.equal(emitter.envelopes[0]!.metrics.length, 500);
+    await waitFor('both frames', () => emitter.data().length >= 2);
+    assert.equal(emitter.data()[0]!.metrics.length, 500);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'too_many_points' }), 1);
-    assert.ok(emitter.envelopes[1]!.metrics.length > 10, 'the next frame whole');
+    assert.ok(emitter.data()[1]!.metrics.length > 10, 'the next frame whole');
   });
 
   it('cuts a frame of 100,000 events from distinct devices to envelopes_per_frame', async () => {
@@ -132,8 +132,8 @@ describe('WsSession: bounded work and state per frame', () => {
     const events = Array.from({ length: 100_000 }, (_, i) => ({ type: 'AP_CONNECTED', mac: `mac${i}`, timestamp: Date.now() / 1000 }));
     await server.send({ event: 'data', channel: EVENTS, data: JSON.stringify({ events }) });
     await server.send(good(1));
-    await waitFor('the stats frame after it', () => emitter.envelopes.some((e) => e.metrics.length));
-    assert.equal(emitter.envelopes.filter((e) => e.logs.length).length, 50);
+    await waitFor('the stats frame after it', () => emitter.data().some((e) => e.metrics.length));
+    assert.equal(emitter.data().filter((e) => e.logs.length).length, 50);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'too_many_envelopes' }), 1);
   });
 
@@ -143,8 +143,8 @@ describe('WsSession: bounded work and state per frame', () => {
     const ev: Record<string, unknown> = { type: 'AP_CONNECTED', mac: 'm1' };
     for (let i = 0; i < 100_000; i++) ev[`k${i}`] = i;
     await server.send({ event: 'data', channel: EVENTS, data: JSON.stringify(ev) });
-    await waitFor('the record', () => emitter.envelopes.length >= 1);
-    assert.equal(Object.keys(emitter.envelopes[0]!.logs[0]!.attributes).length, 64);
+    await waitFor('the record', () => emitter.data().length >= 1);
+    assert.equal(Object.keys(emitter.data()[0]!.logs[0]!.attributes).length, 64);
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'too_many_attributes' }), 1);
   });
 
@@ -162,7 +162,7 @@ describe('WsSession: bounded work and state per frame', () => {
     const { server, emitter, cfg } = await mistRig({}, log);
     for (let i = 0; i < 3000; i++) void server.send({ event: 'subscribe_failed', channel: `/sites/${SITE}/x${i}`, detail: 'no' });
     await server.send(good(1));
-    await waitFor('the good frame', () => emitter.envelopes.length >= 1);
+    await waitFor('the good frame', () => emitter.data().length >= 1);
     await waitFor('all counted', async () => (await selfMetric('framesRejected', { source: cfg.name, reason: 'unknown_channel' })) >= 3000);
     assert.ok(lines.length <= 2, `${lines.length} log lines`);
     assert.equal(await selfMetric('subscriptions', { source: cfg.name, state: 'failed' }), 0, 'not our channels: not our failures');
@@ -202,7 +202,7 @@ describe('WsSession: refused credentials and rate limits', () => {
     const source = new MistSource(cfg, { emitter, log: silentLog, clock });
     cleanups.push(() => source.stop());
     source.start();
-    await waitFor('data after the wait', () => emitter.envelopes.length >= 1);
+    await waitFor('data after the wait', () => emitter.data().length >= 1);
     assert.deepEqual(clock.sleeps, [20_000]);
     assert.equal(sim.rateLimited.length, 1);
     assert.equal(await selfMetric('connectFailures', { source: cfg.name, reason: 'rate_limited' }), 1);
@@ -215,7 +215,7 @@ describe('WsSession: refused credentials and rate limits', () => {
     const source = new MistSource(mistConfig(sim.url), { emitter, log: silentLog, clock });
     cleanups.push(() => source.stop());
     source.start();
-    await waitFor('data after the waits', () => emitter.envelopes.length >= 1);
+    await waitFor('data after the waits', () => emitter.data().length >= 1);
     assert.equal(sim.rateLimited.length, 2);
     assert.deepEqual(clock.sleeps, [30_000, 30_000]);
   });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { Collector } from '../helpers/collector.js';
 import { freePort, waitFor } from '../helpers/net.js';
-import { MistSimulator } from '../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../src/simulators/mist.js';
 
 // systemd/ws2otel.service as shipped, started by a real systemd: `systemd-nspawn --boot` of a Debian
 // root with systemd (scripts/debian-root.sh systemd, cached), the repo bound read-only at /opt/ws2otel,

@@ -3,8 +3,9 @@ import { compileRules, extractAttributes, extractPoints, mergeRules, type Attrib
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, briefJson, type FrameLimits } from '../../mapping/values.js';
 
-// Mist payload → metric points and log records. The tables are data: a source's `metrics` config
-// block adds to or overrides DEVICE_STATS by path (see mergeRules).
+// Mist payload → metric points and log records. The tables are data, one per kind of `/stats/`
+// channel: a source's `metrics` block adds to or overrides DEVICE_STATS by path (see mergeRules), its
+// `kind_metrics.<kind>` blocks do the same for the other kinds' tables.
 
 /** `/sites/{site}/stats/devices`: one device's stats per frame (seed: mist-websocket-stream.txt). */
 export const DEVICE_STATS: readonly MetricRule[] = [
@@ -50,6 +51,155 @@ export const DEVICE_RESOURCE: readonly AttributeRule[] = [
   { path: 'org_id', attribute: 'mist.org.id' },
 ];
 
+// Field names below are Mist's documented stats objects (StatsWirelessClient, StatsMxedge,
+// StatsUnconnectedClient, StatsSdkclient, StatsAsset); examples in test/fixtures/mist.ts.
+
+/**
+ * `/sites/{site}/stats/clients`: one wireless client per frame. A client is not a Mist device: it is
+ * named by its own `mist.client.*` resource, and the AP it is on is a point attribute, so a client
+ * that roams stays one series set with a changing `mist.ap.mac`.
+ */
+export const CLIENT_STATS: readonly MetricRule[] = [
+  { path: 'rssi', metric: 'mist.client.rssi', unit: 'dBm', type: 'gauge', description: 'Signal strength the AP hears from the client' },
+  { path: 'snr', metric: 'mist.client.snr', unit: 'dB', type: 'gauge', description: 'Signal over noise' },
+  { path: 'channel', metric: 'mist.client.channel', unit: '1', type: 'gauge', int: true, description: 'Radio channel the client is on' },
+  { path: 'uptime', metric: 'mist.client.uptime', unit: 's', type: 'gauge', description: 'Time since the client connected' },
+  { path: 'idle_time', metric: 'mist.client.idle_time', unit: 's', type: 'gauge', description: 'Time since the last packet from the client' },
+  { path: 'last_seen', metric: 'mist.client.last_seen', unit: 's', type: 'gauge', description: 'When Mist last heard from the client (epoch seconds)' },
+  { path: 'tx_bytes', metric: 'mist.client.tx.bytes', unit: 'By', type: 'counter', description: 'Bytes sent to the client since it connected' },
+  { path: 'rx_bytes', metric: 'mist.client.rx.bytes', unit: 'By', type: 'counter', description: 'Bytes received from the client since it connected' },
+  { path: 'tx_packets', metric: 'mist.client.tx.packets', unit: '{packet}', type: 'counter', description: 'Packets sent to the client' },
+  { path: 'rx_packets', metric: 'mist.client.rx.packets', unit: '{packet}', type: 'counter', description: 'Packets received from the client' },
+  { path: 'tx_retries', metric: 'mist.client.tx.retries', unit: '{retry}', type: 'counter', description: 'Transmit retries to the client' },
+  { path: 'rx_retries', metric: 'mist.client.rx.retries', unit: '{retry}', type: 'counter', description: 'Receive retries from the client' },
+  { path: 'tx_rate', metric: 'mist.client.tx.rate', unit: 'Mbit/s', type: 'gauge', description: 'Transmit PHY rate' },
+  { path: 'rx_rate', metric: 'mist.client.rx.rate', unit: 'Mbit/s', type: 'gauge', description: 'Receive PHY rate' },
+  { path: 'tx_bps', metric: 'mist.client.tx.throughput', unit: 'bit/s', type: 'gauge', description: 'Traffic to the client, last known' },
+  { path: 'rx_bps', metric: 'mist.client.rx.throughput', unit: 'bit/s', type: 'gauge', description: 'Traffic from the client, last known' },
+  { path: 'x', metric: 'mist.client.location.x', unit: '{pixel}', type: 'gauge', description: 'Estimated position on its map' },
+  { path: 'y', metric: 'mist.client.location.y', unit: '{pixel}', type: 'gauge', description: 'Estimated position on its map' },
+];
+
+/** A wireless client's identity. */
+export const CLIENT_RESOURCE: readonly AttributeRule[] = [
+  { path: 'mac', attribute: 'mist.client.mac' },
+  { path: 'hostname', attribute: 'mist.client.hostname' },
+  { path: 'manufacture', attribute: 'mist.client.manufacturer' },
+  { path: 'family', attribute: 'mist.client.family' },
+  { path: 'model', attribute: 'mist.client.model' },
+  { path: 'os', attribute: 'mist.client.os' },
+  { path: 'site_id', attribute: 'mist.site.id' },
+];
+
+/** Where a client is attached: changes as it roams, so it is on the points, not the resource. */
+export const CLIENT_POINT_ATTRIBUTES: readonly AttributeRule[] = [
+  { path: 'ap_mac', attribute: 'mist.ap.mac' },
+  { path: 'ssid', attribute: 'mist.wlan.ssid' },
+  { path: 'band', attribute: 'mist.wlan.band' },
+];
+
+/** `/sites/{site}/stats/mxedges` and `/orgs/{org}/stats/mxedges`: one Mist Edge appliance per frame. */
+export const MXEDGE_STATS: readonly MetricRule[] = [
+  { path: 'uptime', metric: 'mist.mxedge.uptime', unit: 's', type: 'gauge', int: true, description: 'Time since the Mist Edge booted' },
+  { path: 'last_seen', metric: 'mist.mxedge.last_seen', unit: 's', type: 'gauge', description: 'When Mist last heard from the Mist Edge (epoch seconds)' },
+  { path: 'num_tunnels', metric: 'mist.mxedge.tunnels', unit: '{tunnel}', type: 'gauge', int: true, description: 'Tunnels terminated' },
+  { path: 'cpu_stat.usage', metric: 'mist.mxedge.cpu.utilization', unit: '%', type: 'gauge', description: 'CPU utilization' },
+  { path: 'memory_stat.usage', metric: 'mist.mxedge.memory.utilization', unit: '%', type: 'gauge', description: 'Memory utilization' },
+  { path: 'port_stat.*.up', metric: 'mist.mxedge.port.up', unit: '1', type: 'gauge', int: true, key_attribute: 'port', description: '1 when the port link is up' },
+  { path: 'port_stat.*.tx_bytes', metric: 'mist.mxedge.port.tx.bytes', unit: 'By', type: 'counter', key_attribute: 'port', description: 'Bytes sent per port' },
+  { path: 'port_stat.*.rx_bytes', metric: 'mist.mxedge.port.rx.bytes', unit: 'By', type: 'counter', key_attribute: 'port', description: 'Bytes received per port' },
+  { path: 'port_stat.*.tx_pkts', metric: 'mist.mxedge.port.tx.packets', unit: '{packet}', type: 'counter', key_attribute: 'port', description: 'Packets sent per port' },
+  { path: 'port_stat.*.rx_pkts', metric: 'mist.mxedge.port.rx.packets', unit: '{packet}', type: 'counter', key_attribute: 'port', description: 'Packets received per port' },
+  { path: 'port_stat.*.rx_errors', metric: 'mist.mxedge.port.rx.errors', unit: '{error}', type: 'counter', key_attribute: 'port', description: 'Receive errors per port' },
+  { path: 'port_stat.*.tx_errors', metric: 'mist.mxedge.port.tx.errors', unit: '{error}', type: 'counter', key_attribute: 'port', description: 'Transmit errors per port' },
+];
+
+/** A Mist Edge is Juniper hardware (or its VM): a device, but with its own `mist.mxedge.*` metrics. */
+export const MXEDGE_RESOURCE: readonly AttributeRule[] = [
+  { path: 'mac', attribute: 'device.id' },
+  { path: 'name', attribute: 'device.name' },
+  { path: 'model', attribute: 'device.model.identifier' },
+  { path: 'id', attribute: 'mist.mxedge.id' },
+  { path: 'mxcluster_id', attribute: 'mist.mxcluster.id' },
+  { path: 'site_id', attribute: 'mist.site.id' },
+  { path: 'org_id', attribute: 'mist.org.id' },
+];
+
+const location = (prefix: string): MetricRule[] => [
+  { path: 'x', metric: `${prefix}.location.x`, unit: '{pixel}', type: 'gauge', description: 'Estimated position on the map' },
+  { path: 'y', metric: `${prefix}.location.y`, unit: '{pixel}', type: 'gauge', description: 'Estimated position on the map' },
+];
+
+/** `/stats/maps/{map}/clients`: where connected wireless clients are on the map. */
+export const MAP_CLIENT_STATS: readonly MetricRule[] = [
+  ...location('mist.client'),
+  { path: 'accuracy', metric: 'mist.client.location.accuracy', unit: 'm', type: 'gauge', description: 'Estimated location accuracy' },
+];
+
+/** `/stats/maps/{map}/unconnected_clients`: devices heard by APs but not associated. */
+export const UNCONNECTED_CLIENT_STATS: readonly MetricRule[] = [
+  { path: 'rssi', metric: 'mist.unconnected_client.rssi', unit: 'dBm', type: 'gauge', description: 'Signal strength the AP hears' },
+  { path: 'last_seen', metric: 'mist.unconnected_client.last_seen', unit: 's', type: 'gauge', description: 'When Mist last heard it (epoch seconds)' },
+  ...location('mist.unconnected_client'),
+];
+
+/** `/stats/maps/{map}/sdkclients`: phones running the Mist SDK. */
+export const SDKCLIENT_STATS: readonly MetricRule[] = [
+  { path: 'network_connection.rssi', metric: 'mist.sdkclient.rssi', unit: 'dBm', type: 'gauge', description: 'Signal strength of its network connection' },
+  { path: 'last_seen', metric: 'mist.sdkclient.last_seen', unit: 's', type: 'gauge', description: 'When Mist last heard it (epoch seconds)' },
+  ...location('mist.sdkclient'),
+];
+
+/** `/stats/maps/{map}/assets`: BLE tags the org knows. */
+export const ASSET_STATS: readonly MetricRule[] = [
+  { path: 'rssi', metric: 'mist.asset.rssi', unit: 'dBm', type: 'gauge', description: 'Signal strength the APs hear' },
+  { path: 'battery_voltage', metric: 'mist.asset.battery.voltage', unit: 'V', type: 'gauge', scale: 0.001, description: 'Battery voltage (Mist reports mV)' },
+  { path: 'temperature', metric: 'mist.asset.temperature', unit: 'Cel', type: 'gauge', description: 'Temperature the tag reports' },
+  { path: 'last_seen', metric: 'mist.asset.last_seen', unit: 's', type: 'gauge', description: 'When Mist last heard it (epoch seconds)' },
+  ...location('mist.asset'),
+];
+
+/** `/stats/maps/{map}/discovered_assets`: BLE beacons heard that the org does not know. */
+export const DISCOVERED_ASSET_STATS: readonly MetricRule[] = [
+  { path: 'rssi', metric: 'mist.discovered_asset.rssi', unit: 'dBm', type: 'gauge', description: 'Signal strength the APs hear' },
+  { path: 'last_seen', metric: 'mist.discovered_asset.last_seen', unit: 's', type: 'gauge', description: 'When Mist last heard it (epoch seconds)' },
+  ...location('mist.discovered_asset'),
+];
+
+/** What one kind of `/stats/` channel carries and how it maps. */
+export interface StatsTable {
+  metrics: readonly MetricRule[];
+  resource: readonly AttributeRule[];
+  /** Attributes every point of the frame gets (the AP a client is on). */
+  pointAttributes?: readonly AttributeRule[];
+  /** Juniper hardware: `device.manufacturer` is set. */
+  juniper?: boolean;
+}
+
+export const STATS_KINDS = ['devices', 'clients', 'mxedges', 'map_clients', 'unconnected_clients', 'sdkclients', 'assets', 'discovered_assets'] as const;
+export type StatsKind = (typeof STATS_KINDS)[number];
+
+export const STATS_TABLES: Readonly<Record<StatsKind, StatsTable>> = {
+  devices: { metrics: DEVICE_STATS, resource: DEVICE_RESOURCE, juniper: true },
+  clients: { metrics: CLIENT_STATS, resource: CLIENT_RESOURCE, pointAttributes: CLIENT_POINT_ATTRIBUTES },
+  mxedges: { metrics: MXEDGE_STATS, resource: MXEDGE_RESOURCE, juniper: true },
+  map_clients: { metrics: MAP_CLIENT_STATS, resource: [{ path: 'mac', attribute: 'mist.client.mac' }] },
+  unconnected_clients: {
+    metrics: UNCONNECTED_CLIENT_STATS,
+    resource: [{ path: 'mac', attribute: 'mist.unconnected_client.mac' }, { path: 'manufacture', attribute: 'mist.unconnected_client.manufacturer' }],
+    pointAttributes: [{ path: 'ap_mac', attribute: 'mist.ap.mac' }],
+  },
+  sdkclients: {
+    metrics: SDKCLIENT_STATS,
+    resource: [{ path: 'id', attribute: 'mist.sdkclient.id' }, { path: 'uuid', attribute: 'mist.sdkclient.uuid' }, { path: 'name', attribute: 'mist.sdkclient.name' }],
+  },
+  assets: { metrics: ASSET_STATS, resource: [{ path: 'mac', attribute: 'mist.asset.mac' }, { path: 'name', attribute: 'mist.asset.name' }] },
+  discovered_assets: {
+    metrics: DISCOVERED_ASSET_STATS,
+    resource: [{ path: 'mac', attribute: 'mist.discovered_asset.mac' }, { path: 'manufacture', attribute: 'mist.discovered_asset.manufacturer' }],
+  },
+};
+
 /** In a device event, `type` is the event's type: the device's identity comes from these fields. */
 export const EVENT_RESOURCE: readonly AttributeRule[] = [
   { path: 'mac', attribute: 'device.id' },
@@ -71,6 +221,8 @@ const EVENT_NOT_ATTRIBUTES = new Set(['text', 'timestamp', '_time']);
 
 const SITE_RE = /^\/sites\/([^/]+)\//;
 const ORG_RE = /^\/orgs\/([^/]+)\//;
+const STATS_RE = /^\/(?:sites|orgs)\/[^/]+\/stats\/(devices|clients|mxedges)$/;
+const MAP_STATS_RE = /^\/sites\/[^/]+\/stats\/maps\/([^/]+)\/(clients|unconnected_clients|sdkclients|assets|discovered_assets)$/;
 
 export type ChannelKind = 'stats' | 'events';
 
@@ -79,24 +231,48 @@ export function channelKind(channel: string): ChannelKind {
   return /\/stats\//.test(channel) ? 'stats' : 'events';
 }
 
+/** Which object a `/stats/` channel carries, and the map it is about (map channels); undefined: none we know. */
+export function statsKind(channel: string): { kind: StatsKind; map?: string } | undefined {
+  const s = STATS_RE.exec(channel);
+  if (s) return { kind: s[1] as StatsKind };
+  const m = MAP_STATS_RE.exec(channel);
+  if (m) return { kind: m[2] === 'clients' ? 'map_clients' : (m[2] as StatsKind), map: m[1]! };
+  return undefined;
+}
+
+/** Per kind: the default table merged with that kind's config overrides, compiled once. */
+interface CompiledKind {
+  table: StatsTable;
+  rules: CompiledRule[];
+}
+
 export class MistMapping {
-  private readonly rules: CompiledRule[];
+  private readonly kinds: Record<StatsKind, CompiledKind>;
   private readonly scope: Scope;
 
   constructor(
     private readonly source: string,
+    /** The source's `metrics` block: overrides for the devices table, as for every vendor. */
     overrides: readonly MetricRule[],
     private readonly staticResource: Attributes,
     version: string,
     /** Work per frame stops just past these (the session cuts to them and counts). */
     private readonly limits: FrameLimits = DEFAULT_LIMITS,
+    /** The source's `kind_metrics` block: the same kind of overrides for every other kind's table. */
+    kindOverrides: Partial<Record<StatsKind, readonly MetricRule[]>> = {},
   ) {
-    this.rules = compileRules(mergeRules(DEVICE_STATS, overrides));
+    const kinds = {} as Record<StatsKind, CompiledKind>;
+    for (const kind of STATS_KINDS) {
+      const table = STATS_TABLES[kind];
+      const over = kind === 'devices' ? overrides : (kindOverrides[kind] ?? []);
+      kinds[kind] = { table, rules: compileRules(mergeRules(table.metrics, over)) };
+    }
+    this.kinds = kinds;
     this.scope = { name: 'ws2otel/mist', version };
   }
 
-  private resourceFor(channel: string, payload: unknown, rules: readonly AttributeRule[] = DEVICE_RESOURCE): Attributes {
-    const res: Attributes = { 'device.manufacturer': 'Juniper Mist', ...this.staticResource };
+  private resourceFor(channel: string, payload: unknown, rules: readonly AttributeRule[], juniper: boolean): Attributes {
+    const res: Attributes = juniper ? { 'device.manufacturer': 'Juniper Mist', ...this.staticResource } : { ...this.staticResource };
     const site = SITE_RE.exec(channel);
     if (site) res['mist.site.id'] = site[1]!;
     const org = ORG_RE.exec(channel);
@@ -104,14 +280,27 @@ export class MistMapping {
     return extractAttributes(payload, rules, res);
   }
 
-  /** One stats sample → one envelope of points stamped with the sample's own `_time`. */
+  /**
+   * One stats sample → one envelope of points stamped with the sample's own `_time`, mapped by the
+   * table of the object the channel carries. A `/stats/` channel of no known kind yields no points
+   * (counted as `unmapped`): guessing it is a device is how clients once became devices.
+   */
   stats(channel: string, payload: Record<string, unknown>, receivedMs: number): Envelope {
+    const which = statsKind(channel);
+    if (!which) return { source: this.source, resource: { ...this.staticResource }, scope: this.scope, metrics: [], logs: [], receivedMs };
+    const { table, rules } = this.kinds[which.kind];
     const t = typeof payload._time === 'number' ? payload._time * 1000 : receivedMs;
-    // Device counters restart at boot: uptime dates that start; otherwise the sample itself does.
+    // Counters restart at boot (devices) or at association (clients): uptime dates that start; otherwise the sample itself does.
     const start = typeof payload.uptime === 'number' ? t - payload.uptime * 1000 : t;
     const metrics: MetricPoint[] = [];
-    extractPoints(payload, this.rules, t, start, metrics, this.limits.points_per_frame);
-    return { source: this.source, resource: this.resourceFor(channel, payload), scope: this.scope, metrics, logs: [], receivedMs };
+    extractPoints(payload, rules, t, start, metrics, this.limits.points_per_frame);
+    if (table.pointAttributes && metrics.length > 0) {
+      const extra = extractAttributes(payload, table.pointAttributes, {});
+      if (Object.keys(extra).length > 0) for (const p of metrics) p.attributes = { ...p.attributes, ...extra };
+    }
+    const resource = this.resourceFor(channel, payload, table.resource, table.juniper === true);
+    if (which.map !== undefined) resource['mist.map.id'] = which.map;
+    return { source: this.source, resource, scope: this.scope, metrics, logs: [], receivedMs };
   }
 
   /** A device event channel frame: one event object, or `{events:[...]}` as Mist's webhooks batch them. */
@@ -125,7 +314,7 @@ export class MistMapping {
       if (typeof ev !== 'object' || ev === null) continue;
       records++;
       const e = ev as Record<string, unknown>;
-      const resource = this.resourceFor(channel, e, EVENT_RESOURCE);
+      const resource = this.resourceFor(channel, e, EVENT_RESOURCE, true);
       const key = JSON.stringify(resource);
       let env = byDevice.get(key);
       if (!env) byDevice.set(key, (env = { source: this.source, resource, scope: this.scope, metrics: [], logs: [], receivedMs }));

@@ -1,12 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MistMapping, channelKind } from '../../../src/sources/mist/mapping.js';
+import { MistMapping, channelKind, statsKind } from '../../../src/sources/mist/mapping.js';
 import type { MetricPoint } from '../../../src/model.js';
-import { SEED_DEVICE_STATS_FRAME } from '../../fixtures/mist.js';
+import { CLIENT_STATS_FRAME, MAP_ID, MAP_STATS_FRAMES, MXEDGE_STATS_FRAME, SEED_DEVICE_STATS_FRAME, SITE_ID } from '../../fixtures/mist.js';
 
 // The seed document's own frame (test/fixtures/mist.ts) is the fixture.
 function seedFrame(): { event: string; channel: string; data: string } {
   return JSON.parse(SEED_DEVICE_STATS_FRAME);
+}
+
+/** A fixture frame mapped by a fresh mapping (or the one given). */
+function mapped(text: string, mapping = new MistMapping('m', [], {}, '0.0.0')) {
+  const f = JSON.parse(text) as { channel: string; data: string };
+  return mapping.stats(f.channel, JSON.parse(f.data) as Record<string, unknown>, 1);
 }
 
 function point(points: MetricPoint[], name: string): MetricPoint {
@@ -96,5 +102,110 @@ describe('Mist mapping', () => {
     assert.equal(channelKind('/orgs/x/stats/mxedges'), 'stats');
     assert.equal(channelKind('/sites/x/devices'), 'events');
     assert.equal(channelKind('/orgs/x/insights/summary'), 'events');
+  });
+
+  it('maps a wireless client on /stats/clients by the client table: mist.client.* metrics, the client as resource, its AP on the points, never a device', () => {
+    const env = mapped(CLIENT_STATS_FRAME);
+    assert.equal(env.metrics.filter((p) => p.name.startsWith('mist.device.')).length, 0, 'no mist.device.* metric for a client');
+    assert.equal(env.resource['device.id'], undefined, 'a client is never a device.id');
+    assert.equal(env.resource['device.manufacturer'], undefined, 'a client is not Juniper hardware');
+    assert.equal(env.resource['mist.client.mac'], 'a4c3f0112233');
+    assert.equal(env.resource['mist.client.hostname'], 'laptop-jdoe');
+    assert.equal(env.resource['mist.client.manufacturer'], 'Apple');
+    assert.equal(env.resource['mist.site.id'], SITE_ID);
+    const rssi = point(env.metrics, 'mist.client.rssi');
+    assert.equal(rssi.value, -57);
+    assert.equal(rssi.unit, 'dBm');
+    assert.equal(rssi.kind, 'gauge');
+    assert.equal(rssi.attributes['mist.ap.mac'], '5c5b35f15ed8', 'the AP it is on, as a point attribute');
+    assert.equal(rssi.attributes['mist.wlan.ssid'], 'corp');
+    assert.equal(point(env.metrics, 'mist.client.snr').unit, 'dB');
+    const tx = point(env.metrics, 'mist.client.tx.bytes');
+    assert.equal(tx.value, 190081234);
+    assert.equal(tx.kind, 'counter');
+    assert.equal(tx.unit, 'By');
+    // Counted since the client connected: `uptime` seconds before the sample.
+    assert.equal(tx.startTimeMs, 1686592607500 - 2101 * 1000);
+    assert.equal(tx.timeMs, 1686592607500);
+    assert.equal(point(env.metrics, 'mist.client.rx.bytes').value, 68381234);
+    assert.equal(point(env.metrics, 'mist.client.tx.rate').unit, 'Mbit/s');
+    assert.equal(point(env.metrics, 'mist.client.tx.throughput').unit, 'bit/s');
+    assert.equal(point(env.metrics, 'mist.client.location.x').unit, '{pixel}');
+    assert.equal(Object.values(env.resource).includes('jdoe'), false, 'the 802.1X username is not an attribute');
+  });
+
+  it('maps a Mist Edge on /stats/mxedges by its own table, per port, as Juniper hardware', () => {
+    const env = mapped(MXEDGE_STATS_FRAME);
+    assert.equal(env.metrics.filter((p) => p.name.startsWith('mist.device.')).length, 0);
+    assert.equal(env.resource['device.id'], '020000a80cb4');
+    assert.equal(env.resource['device.manufacturer'], 'Juniper Mist');
+    assert.equal(env.resource['mist.mxedge.id'], '53f10664-3ce8-4c27-b382-0ef66432349f');
+    assert.equal(env.resource['mist.org.id'], 'a97c1b22-a4e9-411e-9bfd-d8695a0f9e61');
+    assert.equal(point(env.metrics, 'mist.mxedge.cpu.utilization').value, 46);
+    assert.equal(point(env.metrics, 'mist.mxedge.memory.utilization').unit, '%');
+    assert.equal(point(env.metrics, 'mist.mxedge.tunnels').value, 0);
+    const rx = point(env.metrics, 'mist.mxedge.port.rx.bytes');
+    assert.equal(rx.value, 646898375700);
+    assert.equal(rx.attributes.port, 'port0');
+    assert.equal(point(env.metrics, 'mist.mxedge.port.up').value, 1);
+  });
+
+  it('maps each map channel kind by its own table, with the map as a resource attribute', () => {
+    const expect: Record<keyof typeof MAP_STATS_FRAMES, { id: [string, string]; metrics: [string, number, string][] }> = {
+      map_clients: { id: ['mist.client.mac', 'a4c3f0112233'], metrics: [['mist.client.location.x', 60.5, '{pixel}'], ['mist.client.location.accuracy', 4, 'm']] },
+      unconnected_clients: { id: ['mist.unconnected_client.mac', 'd0817a445566'], metrics: [['mist.unconnected_client.rssi', -78, 'dBm'], ['mist.unconnected_client.location.y', 241.26, '{pixel}']] },
+      sdkclients: { id: ['mist.sdkclient.id', '53f10664-3ce8-4c27-b382-0ef66432349f'], metrics: [['mist.sdkclient.rssi', -62, 'dBm'], ['mist.sdkclient.location.x', 60, '{pixel}']] },
+      assets: { id: ['mist.asset.mac', '6fa474be7ae5'], metrics: [['mist.asset.rssi', -60, 'dBm'], ['mist.asset.battery.voltage', 2.97, 'V'], ['mist.asset.temperature', 23, 'Cel']] },
+      discovered_assets: { id: ['mist.discovered_asset.mac', 'c2b4a1000001'], metrics: [['mist.discovered_asset.rssi', -81, 'dBm'], ['mist.discovered_asset.location.x', 12.5, '{pixel}']] },
+    };
+    for (const [kind, frame] of Object.entries(MAP_STATS_FRAMES)) {
+      const env = mapped(frame);
+      const want = expect[kind as keyof typeof MAP_STATS_FRAMES];
+      assert.equal(env.resource[want.id[0]], want.id[1], `${kind}: identity`);
+      assert.equal(env.resource['mist.map.id'], MAP_ID, `${kind}: map`);
+      assert.equal(env.resource['device.id'], undefined, `${kind}: never a device`);
+      assert.equal(env.metrics.filter((p) => p.name.startsWith('mist.device.')).length, 0, `${kind}: no device metric`);
+      for (const [name, value, unit] of want.metrics) {
+        const p = point(env.metrics, name);
+        assert.ok(Math.abs(p.value - value) < 1e-9, `${kind}: ${name} = ${p.value}`);
+        assert.equal(p.unit, unit, `${kind}: ${name} unit`);
+      }
+    }
+    assert.equal(point(mapped(MAP_STATS_FRAMES.unconnected_clients).metrics, 'mist.unconnected_client.rssi').attributes['mist.ap.mac'], '5c5b35f15ed8');
+  });
+
+  it('lets kind_metrics override, drop and add rules in one kind\'s table without touching the others', () => {
+    const mapping = new MistMapping('m', [], {}, '0', undefined, {
+      clients: [
+        { path: 'rssi', metric: 'wifi.client.signal', unit: 'dBm' },
+        { path: 'snr', metric: 'x', drop: true },
+        { path: 'wlan_id', metric: 'never.numeric' },
+        { path: 'dual_band', metric: 'mist.client.dual_band', unit: '1' },
+      ],
+    });
+    const env = mapped(CLIENT_STATS_FRAME, mapping);
+    assert.equal(point(env.metrics, 'wifi.client.signal').value, -57);
+    assert.equal(env.metrics.find((p) => p.name === 'mist.client.rssi'), undefined);
+    assert.equal(env.metrics.find((p) => p.name === 'mist.client.snr'), undefined);
+    assert.equal(env.metrics.find((p) => p.name === 'never.numeric'), undefined);
+    assert.equal(point(env.metrics, 'mist.client.dual_band').value, 1);
+    // The devices table is untouched by the clients block.
+    assert.equal(point(mapped(SEED_DEVICE_STATS_FRAME, mapping).metrics, 'mist.device.uptime').value, 6259614);
+  });
+
+  it('maps nothing from a /stats/ channel of no known kind rather than calling it a device', () => {
+    const env = new MistMapping('m', [], {}, '0').stats('/sites/s1/stats/beacons', { mac: 'aa', uptime: 5, tx_bytes: 9 }, 1);
+    assert.equal(env.metrics.length, 0);
+    assert.equal(env.resource['device.id'], undefined);
+  });
+
+  it('tells each /stats/ kind apart by its channel', () => {
+    assert.deepEqual(statsKind('/sites/s/stats/devices'), { kind: 'devices' });
+    assert.deepEqual(statsKind('/sites/s/stats/clients'), { kind: 'clients' });
+    assert.deepEqual(statsKind('/orgs/o/stats/mxedges'), { kind: 'mxedges' });
+    assert.deepEqual(statsKind('/sites/s/stats/maps/m1/clients'), { kind: 'map_clients', map: 'm1' });
+    assert.deepEqual(statsKind('/sites/s/stats/maps/m1/discovered_assets'), { kind: 'discovered_assets', map: 'm1' });
+    assert.equal(statsKind('/sites/s/stats/maps/m1/other'), undefined);
+    assert.equal(statsKind('/sites/s/devices'), undefined);
   });
 });

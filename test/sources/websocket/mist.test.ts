@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../helpers/net.js';
-import { MistSimulator } from '../../../src/sources/mist/simulator.js';
+import { MistSimulator } from '../../../src/simulators/mist.js';
 import type { WebSocketSource } from '../../../src/sources/websocket/source.js';
 import { authFailures, exampleConfig, makeSource, rejected } from './harness.js';
 

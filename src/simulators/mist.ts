@@ -1,20 +1,22 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../../simulators/refuse_upgrade.js';
+import { refuseUpgrade } from './refuse_upgrade.js';
 
 /**
  * A Mist stream server that speaks the protocol as README.md ("Protocol") describes it: token auth at
  * the upgrade (401 otherwise), `subscribe`/`unsubscribe` messages, `channel_subscribed` /
  * `subscribe_failed` replies, `data` frames whose payload is a JSON string, pong replies to pings.
- * It can be told to send malformed, unknown, NUL-padded or oversized frames. `ws2otel simulate mist`
- * serves it; the tests and the bench drive it in-process.
+ * It can be told to send malformed, unknown, NUL-padded or oversized frames, to refuse a channel or
+ * leave it unanswered. Each `/stats/` kind (devices, clients, mxedges, the map channels) streams its
+ * own object, in the shapes of Mist's documented stats objects. `ws2otel simulate mist` serves it; the
+ * tests and the bench drive it in-process.
  */
 export interface MistSimulatorOptions {
   host?: string;
   port?: number;
   token: string;
-  /** Devices per stats channel. */
+  /** Objects (devices, clients, assets, …) per stats channel. */
   devices?: number;
   /** Each device's stats period in ms; 0 streams as fast as the socket takes them. */
   intervalMs?: number;
@@ -27,6 +29,8 @@ export interface MistSimulatorOptions {
   /** Every Nth stats frame is preceded by a bad frame of each kind given. */
   faults?: {
     malformedEvery?: number; badDataEvery?: number; unknownEvery?: number; nulPadEvery?: number; oversizedEvery?: number; oversizedBytes?: number;
+    /** Every Nth stats frame has NUL bytes around and inside its envelope, outside `data` (mistapi strips the whole frame). */
+    nulFrameEvery?: number;
     /** Every Nth stats frame is preceded by HOSTILE_FRAMES (devices `hostile-*`): what a broken or hostile server sends. */
     hostileEvery?: number;
   };
@@ -35,6 +39,10 @@ export interface MistSimulatorOptions {
    * `Retry-After: retryAfterS` when given (mistapi then waits that long, else at least 30 s).
    */
   rateLimit?: { upgrades: number; retryAfterS?: number };
+  /** Channels answered `subscribe_failed` (as Mist does for a channel the token may not read). */
+  refuseChannels?: string[];
+  /** Channels never answered at all: no `channel_subscribed`, no `subscribe_failed`, no data. */
+  silentChannels?: string[];
   /** Keep what was sent (tests) or when (bench). */
   record?: 'payloads' | 'times';
 }
@@ -85,6 +93,108 @@ export function deviceStats(i: number, seq: number, siteId: string, nowMs: numbe
   };
 }
 
+/** A wireless client on `/stats/clients`, in Mist's StatsWirelessClient shape: never a device. */
+export function clientStats(i: number, seq: number, siteId: string, nowMs: number): Record<string, unknown> {
+  return {
+    mac: `a4c3f0${i.toString(16).padStart(6, '0')}`,
+    hostname: `laptop-${i}`,
+    manufacture: 'Apple',
+    family: 'Mac',
+    model: 'MacBookPro',
+    os: 'macOS',
+    ip: `10.10.40.${(i % 250) + 2}`,
+    site_id: siteId,
+    ap_mac: deviceMac(i % 3),
+    ap_id: '00000000-0000-0000-1000-5c5b35000000',
+    ssid: 'corp',
+    wlan_id: 'be22bba7-8e22-e1cf-5185-b880816fe2cf',
+    band: '5',
+    proto: 'ax',
+    channel: 36,
+    rssi: -50 - (seq % 20),
+    snr: 40 - (seq % 20),
+    tx_rate: 573.5,
+    rx_rate: 432.3,
+    tx_bps: 1200 + seq,
+    rx_bps: 800 + seq,
+    tx_bytes: 5_000_000 + seq * 1500,
+    rx_bytes: 2_000_000 + seq * 700,
+    tx_packets: 9000 + seq * 3,
+    rx_packets: 7000 + seq * 2,
+    tx_retries: 100 + seq,
+    rx_retries: 50 + seq,
+    uptime: 3600 + seq,
+    idle_time: 3,
+    last_seen: Math.floor(nowMs / 1000),
+    dual_band: true,
+    is_guest: false,
+    power_saving: false,
+    key_mgmt: 'WPA2-PSK/CCMP',
+    _time: nowMs / 1000,
+  };
+}
+
+/** A Mist Edge on `/stats/mxedges`, in Mist's StatsMxedge shape. */
+export function mxedgeStats(i: number, seq: number, siteId: string, nowMs: number): Record<string, unknown> {
+  return {
+    id: `00000000-0000-0000-1000-0200${i.toString(16).padStart(8, '0')}`,
+    mac: `020000${i.toString(16).padStart(6, '0')}`,
+    name: `me-vm-${i}`,
+    model: 'ME-VM',
+    site_id: siteId,
+    status: 'connected',
+    uptime: 76281 + seq,
+    last_seen: Math.floor(nowMs / 1000),
+    num_tunnels: 4 + (seq % 3),
+    cpu_stat: { idle: 54, system: 20, usage: 46 },
+    memory_stat: { usage: 38 },
+    port_stat: {
+      port0: { up: true, speed: 10000, tx_bytes: 647200748038 + seq, rx_bytes: 646898375700 + seq, tx_pkts: 8788647466 + seq, rx_pkts: 8784449574 + seq, tx_errors: 0, rx_errors: 0 },
+    },
+    _time: nowMs / 1000,
+  };
+}
+
+/** One object of a `/stats/maps/{map}/{kind}` channel, in Mist's shapes for that kind. */
+export function mapStats(kind: string, i: number, seq: number, mapId: string, nowMs: number): Record<string, unknown> {
+  const at = { map_id: mapId, x: 100 + ((seq * 7 + i * 13) % 400), y: 80 + ((seq * 5 + i * 11) % 300), last_seen: Math.floor(nowMs / 1000), _time: nowMs / 1000 };
+  const hex = i.toString(16).padStart(6, '0');
+  switch (kind) {
+    case 'clients':
+      return { mac: `a4c3f0${hex}`, accuracy: 4, ...at };
+    case 'unconnected_clients':
+      return { mac: `d0817a${hex}`, manufacture: 'Samsung', ap_mac: deviceMac(i % 3), rssi: -70 - (seq % 15), ...at };
+    case 'sdkclients':
+      return { id: `53f10664-3ce8-4c27-b382-${hex}000000`, uuid: `ada72f8f-1643-e5c6-94db-${hex}000000`, name: `phone-${i}`, network_connection: { mac: `f0d1a9${hex}`, rssi: -62, type: 'wifi' }, ...at };
+    case 'assets':
+      return { mac: `6fa474${hex}`, name: `tag-${i}`, rssi: -60 - (seq % 10), battery_voltage: 2970, temperature: 23, ...at };
+    default: // discovered_assets
+      return { mac: `c2b4a1${hex}`, manufacture: 'Kontakt', rssi: -75 - (seq % 10), ...at };
+  }
+}
+
+const STATS_CHANNEL = /^\/(?:sites|orgs)\/([^/]+)\/stats\/(devices|clients|mxedges|maps\/([^/]+)\/(clients|unconnected_clients|sdkclients|assets|discovered_assets))$/;
+
+/** The payload maker for a stats channel's kind. */
+function statsMaker(channel: string): ((i: number, seq: number, nowMs: number) => Record<string, unknown>) | undefined {
+  const m = STATS_CHANNEL.exec(channel);
+  if (!m) return undefined;
+  const owner = m[1]!;
+  const site = channel.startsWith('/sites/') ? owner : '';
+  if (m[2] === 'devices') return (i, seq, now) => deviceStats(i, seq, site, now);
+  if (m[2] === 'clients') return (i, seq, now) => clientStats(i, seq, site, now);
+  if (m[2] === 'mxedges') {
+    return (i, seq, now) => {
+      const p = mxedgeStats(i, seq, site, now);
+      if (!site) p.org_id = owner;
+      return p;
+    };
+  }
+  const kind = m[4]!;
+  const map = m[3]!;
+  return (i, seq, now) => mapStats(kind, i, seq, map, now);
+}
+
 const EVENT_TYPES = ['AP_CONFIGURED', 'AP_RESTARTED', 'AP_DISCONNECTED', 'AP_CONNECTED', 'AP_UPGRADE_FAILED'];
 
 export class MistSimulator {
@@ -99,6 +209,8 @@ export class MistSimulator {
   statsFramesSent = 0;
   connections = 0;
   authFailures = 0;
+  /** Subscribes for a channel already subscribed on that connection. */
+  duplicateSubscribes = 0;
   /** Upgrades answered 429, with the time of each (Date.now). */
   readonly rateLimited: number[] = [];
   port = 0;
@@ -156,12 +268,18 @@ export class MistSimulator {
       this.clientMessages.push(msg);
       if (typeof msg.subscribe === 'string') {
         const ch = msg.subscribe;
+        if (this.opts.silentChannels?.includes(ch)) return;
+        if (this.opts.refuseChannels?.includes(ch)) {
+          ws.send(JSON.stringify({ event: 'subscribe_failed', channel: ch, detail: 'permission denied' }));
+          return;
+        }
         if (!SITE_CHANNEL.test(ch) && !ORG_CHANNEL.test(ch)) {
           ws.send(JSON.stringify({ event: 'subscribe_failed', channel: ch, detail: 'invalid channel' }));
           return;
         }
         ws.send(JSON.stringify({ event: 'channel_subscribed', channel: ch }));
-        if (!channels.has(ch)) channels.set(ch, this.stream(ws, ch));
+        if (channels.has(ch)) this.duplicateSubscribes++;
+        else channels.set(ch, this.stream(ws, ch));
       } else if (typeof msg.unsubscribe === 'string') {
         channels.get(msg.unsubscribe)?.();
         channels.delete(msg.unsubscribe);
@@ -176,7 +294,8 @@ export class MistSimulator {
   private stream(ws: WebSocket, channel: string): () => void {
     const site = /^\/sites\/([^/]+)\//.exec(channel)?.[1] ?? '';
     let stopped = false;
-    if (/\/stats\/devices$/.test(channel)) {
+    const make = statsMaker(channel);
+    if (make) {
       const devices = this.opts.devices ?? 3;
       const interval = this.opts.intervalMs ?? 1000;
       let n = 0;
@@ -185,9 +304,11 @@ export class MistSimulator {
         this.faultsBefore(ws, channel, n);
         const seq = ++this.seq;
         const now = Date.now();
-        const payload = deviceStats(n % devices, seq, site, now);
+        const payload = make(n % devices, seq, now);
         const text = JSON.stringify(payload);
-        ws.send(JSON.stringify({ event: 'data', channel, data: this.nulPad(n) ? `${text}\u0000` : text }));
+        const frame = JSON.stringify({ event: 'data', channel, data: this.nulPad(n) ? `${text}\u0000` : text });
+        // NULs around the envelope and between its members: JSON.parse refuses them unless stripped first.
+        ws.send(this.hit(this.opts.faults?.nulFrameEvery, n) ? `\u0000${frame.replace('",', '",\u0000')}\u0000\u0000` : frame);
         if (this.opts.record === 'payloads') this.sent.push({ channel, payload });
         else if (this.opts.record === 'times') this.sentAt.set(`${payload.mac as string}/${payload.uptime as number}`, now);
         n++;
@@ -249,7 +370,10 @@ export class MistSimulator {
   }
 
   private nulPad(n: number): boolean {
-    const every = this.opts.faults?.nulPadEvery;
+    return this.hit(this.opts.faults?.nulPadEvery, n);
+  }
+
+  private hit(every: number | undefined, n: number): boolean {
     return !!every && n % every === every - 1;
   }
 

@@ -1,5 +1,7 @@
-import type { SimulatorSpec } from '../../simulators/index.js';
-import { MistSimulator } from './simulator.js';
+import type { SimulatorSpec } from './index.js';
+import { MistSimulator } from './mist.js';
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
 export const mistSimulatorSpec: SimulatorSpec = {
   vendor: 'mist',
@@ -12,11 +14,15 @@ export const mistSimulatorSpec: SimulatorSpec = {
     'events-ms': { type: 'string', default: '5000' },
     'rate-limit': { type: 'string', default: '0' },
     'retry-after': { type: 'string', default: '' },
+    // Repeatable: each names one channel answered subscribe_failed / never answered.
+    'refuse-channel': { type: 'string', multiple: true, default: [] },
+    'silent-channel': { type: 'string', multiple: true, default: [] },
   },
   async start(v) {
     const sim = new MistSimulator({
       host: String(v.host), port: Number(v.port), token: String(v.token), devices: Number(v.devices),
       intervalMs: Number(v['interval-ms']), eventsEveryMs: Number(v['events-ms']),
+      refuseChannels: strings(v['refuse-channel']), silentChannels: strings(v['silent-channel']),
       // --rate-limit N: the first N upgrades get 429 (with Retry-After when --retry-after S is given).
       ...(Number(v['rate-limit']) > 0
         ? { rateLimit: { upgrades: Number(v['rate-limit']), ...(v['retry-after'] ? { retryAfterS: Number(v['retry-after']) } : {}) } }
