@@ -17,7 +17,7 @@ import { smcConfig } from './smc/helpers.js';
 import { exampleConfig } from './websocket/harness.js';
 
 // Property-based: random and adversarial frames through each source's real decode-and-map path, entered
-// where the socket enters them (WsSession's frame handler). For every frame: nothing throws out, every
+// where the socket enters them (the Session's frame handler, `Session.receive`). For every frame: nothing throws out, every
 // value that reaches the emitter is one a sink accepts, the frame's output stays within the caps, and
 // (for data frames) the frame was either mapped or counted as rejected.
 
