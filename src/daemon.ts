@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Config, SinkEntry, SourceEntry } from './config/load.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { startHttpServer, type ReadinessReport } from './telemetry/http_server.js';
-import { registry, selfMetrics, sourceMetrics } from './telemetry/metrics.js';
+import { registry, selfMetrics, sinkMetrics, sourceMetrics } from './telemetry/metrics.js';
 import { componentSecrets } from './telemetry/secrets.js';
 import { TapHub } from './telemetry/tap.js';
 import { SinkExporter, createBuffer } from './pipeline/exporter.js';
@@ -53,7 +53,8 @@ export class Daemon {
   private createSink({ factory, config: c }: SinkEntry): SinkExporter {
     const log = this.childLog('sink', c.name, c.log_level ?? '');
     const sink = factory.create(c, { log, secrets: componentSecrets('sink', c.name) });
-    return new SinkExporter(sink, c, log, createBuffer(c, this.config.data_dir, log, sink.codec), this.config.data_dir);
+    const metrics = sinkMetrics(registry);
+    return new SinkExporter(sink, c, log, createBuffer(c, this.config.data_dir, log, sink.codec, metrics), this.config.data_dir, metrics);
   }
 
   private createSource({ factory, config: c }: SourceEntry): Source {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SampledWarn } from '../telemetry/logger.js';
-import { selfMetrics } from '../telemetry/metrics.js';
+import { registry, sinkMetrics, type SinkMetrics } from '../telemetry/metrics.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../sinks/sink.js';
 import { ExportRequest } from './request.js';
 import { envelopeProblem } from './validate.js';
@@ -16,7 +16,8 @@ import { DeadLetter } from './dead_letter.js';
 import type { Codec } from '../encoding/codec.js';
 
 /** The sink's buffer; `codec` migrates what an older ws2otel left in a disk buffer (without it, such a directory is refused). */
-export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger, codec?: Codec): ItemBuffer {
+/** `metrics`: the exporter's metric families, from the registry the daemon serves (a test may pass its own). */
+export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger, codec?: Codec, metrics: SinkMetrics = sinkMetrics(registry)): ItemBuffer {
   const b = cfg.buffer;
   if (b.type === 'memory') return new MemoryBuffer(b.max_events, b.max_bytes);
   return new DiskBuffer({
@@ -27,8 +28,8 @@ export function createBuffer(cfg: CommonSinkConfig, dataDir: string, log: Logger
     log,
     ...(codec ? { upgrade: (env: Envelope) => ({ bytes: codec.encode(env), receivedMs: env.receivedMs }) } : {}),
     onTruncate: (bytes) => {
-      selfMetrics.bufferTruncations.labels(cfg.name).inc();
-      selfMetrics.bufferCorruptBytes.labels(cfg.name).inc(bytes);
+      metrics.bufferTruncations.labels(cfg.name).inc();
+      metrics.bufferCorruptBytes.labels(cfg.name).inc(bytes);
     },
   });
 }
@@ -75,6 +76,7 @@ export class SinkExporter {
     private readonly log: Logger,
     private readonly buffer: ItemBuffer,
     dataDir: string,
+    metrics: SinkMetrics = sinkMetrics(registry),
   ) {
     this.name = sink.name;
     this.inputs = cfg.inputs.length ? new Set(cfg.inputs) : undefined;
@@ -82,22 +84,22 @@ export class SinkExporter {
     this.deadLetter = new DeadLetter(dataDir, this.name, log);
     this.overflowMax = Math.max(1, cfg.batch.max_events);
     this.m = {
-      sent: selfMetrics.eventsSent.labels(this.name),
-      batches: selfMetrics.batchesSent.labels(this.name),
-      retryable: selfMetrics.sendFailures.labels(this.name, 'retryable'),
-      permanent: selfMetrics.sendFailures.labels(this.name, 'permanent'),
-      retries: selfMetrics.retries.labels(this.name),
-      droppedFull: selfMetrics.dropped.labels(this.name, 'buffer_full'),
-      droppedDisk: selfMetrics.dropped.labels(this.name, 'disk_error'),
-      droppedRejected: selfMetrics.dropped.labels(this.name, 'rejected'),
-      droppedInvalid: selfMetrics.dropped.labels(this.name, 'invalid'),
-      latency: selfMetrics.eventLatency.labels(this.name),
-      droppedShutdown: selfMetrics.dropped.labels(this.name, 'shutdown'),
-      deadLettered: selfMetrics.deadLettered.labels(this.name),
-      buffered: selfMetrics.bufferEvents.labels(this.name),
-      bufferedBytes: selfMetrics.bufferBytes.labels(this.name),
-      duration: selfMetrics.exportDuration.labels(this.name),
-      splits: selfMetrics.requestSplits.labels(this.name),
+      sent: metrics.eventsSent.labels(this.name),
+      batches: metrics.batchesSent.labels(this.name),
+      retryable: metrics.sendFailures.labels(this.name, 'retryable'),
+      permanent: metrics.sendFailures.labels(this.name, 'permanent'),
+      retries: metrics.retries.labels(this.name),
+      droppedFull: metrics.dropped.labels(this.name, 'buffer_full'),
+      droppedDisk: metrics.dropped.labels(this.name, 'disk_error'),
+      droppedRejected: metrics.dropped.labels(this.name, 'rejected'),
+      droppedInvalid: metrics.dropped.labels(this.name, 'invalid'),
+      latency: metrics.eventLatency.labels(this.name),
+      droppedShutdown: metrics.dropped.labels(this.name, 'shutdown'),
+      deadLettered: metrics.deadLettered.labels(this.name),
+      buffered: metrics.bufferEvents.labels(this.name),
+      bufferedBytes: metrics.bufferBytes.labels(this.name),
+      duration: metrics.exportDuration.labels(this.name),
+      splits: metrics.requestSplits.labels(this.name),
     };
     this.updateGauges();
     if (buffer.size > 0) this.schedule(); // replay what a disk buffer kept across a restart

@@ -46,27 +46,50 @@ function buildSourceMetrics(r: Registry) {
 
 export type SourceMetrics = ReturnType<typeof buildSourceMetrics>;
 
+/**
+ * The metric families every sink's exporter writes, built on a registry the caller passes in (the daemon:
+ * the one /metrics serves; a test: a fresh one). Memoized per registry, as sourceMetrics.
+ */
+export function sinkMetrics(r: Registry) {
+  let m = builtSinks.get(r);
+  if (!m) {
+    m = buildSinkMetrics(r);
+    builtSinks.set(r, m);
+  }
+  return m;
+}
+
+const builtSinks = new WeakMap<Registry, SinkMetrics>();
+
+function buildSinkMetrics(r: Registry) {
+  return {
+    eventsSent: new Counter({ name: 'ws2otel_sink_events_sent_total', help: 'Envelopes the sink confirmed delivered', labelNames: ['sink'], registers: [r] }),
+    batchesSent: new Counter({ name: 'ws2otel_sink_batches_sent_total', help: 'Batches the sink confirmed delivered', labelNames: ['sink'], registers: [r] }),
+    sendFailures: new Counter({ name: 'ws2otel_sink_send_failures_total', help: 'Failed send attempts by kind (retryable, permanent)', labelNames: ['sink', 'kind'], registers: [r] }),
+    retries: new Counter({ name: 'ws2otel_sink_retries_total', help: 'Send attempts after a retryable failure', labelNames: ['sink'], registers: [r] }),
+    dropped: new Counter({ name: 'ws2otel_sink_events_dropped_total', help: 'Envelopes dropped, by reason', labelNames: ['sink', 'reason'], registers: [r] }),
+    bufferEvents: new Gauge({ name: 'ws2otel_sink_buffer_events', help: 'Envelopes held in the sink buffer', labelNames: ['sink'], registers: [r] }),
+    bufferBytes: new Gauge({ name: 'ws2otel_sink_buffer_bytes', help: 'Bytes held in the sink buffer: the encoded items as held (disk: the records as written; memory: overflow included)', labelNames: ['sink'], registers: [r] }),
+    bufferTruncations: new Counter({ name: 'ws2otel_sink_buffer_truncations_total', help: 'Damaged disk buffer regions found at start (skipped, or cut off at the tail)', labelNames: ['sink'], registers: [r] }),
+    bufferCorruptBytes: new Counter({ name: 'ws2otel_sink_buffer_corrupt_bytes_total', help: 'Bytes of damaged disk buffer regions skipped or cut off at start', labelNames: ['sink'], registers: [r] }),
+    requestSplits: new Counter({ name: 'ws2otel_sink_request_splits_total', help: 'Requests a sink refused for good, split in halves to find the envelopes it refuses', labelNames: ['sink'], registers: [r] }),
+    deadLettered: new Counter({ name: 'ws2otel_sink_dead_lettered_total', help: 'Envelopes written to the dead-letter file', labelNames: ['sink'], registers: [r] }),
+    eventLatency: new Histogram({
+      name: 'ws2otel_sink_event_latency_seconds', help: 'From a frame\'s arrival to its delivery by the sink (buffering and retries included)',
+      labelNames: ['sink'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [r],
+    }),
+    exportDuration: new Histogram({
+      name: 'ws2otel_sink_export_duration_seconds', help: 'Time of one successful send',
+      labelNames: ['sink'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [r],
+    }),
+  };
+}
+
+export type SinkMetrics = ReturnType<typeof buildSinkMetrics>;
+
 export const selfMetrics = {
   ...sourceMetrics(registry),
-  eventsSent: new Counter({ name: 'ws2otel_sink_events_sent_total', help: 'Envelopes the sink confirmed delivered', labelNames: ['sink'], ...reg }),
-  batchesSent: new Counter({ name: 'ws2otel_sink_batches_sent_total', help: 'Batches the sink confirmed delivered', labelNames: ['sink'], ...reg }),
-  sendFailures: new Counter({ name: 'ws2otel_sink_send_failures_total', help: 'Failed send attempts by kind (retryable, permanent)', labelNames: ['sink', 'kind'], ...reg }),
-  retries: new Counter({ name: 'ws2otel_sink_retries_total', help: 'Send attempts after a retryable failure', labelNames: ['sink'], ...reg }),
-  dropped: new Counter({ name: 'ws2otel_sink_events_dropped_total', help: 'Envelopes dropped, by reason', labelNames: ['sink', 'reason'], ...reg }),
-  bufferEvents: new Gauge({ name: 'ws2otel_sink_buffer_events', help: 'Envelopes held in the sink buffer', labelNames: ['sink'], ...reg }),
-  bufferBytes: new Gauge({ name: 'ws2otel_sink_buffer_bytes', help: 'Bytes held in the sink buffer (disk: the records; memory: strings and numbers held, overflow included)', labelNames: ['sink'], ...reg }),
-  bufferTruncations: new Counter({ name: 'ws2otel_sink_buffer_truncations_total', help: 'Damaged disk buffer regions found at start (skipped, or cut off at the tail)', labelNames: ['sink'], ...reg }),
-  bufferCorruptBytes: new Counter({ name: 'ws2otel_sink_buffer_corrupt_bytes_total', help: 'Bytes of damaged disk buffer regions skipped or cut off at start', labelNames: ['sink'], ...reg }),
-  requestSplits: new Counter({ name: 'ws2otel_sink_request_splits_total', help: 'Requests a sink refused for good, split in halves to find the envelopes it refuses', labelNames: ['sink'], ...reg }),
-  deadLettered: new Counter({ name: 'ws2otel_sink_dead_lettered_total', help: 'Envelopes written to the dead-letter file', labelNames: ['sink'], ...reg }),
+  ...sinkMetrics(registry),
   tapDropped: new Counter({ name: 'ws2otel_tap_lines_dropped_total', help: 'Tap lines skipped because the tap client did not keep up', ...reg }),
   reloads: new Counter({ name: 'ws2otel_config_reloads_total', help: 'SIGHUP reloads by result', labelNames: ['result'], ...reg }),
-  eventLatency: new Histogram({
-    name: 'ws2otel_sink_event_latency_seconds', help: 'From a frame\'s arrival to its delivery by the sink (buffering and retries included)',
-    labelNames: ['sink'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], ...reg,
-  }),
-  exportDuration: new Histogram({
-    name: 'ws2otel_sink_export_duration_seconds', help: 'Time of one successful send',
-    labelNames: ['sink'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], ...reg,
-  }),
 };

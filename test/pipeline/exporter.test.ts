@@ -11,7 +11,9 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../../src/sinks/sink.js';
 import { ExportRequest } from '../../src/pipeline/request.js';
 import type { Envelope } from '../../src/model.js';
-import { envelopeCodec, envelopeOf, itemOf, selfMetric, silentLog } from '../helpers/capture.js';
+import { envelopeCodec, envelopeOf, itemOf, metricValue, selfMetric, silentLog } from '../helpers/capture.js';
+import { Registry } from 'prom-client';
+import { sinkMetrics } from '../../src/telemetry/metrics.js';
 import { otlpCodec } from '../../src/encoding/otlp.js';
 import type { Codec } from '../../src/encoding/codec.js';
 import { kafkaCodec } from '../../src/sinks/kafka/messages.js';
@@ -84,6 +86,20 @@ describe('sink exporter', () => {
     assert.deepEqual(sink.batches[0]!.map((x) => x.resource.i), [0, 1, 2]);
     assert.equal(await selfMetric('retries', { sink: sink.name }), 2);
     assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 3);
+  });
+
+  it('counts into the metric families its context gives it: a fresh registry sees the sends, the daemon\'s sees none', async () => {
+    const registry = new Registry();
+    const metrics = sinkMetrics(registry);
+    const sink = new ScriptedSink();
+    sink.failures = [new RetryableError('503')];
+    const c = cfg();
+    const e = new SinkExporter(sink, c, silentLog, createBuffer(c, DATA, silentLog, undefined, metrics), DATA, metrics);
+    for (let i = 0; i < 3; i++) e.offer(env('s', i));
+    await waitFor('delivery after a retry', () => sink.batches.length === 1);
+    assert.equal(await metricValue(metrics.eventsSent, { sink: sink.name }), 3);
+    assert.equal(await metricValue(metrics.retries, { sink: sink.name }), 1);
+    assert.equal(await selfMetric('eventsSent', { sink: sink.name }), 0, 'nothing reached the process-wide registry');
   });
 
   it('drops a batch refused for good as a whole (not about its data), counted, and goes on with the next', async () => {
