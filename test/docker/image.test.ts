@@ -34,11 +34,12 @@ function podmanOk(...args: string[]): string {
 }
 
 /** Data points in OTLP-JSON lines (the file sink writes one export request per line). */
+/** The Mist data points in OTLP-JSON lines; the source's own up gauge (scope ws2otel/source) is there too. */
 function countPoints(text: string): number {
   let n = 0;
   for (const line of text.split('\n').filter(Boolean)) {
-    const req = JSON.parse(line) as { resourceMetrics?: { scopeMetrics: { metrics: Record<string, { dataPoints?: unknown[] }>[] }[] }[] };
-    for (const rm of req.resourceMetrics ?? []) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) {
+    const req = JSON.parse(line) as { resourceMetrics?: { scopeMetrics: { scope?: { name?: string }; metrics: Record<string, { dataPoints?: unknown[] }>[] }[] }[] };
+    for (const rm of req.resourceMetrics ?? []) for (const sm of rm.scopeMetrics) for (const m of sm.scope?.name === 'ws2otel/mist' ? sm.metrics : []) {
       n += (m.gauge?.dataPoints?.length ?? 0) + (m.sum?.dataPoints?.length ?? 0);
     }
   }
