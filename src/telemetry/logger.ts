@@ -1,6 +1,6 @@
 import { pino, type Logger, type Level } from 'pino';
 
-import { globalSecrets, secretRoot, type SecretScope } from './secrets.js';
+import { globalSecrets, retired, secretRoot, type SecretScope } from './secrets.js';
 
 export type { Logger };
 
@@ -25,7 +25,7 @@ export function forgetSecret(value: string | undefined, scope: SecretScope = glo
 
 /** Some secret is registered: callers skip the scrub (a scan per secret) when none is. */
 export function hasSecrets(): boolean {
-  return secretRoot.size > 0;
+  return secretRoot.size > 0 || retired().size > 0;
 }
 
 /**
@@ -40,6 +40,9 @@ export function peerText(text: string, max = 200): string {
 
 export function scrub(line: string): string {
   for (const s of secretRoot) {
+    if (line.includes(s)) line = line.split(s).join('[REDACTED]');
+  }
+  for (const s of retired()) {
     if (line.includes(s)) line = line.split(s).join('[REDACTED]');
   }
   return line;

@@ -6,6 +6,28 @@
 /** Shorter values would scrub ordinary words out of every line. */
 const MIN_LENGTH = 4;
 
+/**
+ * How many values of ended sessions are still scrubbed. Data can outlive the session whose credential
+ * it carries (a vendor echoing a session id in a frame that then waits in a buffer, or is dead-lettered
+ * during the drain after stop), so an ended session's values stay in the scrub for a while; the oldest
+ * go first, so the set stays bounded however many re-logins there are.
+ */
+export const RETIRED_MAX = 64;
+const retiredValues = new Set<string>();
+
+function retire(values: Iterable<string>): void {
+  for (const v of values) {
+    retiredValues.delete(v);
+    retiredValues.add(v);
+  }
+  while (retiredValues.size > RETIRED_MAX) retiredValues.delete(retiredValues.values().next().value!);
+}
+
+/** The values of ended sessions still scrubbed (newest last), at most RETIRED_MAX. */
+export function retired(): ReadonlySet<string> {
+  return retiredValues;
+}
+
 export class SecretScope {
   private readonly values = new Set<string>();
   private readonly children = new Set<SecretScope>();
@@ -29,9 +51,13 @@ export class SecretScope {
     return child;
   }
 
-  /** Drops this scope's values and its children's, and detaches it: nothing it held is scrubbed any more. */
+  /**
+   * Drops this scope's values and its children's, and detaches it: the scope holds nothing any more, and
+   * its values join the bounded set of recently retired ones the scrub still covers (RETIRED_MAX).
+   */
   end(): void {
     this.ended = true;
+    retire(this.values);
     this.values.clear();
     for (const c of [...this.children]) c.end();
     this.parent?.children.delete(this);

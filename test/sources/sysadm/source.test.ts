@@ -1,5 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { RETIRED_MAX, componentSecrets, retired } from '../../../src/telemetry/secrets.js';
 import { SysadmSource, sysadmSource } from '../../../src/sources/sysadm/source.js';
 import { SysadmSimulator, type SysadmSimulatorOptions } from '../../../src/simulators/sysadm.js';
 import type { SysadmConfig } from '../../../src/sources/sysadm/config.js';
@@ -348,18 +349,24 @@ describe('sysadm source against the server\'s field behaviours', () => {
     assert.equal(await selfMetric('framesRejected', { source: cfg.name, reason: 'shifted_columns' }), 1);
   });
 
-  it('scrubs a learnt token only while its connection lives: after five re-logins only the live token is still a secret', async () => {
-    const { sim, source } = await setup();
+  it('holds a learnt token in its scope only while its connection lives: after five re-logins only the live token; ended ones only in the bounded retired scrub', async () => {
+    const { sim, source, cfg } = await setup();
+    const scope = componentSecrets('source', cfg.name);
     for (let i = 1; i <= 5; i++) {
       await waitFor(`login ${i}`, () => source.status().connected && sim.issuedTokens.length === i);
       sim.closeAll();
     }
     await waitFor('login 6', () => source.status().connected && sim.issuedTokens.length === 6);
     const tokens = sim.issuedTokens;
-    assert.deepEqual(tokens.slice(0, 5).map(scrub), tokens.slice(0, 5), 'the five old tokens are forgotten');
+    const held = () => new Set(scope);
+    for (const t of tokens.slice(0, 5)) assert.ok(!held().has(t), 'an old token is forgotten by the source\'s scope');
+    assert.ok(held().has(tokens[5]!), 'the live one is held');
     assert.equal(scrub(tokens[5]!), '[REDACTED]', 'the live one is scrubbed');
+    // Data that carried an ended session's token can outlive it (buffers, dead letters): still scrubbed, bounded.
+    assert.deepEqual(tokens.slice(0, 5).map(scrub), tokens.slice(0, 5).map(() => '[REDACTED]'));
+    assert.ok(retired().size <= RETIRED_MAX);
     await source.stop();
-    assert.equal(scrub(tokens[5]!), tokens[5], 'forgotten when its connection ends');
+    assert.ok(!held().has(tokens[5]!), 'forgotten by the scope when its connection ends');
   });
 
   it('keeps a configured token a secret after its connection ends', async () => {
