@@ -103,6 +103,8 @@ describe('Mist → Splunk HEC → Collector splunk_hec receiver', () => {
   });
 
   it('delivers every device event as a HEC event: body, time, severity, attributes, logs index', async () => {
+    // Events come every few stats frames: on a fast machine the first test can end before three were sent.
+    await waitFor('three events sent', () => sim.sentEvents.length >= 3, 30_000);
     await sim.stop(); // no more events: what was sent is final
     const sent = sim.sentEvents;
     assert.ok(sent.length >= 3, `the simulator sent events (${sent.length})`);
