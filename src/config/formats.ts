@@ -117,16 +117,24 @@ export function checkRange(problems: string[], key: string, v: number, min: numb
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Every `__proto__`, `constructor` or `prototype` key in the document, by path. */
-export function pollutingKeys(value: unknown, path: string, problems: string[]): void {
+export function pollutingKeys(value: unknown, path: string, problems: string[], ancestors = new Set<object>()): void {
   if (typeof value !== 'object' || value === null) return;
+  // A YAML alias may name its own ancestor (`a: &x [*x]`): report it here, where every later walk would
+  // otherwise recurse until the stack ran out.
+  if (ancestors.has(value)) {
+    problems.push(`${path || '(top level)'}: a value that contains itself (a recursive YAML alias)`);
+    return;
+  }
+  ancestors.add(value);
   const list = Array.isArray(value);
   const proto = Object.getPrototypeOf(value);
   if (proto !== (list ? Array.prototype : Object.prototype) && proto !== null) problems.push(`${path || '(top level)'}: a map whose prototype was replaced (__proto__ key)`);
   for (const k of Object.keys(value)) {
     const at = list && /^\d+$/.test(k) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
     if (POLLUTING_KEYS.has(k)) problems.push(`${at}: key not allowed (it would reach the object prototype)`);
-    else pollutingKeys((value as Record<string, unknown>)[k], at, problems);
+    else pollutingKeys((value as Record<string, unknown>)[k], at, problems, ancestors);
   }
+  ancestors.delete(value);
 }
 
 let registered = false;

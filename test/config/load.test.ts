@@ -132,6 +132,16 @@ describe('config loading', () => {
     assert.throws(() => loadConfig(join(dir, 'bad.yaml'), {}), /bad\.yaml: not valid YAML/);
   });
 
+  it('refuses a YAML alias that contains itself with a ConfigError naming the key, not a stack overflow', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ws2otel-cfg-'));
+    writeFileSync(join(dir, 'list.yaml'), 'sources: &a [ *a ]\nsinks: []\n');
+    writeFileSync(join(dir, 'map.yaml'), `sources:\n  - {name: m, type: mist, token: abcd1234, channels: ["${SITE}"], resource: &r {x: *r}}\nsinks:\n  - {name: f, type: file, path: "-"}\n`);
+    for (const [file, at] of [['list.yaml', 'sources[0]'], ['map.yaml', 'sources[0].resource.x']] as const) {
+      assert.throws(() => loadConfig(join(dir, file), {}), (err: unknown) =>
+        err instanceof ConfigError && err.problems.some((p) => p.startsWith(`${at}: a value that contains itself`)), file);
+    }
+  });
+
   it('accepts the shipped demo config', () => {
     const demo = new URL('../../../config/demo.yaml', import.meta.url).pathname;
     assert.equal(loadConfig(demo, {}).sources[0]!.config.type, 'mist');

@@ -10,7 +10,7 @@ import { MAX_DURATION_MS } from '../../src/config/formats.js';
 // never throws anything else and never touches Object.prototype.
 
 const SITE = '/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices';
-const RUNS = 300;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 function good(): Record<string, any> {
   return {
@@ -48,7 +48,15 @@ function setAt(doc: Record<string, unknown>, keys: (string | number)[], value: u
     if (typeof next !== 'object' || next === null) Object.defineProperty(cur, k, { value: {}, enumerable: true, writable: true, configurable: true });
     cur = cur[k];
   }
-  Object.defineProperty(cur, keys[keys.length - 1]!, { value, enumerable: true, writable: true, configurable: true });
+  // A copy: the hostile values include shared constants ([], {}) that a later edit would otherwise walk into
+  // and change for every later run, and for fast-check's own printing of a counterexample.
+  Object.defineProperty(cur, keys[keys.length - 1]!, { value: copyOf(value), enumerable: true, writable: true, configurable: true });
+}
+
+function copyOf(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  const c = structuredClone(v);
+  return Object.getPrototypeOf(v) === null ? Object.assign(Object.create(null), c) : c;
 }
 
 /** What every config that validates must satisfy for the daemon not to run away. */
@@ -93,6 +101,19 @@ describe('config loader (property-based)', () => {
       const doc = good();
       for (const [keys, value] of edits) setAt(doc, keys, value);
       check(doc);
+    }), { numRuns: RUNS });
+  });
+
+  it('returns a ConfigError naming the key, never a stack overflow, for a value at a random path that contains itself (a recursive YAML alias)', () => {
+    fc.assert(fc.property(path, fc.boolean(), (keys, asList) => {
+      const doc = good();
+      const loop: any = asList ? [] : {};
+      if (asList) loop.push(loop);
+      else loop.self = loop;
+      setAt(doc, keys, loop);
+      // Refused as a loop, or before the walk reaches it for a key on its path (`constructor`, …).
+      assert.throws(() => buildConfig(doc, {}), (err: unknown) => err instanceof ConfigError &&
+        err.problems.some((p) => p.includes('contains itself') || p.includes('key not allowed')));
     }), { numRuns: RUNS });
   });
 
