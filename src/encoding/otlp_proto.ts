@@ -54,24 +54,46 @@ function writeResourceAndScopeStart(env: Envelope): number {
 }
 
 function sameMetric(a: MetricPoint, b: MetricPoint): boolean {
-  return a.kind === b.kind && a.unit === b.unit && a.int === b.int && a.description === b.description;
+  return a.name === b.name && a.kind === b.kind && a.unit === b.unit && a.int === b.int && a.description === b.description;
 }
 
-/** Most frames name each metric once: then each point is its own Metric and no grouping is built. */
-function repeatsAName(pts: readonly MetricPoint[]): boolean {
-  if (pts.length > 16) return new Set(pts.map((p) => p.name)).size < pts.length;
-  for (let i = 1; i < pts.length; i++) for (let j = 0; j < i; j++) if (pts[j]!.name === pts[i]!.name) return true;
-  return false;
+/**
+ * A Metric's name, description and unit, encoded once per name and reused: every frame of a vendor
+ * repeats the same few dozen. Bounded: a config that makes a name per frame rebuilds the cache.
+ */
+interface Header {
+  unit: string;
+  description: string;
+  bytes: Uint8Array;
+  /** The envelope that last wrote this name (see writeMetricsRequest): finds a name that comes back. */
+  mark: number;
+}
+const HEADERS_MAX = 10_000;
+const headers = new Map<string, Header>();
+const hw = new ProtoWriter();
+let envelopeMark = 0;
+
+function headerOf(p: MetricPoint): Header {
+  const h = headers.get(p.name);
+  if (h !== undefined && h.unit === p.unit && h.description === p.description) return h;
+  hw.reset();
+  hw.string(1, p.name);
+  hw.string(2, p.description);
+  hw.string(3, p.unit);
+  const made: Header = { unit: p.unit, description: p.description, bytes: Uint8Array.from(hw.view(0)), mark: h?.mark ?? 0 };
+  if (headers.size >= HEADERS_MAX) headers.clear();
+  headers.set(p.name, made);
+  return made;
 }
 
-function writeMetric(points: readonly MetricPoint[]): void {
-  const p0 = points[0]!;
+/** One Metric of the points `pts[from..to)`, which share name, kind, unit and int. */
+function writeMetric(pts: readonly MetricPoint[], from: number, to: number, header: Header): void {
+  const p0 = pts[from]!;
   const m = w.begin(2);
-  w.string(1, p0.name);
-  w.string(2, p0.description);
-  w.string(3, p0.unit);
+  w.raw(header.bytes);
   const data = w.begin(p0.kind === 'gauge' ? 5 : 7);
-  for (const p of points) {
+  for (let i = from; i < to; i++) {
+    const p = pts[i]!;
     const dp = w.begin(1);
     w.fixed64Ms(2, p.kind === 'gauge' ? p.timeMs : p.startTimeMs);
     w.fixed64Ms(3, p.timeMs);
@@ -88,15 +110,36 @@ function writeMetric(points: readonly MetricPoint[]): void {
   w.end(m);
 }
 
+/**
+ * Writes the points as runs of the same metric, as mappings produce them (a `*` rule's points are
+ * adjacent). False, having written nothing, when a name comes back after another: then they are grouped.
+ */
+function writeRuns(pts: readonly MetricPoint[]): boolean {
+  const mark = ++envelopeMark;
+  const start = w.pos;
+  for (let from = 0; from < pts.length; ) {
+    const p0 = pts[from]!;
+    let to = from + 1;
+    while (to < pts.length && sameMetric(p0, pts[to]!)) to++;
+    const h = headerOf(p0);
+    if (h.mark === mark) {
+      w.pos = start;
+      return false;
+    }
+    h.mark = mark;
+    writeMetric(pts, from, to, h);
+    from = to;
+  }
+  return true;
+}
+
 /** Appends the envelope's points as one ExportMetricsServiceRequest (nothing when it has none). */
 function writeMetricsRequest(env: Envelope): void {
   if (env.metrics.length === 0) return;
   const rm = w.begin(1);
   const sm = writeResourceAndScopeStart(env);
   const pts = env.metrics;
-  if (!repeatsAName(pts)) {
-    for (const p of pts) writeMetric([p]);
-  } else {
+  if (!writeRuns(pts)) {
     // Groups in order of each metric's first point; points in arrival order within a group.
     const byName = new Map<string, MetricPoint[][]>();
     const order: MetricPoint[][] = [];
@@ -110,7 +153,7 @@ function writeMetricsRequest(env: Envelope): void {
         order.push(named[named.length - 1]!);
       }
     }
-    for (const g of order) writeMetric(g);
+    for (const g of order) writeMetric(g, 0, g.length, headerOf(g[0]!));
   }
   w.end(sm);
   w.end(rm);

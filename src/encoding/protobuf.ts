@@ -142,20 +142,25 @@ export class ProtoWriter {
     this.pos += 8;
   }
 
-  private lastMs = NaN;
-  private lastLo = 0;
-  private lastHi = 0;
+  // The last two times written, as their 64-bit halves: a frame's points share a sample time and,
+  // for counters, a start time, written alternately.
+  private lastMs = [NaN, NaN];
+  private lastLo = [0, 0];
+  private lastHi = [0, 0];
+  private older = 0;
 
   /**
    * A fixed64 field of nanoseconds from epoch ms (maybe fractional: Mist has microseconds), rounded as
    * the SDK's hrtime is; always written, as the SDK does. The 64-bit sum is built from 32-bit halves in
-   * exact double arithmetic (a BigInt per point was the writer's largest cost); the points of one frame
-   * mostly share a time, so the last one is kept.
+   * exact double arithmetic (a BigInt per point was the writer's largest cost).
    */
   fixed64Ms(field: number, ms: number): void {
     this.tag(field, WIRE_I64);
     this.room(8);
-    if (ms !== this.lastMs) {
+    let k = ms === this.lastMs[0] ? 0 : ms === this.lastMs[1] ? 1 : -1;
+    if (k < 0) {
+      k = this.older;
+      this.older = 1 - k;
       const s = Math.floor(ms / 1000);
       let ns = Math.round((ms - s * 1000) * 1e6);
       let sec = s;
@@ -175,13 +180,37 @@ export class ProtoWriter {
       let lo = xLo * 65536 + yLo;
       const carry = Math.floor(lo / 4294967296);
       lo -= carry * 4294967296;
-      this.lastMs = ms;
-      this.lastLo = lo;
-      this.lastHi = xHi + yHi + carry;
+      this.lastMs[k] = ms;
+      this.lastLo[k] = lo;
+      this.lastHi[k] = xHi + yHi + carry;
+    } else {
+      this.older = 1 - k;
     }
-    this.buf.writeUInt32LE(this.lastLo, this.pos);
-    this.buf.writeUInt32LE(this.lastHi, this.pos + 4);
-    this.pos += 8;
+    this.u32(this.lastLo[k]!);
+    this.u32(this.lastHi[k]!);
+  }
+
+  /** Four bytes little-endian at the end, by hand: Buffer#writeUInt32LE's checks cost more than the write. */
+  private u32(v: number): void {
+    const b = this.buf;
+    const at = this.pos;
+    b[at] = v & 0xff;
+    b[at + 1] = (v >>> 8) & 0xff;
+    b[at + 2] = (v >>> 16) & 0xff;
+    b[at + 3] = v >>> 24;
+    this.pos = at + 4;
+  }
+
+  /** Bytes written elsewhere before (a cached field), appended as they are. */
+  raw(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** The bytes written since `from`, as a view into the scratch buffer (valid until the next write). */
+  view(from: number): Uint8Array {
+    return this.buf.subarray(from, this.pos);
   }
 
   /** An sfixed64 field from an integer number within int64. */
@@ -189,16 +218,16 @@ export class ProtoWriter {
     this.tag(field, WIRE_I64);
     this.room(8);
     if (v >= -0x80000000 && v <= 0x7fffffff) {
-      this.buf.writeInt32LE(v, this.pos);
-      this.buf.writeInt32LE(v < 0 ? -1 : 0, this.pos + 4);
+      this.u32(v | 0);
+      this.u32(v < 0 ? -1 : 0);
     } else if (v > 0 && v <= Number.MAX_SAFE_INTEGER) {
       const hi = Math.floor(v / 4294967296);
-      this.buf.writeUInt32LE(v - hi * 4294967296, this.pos);
-      this.buf.writeUInt32LE(hi, this.pos + 4);
+      this.u32(v - hi * 4294967296);
+      this.u32(hi);
     } else {
       this.buf.writeBigInt64LE(BigInt(v), this.pos);
+      this.pos += 8;
     }
-    this.pos += 8;
   }
 
   /** Overwrites 4 bytes already written with a u32le. */
@@ -208,7 +237,10 @@ export class ProtoWriter {
 
   /** The bytes written since `from`, copied out (the scratch buffer is reused). */
   copy(from = 0): Buffer {
-    return Buffer.from(this.buf.subarray(from, this.pos));
+    // allocUnsafe: a small item comes from Node's shared pool instead of an ArrayBuffer of its own.
+    const out = Buffer.allocUnsafe(this.pos - from);
+    this.buf.copy(out, 0, from, this.pos);
+    return out;
   }
 }
 

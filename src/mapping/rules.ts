@@ -1,5 +1,5 @@
 import type { Attributes, MetricKind, MetricPoint } from '../model.js';
-import { getPath, select, splitPath } from './path.js';
+import { getPath, splitPath } from './path.js';
 
 /**
  * A field → metric rule, as written in the per-vendor default tables and in a source's `metrics`
@@ -86,6 +86,22 @@ export function toNumber(v: unknown): number | undefined {
   return undefined;
 }
 
+/** Per rule, the attributes of each `*` key seen, built once and shared by every point of that key. */
+const KEY_ATTRS_MAX = 4096;
+const keyAttrCache = new WeakMap<CompiledRule, Map<string, Attributes>>();
+
+function keyAttributes(r: CompiledRule, key: string): Attributes {
+  let byKey = keyAttrCache.get(r);
+  if (!byKey) keyAttrCache.set(r, (byKey = new Map()));
+  let a = byKey.get(key);
+  if (a === undefined) {
+    a = { ...r.attributes, [r.keyAttribute]: key };
+    // A frame of 100,000 distinct keys must not grow the cache past its bound: those are built per point.
+    if (byKey.size < KEY_ATTRS_MAX) byKey.set(key, a);
+  }
+  return a;
+}
+
 function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number, startTimeMs: number, attributes: Attributes): void {
   const n = toNumber(raw);
   if (n === undefined) return;
@@ -101,14 +117,24 @@ function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number,
 /**
  * Appends one point per rule whose path holds a number in `payload`. Stops once `out` holds more than
  * `max` points: a frame of 100,000 radios must cost the cap, not 700,000 points (the session sees the
- * extra point, cuts to the cap and counts the frame as too_many_points).
+ * extra point, cuts to the cap and counts the frame as too_many_points). The walk is written out rather
+ * than through `select`'s generator: this is the hot path of every frame.
  */
 export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: MetricPoint[], max = Number.POSITIVE_INFINITY): void {
   for (const r of rules) {
     if (out.length > max) return;
-    for (const { key, value } of select(payload, r)) {
+    if (r.star < 0) {
+      const v = getPath(payload, r.segments);
+      if (v !== undefined) push(out, r, v, timeMs, startTimeMs, r.attributes);
+      continue;
+    }
+    const parent = getPath(payload, r.segments, 0, r.star);
+    if (typeof parent !== 'object' || parent === null) continue;
+    for (const key in parent as Record<string, unknown>) {
       if (out.length > max) return;
-      push(out, r, value, timeMs, startTimeMs, key === undefined ? r.attributes : { ...r.attributes, [r.keyAttribute]: key });
+      if (!Object.hasOwn(parent, key)) continue;
+      const v = getPath((parent as Record<string, unknown>)[key], r.segments, r.star + 1);
+      if (v !== undefined) push(out, r, v, timeMs, startTimeMs, keyAttributes(r, key));
     }
   }
 }
@@ -119,9 +145,14 @@ export interface AttributeRule {
   attribute: string;
 }
 
+/** Each attribute rule's path, split once (rules are config and tables: a few dozen). */
+const attributePaths = new WeakMap<AttributeRule, string[]>();
+
 export function extractAttributes(payload: unknown, rules: readonly AttributeRule[], into: Attributes): Attributes {
   for (const r of rules) {
-    const v = getPath(payload, splitPath(r.path));
+    let path = attributePaths.get(r);
+    if (path === undefined) attributePaths.set(r, (path = splitPath(r.path)));
+    const v = getPath(payload, path);
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') into[r.attribute] = v;
   }
   return into;

@@ -271,13 +271,29 @@ export class MistMapping {
     this.scope = { name: 'ws2otel/mist', version };
   }
 
-  private resourceFor(channel: string, payload: unknown, rules: readonly AttributeRule[], juniper: boolean): Attributes {
-    const res: Attributes = juniper ? { 'device.manufacturer': 'Juniper Mist', ...this.staticResource } : { ...this.staticResource };
+  /** What a channel name says, read once per channel (a connection has at most a few hundred). */
+  private readonly channelFacts = new Map<string, { stats: ReturnType<typeof statsKind>; base: Attributes; juniperBase: Attributes }>();
+
+  private factsOf(channel: string) {
+    let f = this.channelFacts.get(channel);
+    if (f) return f;
+    const fromName: Attributes = {};
     const site = SITE_RE.exec(channel);
-    if (site) res['mist.site.id'] = site[1]!;
+    if (site) fromName['mist.site.id'] = site[1]!;
     const org = ORG_RE.exec(channel);
-    if (org) res['mist.org.id'] = org[1]!;
-    return extractAttributes(payload, rules, res);
+    if (org) fromName['mist.org.id'] = org[1]!;
+    f = {
+      stats: statsKind(channel),
+      base: { ...this.staticResource, ...fromName },
+      juniperBase: { 'device.manufacturer': 'Juniper Mist', ...this.staticResource, ...fromName },
+    };
+    if (this.channelFacts.size < 1024) this.channelFacts.set(channel, f);
+    return f;
+  }
+
+  private resourceFor(channel: string, payload: unknown, rules: readonly AttributeRule[], juniper: boolean): Attributes {
+    const f = this.factsOf(channel);
+    return extractAttributes(payload, rules, { ...(juniper ? f.juniperBase : f.base) });
   }
 
   /**
@@ -286,7 +302,7 @@ export class MistMapping {
    * (counted as `unmapped`): guessing it is a device is how clients once became devices.
    */
   stats(channel: string, payload: Record<string, unknown>, receivedMs: number): Envelope {
-    const which = statsKind(channel);
+    const which = this.factsOf(channel).stats;
     if (!which) return { source: this.source, resource: { ...this.staticResource }, scope: this.scope, metrics: [], logs: [], receivedMs };
     const { table, rules } = this.kinds[which.kind];
     const t = typeof payload._time === 'number' ? payload._time * 1000 : receivedMs;
