@@ -7,7 +7,6 @@ import { Daemon } from './daemon.js';
 import { shardFromEnv } from './sharding.js';
 import { selfMetrics } from './telemetry/metrics.js';
 import { VERSION } from './version.js';
-import { simulators } from './simulators/index.js';
 
 const DEMO_VENDORS = ['mist', 'smc', 'nxapi', 'sysadm'];
 
@@ -156,6 +155,8 @@ async function main(argv: string[]): Promise<void> {
       await tap(rest);
       return;
     case 'simulate': {
+      // The simulators load only for the commands that run them: `run` does not carry them.
+      const { simulators } = await import('./simulators/index.js');
       const [vendor, ...flags] = rest;
       const spec = vendor ? simulators[vendor] : undefined;
       if (!spec) fail(`unknown simulator ${JSON.stringify(vendor)} (known: ${Object.keys(simulators).join(', ')})`, 2);
@@ -175,6 +176,7 @@ async function main(argv: string[]): Promise<void> {
     case 'demo': {
       // Every vendor simulator on a free loopback port, with its default credentials; the demo
       // config reads their addresses from WS2OTEL_DEMO_<VENDOR>_URL.
+      const { simulators } = await import('./simulators/index.js');
       const running: { stop(): Promise<void> }[] = [];
       for (const vendor of DEMO_VENDORS) {
         const spec = simulators[vendor]!;

@@ -36,28 +36,43 @@ export function plausibleTime(ms: number, receivedMs: number): boolean {
   return Number.isFinite(ms) && ms >= EARLIEST_MS && ms <= receivedMs + AHEAD_MS;
 }
 
-/** Attribute values a sink takes: finite numbers; integers past 2^53 as text (an int64 field would wrap or be refused). */
-function cleanAttributes(attrs: Attributes, max: number, count: (r: ValueReason) => void): { attrs: Attributes; cut: boolean } {
+type Cut = 'too_many_points' | 'too_many_records' | 'too_many_attributes' | 'too_many_envelopes';
+
+export interface Verdict {
+  /** Values dropped or replaced, by reason (counted per point or record). */
+  values: Map<ValueReason, number>;
+  /** Caps this envelope hit (each counted once per frame). */
+  cut: Set<Cut>;
+}
+
+function count(v: Verdict, r: ValueReason): void {
+  v.values.set(r, (v.values.get(r) ?? 0) + 1);
+}
+
+/**
+ * Attribute values a sink takes: finite numbers; integers past 2^53 as text (an int64 field would wrap
+ * or be refused). Returns the same object when nothing changes (the common case: no copy is made).
+ */
+function cleanAttributes(attrs: Attributes, max: number, v: Verdict): Attributes {
   let out: Attributes | undefined;
   let n = 0;
-  let cut = false;
   for (const k in attrs) {
-    const v = attrs[k]!;
+    const x = attrs[k]!;
     if (n >= max) {
-      cut = true;
+      v.cut.add('too_many_attributes');
       out ??= copyUpTo(attrs, k);
       break;
     }
     n++;
-    if (typeof v !== 'number' || Number.isSafeInteger(v) || (Number.isFinite(v) && !Number.isInteger(v))) {
-      if (out) out[k] = v;
+    if (typeof x !== 'number' || Number.isSafeInteger(x) || (Number.isFinite(x) && !Number.isInteger(x))) {
+      if (out) out[k] = x;
       continue;
     }
     out ??= copyUpTo(attrs, k);
-    if (Number.isFinite(v)) out[k] = String(v);
-    else count('non_finite');
+    if (Number.isFinite(x)) out[k] = String(x);
+    else count(v, 'non_finite');
   }
-  return { attrs: out ?? attrs, cut };
+  return out ?? attrs;
 }
 
 function copyUpTo(attrs: Attributes, stop: string): Attributes {
@@ -69,49 +84,41 @@ function copyUpTo(attrs: Attributes, stop: string): Attributes {
   return out;
 }
 
-export interface Verdict {
-  /** Values dropped or replaced, by reason (counted per point or record). */
-  values: Map<ValueReason, number>;
-  /** Caps this envelope hit (each counted once per frame). */
-  cut: Set<'too_many_points' | 'too_many_records' | 'too_many_attributes' | 'too_many_envelopes'>;
-}
-
-function point(p: MetricPoint, receivedMs: number, attrMax: number, v: Verdict, count: (r: ValueReason) => void): MetricPoint | undefined {
-  if (!Number.isFinite(p.value)) return void count('non_finite');
-  if (p.kind === 'counter' && p.value < 0) return void count('negative_counter');
-  let out = p;
-  const copy = () => (out === p ? (out = { ...p }) : out);
-  if (!plausibleTime(p.timeMs, receivedMs)) {
-    count('bad_timestamp');
-    copy().timeMs = receivedMs;
+/** The point as a sink may carry it (the same object when it already is), or undefined when it must go. */
+function point(p: MetricPoint, receivedMs: number, attrMax: number, v: Verdict): MetricPoint | undefined {
+  const value = p.value;
+  if (!Number.isFinite(value)) return void count(v, 'non_finite');
+  const gauge = p.kind === 'gauge';
+  if (p.kind === 'counter' && value < 0) return void count(v, 'negative_counter');
+  let timeMs = p.timeMs;
+  if (!plausibleTime(timeMs, receivedMs)) {
+    count(v, 'bad_timestamp');
+    timeMs = receivedMs;
   }
-  // A start after the sample, or not a time at all (a negative uptime, a huge one): the series starts now.
-  if (!Number.isFinite(p.startTimeMs) || p.startTimeMs > out.timeMs || (p.startTimeMs < EARLIEST_MS && p.kind !== 'gauge')) {
-    if (p.kind !== 'gauge') count('bad_timestamp');
-    copy().startTimeMs = out.timeMs;
-  } else if (p.startTimeMs < EARLIEST_MS) {
-    copy().startTimeMs = out.timeMs; // gauges ignore their start time; keep it valid anyway
+  // A start after the sample, or not a time at all (a negative uptime, a huge one): the series starts
+  // now. Gauges ignore their start time; it is kept valid anyway, uncounted.
+  let startTimeMs = p.startTimeMs;
+  if (!Number.isFinite(startTimeMs) || startTimeMs > timeMs || startTimeMs < EARLIEST_MS) {
+    if (!gauge) count(v, 'bad_timestamp');
+    startTimeMs = timeMs;
   }
   // The encoder groups points by name, kind, unit and int: a point made a double joins the double series.
-  if (p.int && (!Number.isInteger(p.value) || Math.abs(p.value) >= INT64_LIMIT)) copy().int = false;
-  const a = cleanAttributes(p.attributes, attrMax, count);
-  if (a.attrs !== p.attributes) copy().attributes = a.attrs;
-  if (a.cut) v.cut.add('too_many_attributes');
-  return out;
+  const int = p.int && Number.isInteger(value) && Math.abs(value) < INT64_LIMIT;
+  const attributes = cleanAttributes(p.attributes, attrMax, v);
+  if (timeMs === p.timeMs && startTimeMs === p.startTimeMs && int === p.int && attributes === p.attributes) return p;
+  return { ...p, timeMs, startTimeMs, int, attributes };
 }
 
-function record(r: LogRecord, receivedMs: number, attrMax: number, v: Verdict, count: (r: ValueReason) => void): LogRecord {
-  let out = r;
-  const copy = () => (out === r ? (out = { ...r }) : out);
-  if (!plausibleTime(r.timeMs, receivedMs)) {
-    count('bad_timestamp');
-    copy().timeMs = receivedMs;
+function record(r: LogRecord, receivedMs: number, attrMax: number, v: Verdict): LogRecord {
+  let timeMs = r.timeMs;
+  if (!plausibleTime(timeMs, receivedMs)) {
+    count(v, 'bad_timestamp');
+    timeMs = receivedMs;
   }
-  if (!plausibleTime(r.observedMs, receivedMs)) copy().observedMs = receivedMs;
-  const a = cleanAttributes(r.attributes, attrMax, count);
-  if (a.attrs !== r.attributes) copy().attributes = a.attrs;
-  if (a.cut) v.cut.add('too_many_attributes');
-  return out;
+  const observedMs = plausibleTime(r.observedMs, receivedMs) ? r.observedMs : receivedMs;
+  const attributes = cleanAttributes(r.attributes, attrMax, v);
+  if (timeMs === r.timeMs && observedMs === r.observedMs && attributes === r.attributes) return r;
+  return { ...r, timeMs, observedMs, attributes };
 }
 
 /**
@@ -119,38 +126,39 @@ function record(r: LogRecord, receivedMs: number, attrMax: number, v: Verdict, c
  * emit (undefined when nothing in it survived) and, in `v`, what was dropped or cut.
  */
 export function sanitizeEnvelope(env: Envelope, room: { points: number; records: number }, limits: FrameLimits, v: Verdict): Envelope | undefined {
-  const count = (r: ValueReason) => v.values.set(r, (v.values.get(r) ?? 0) + 1);
   const now = env.receivedMs;
-  let metrics: MetricPoint[] = env.metrics;
-  let changed = false;
+  const attrMax = limits.attributes_per_record;
+  let metrics = env.metrics;
   if (metrics.length > room.points) {
     v.cut.add('too_many_points');
     metrics = metrics.slice(0, Math.max(0, room.points));
-    changed = true;
   }
-  const keptPoints: MetricPoint[] = [];
-  for (const p of metrics) {
-    const q = point(p, now, limits.attributes_per_record, v, count);
-    if (q !== p) changed = true;
-    if (q) keptPoints.push(q);
+  // A copy is started only at the first point that changes: a clean frame allocates nothing here.
+  let keptPoints: MetricPoint[] | undefined = metrics === env.metrics ? undefined : [];
+  for (let i = 0; i < metrics.length; i++) {
+    const p = metrics[i]!;
+    const q = point(p, now, attrMax, v);
+    if (q !== p && keptPoints === undefined) keptPoints = metrics.slice(0, i);
+    if (q && keptPoints !== undefined) keptPoints.push(q);
   }
-  let logs: LogRecord[] = env.logs;
+  let logs = env.logs;
   if (logs.length > room.records) {
     v.cut.add('too_many_records');
     logs = logs.slice(0, Math.max(0, room.records));
-    changed = true;
   }
-  const keptLogs: LogRecord[] = [];
-  for (const r of logs) {
-    const q = record(r, now, limits.attributes_per_record, v, count);
-    if (q !== r) changed = true;
-    keptLogs.push(q);
+  let keptLogs: LogRecord[] | undefined = logs === env.logs ? undefined : [];
+  for (let i = 0; i < logs.length; i++) {
+    const r = logs[i]!;
+    const q = record(r, now, attrMax, v);
+    if (q !== r && keptLogs === undefined) keptLogs = logs.slice(0, i);
+    if (keptLogs !== undefined) keptLogs.push(q);
   }
-  const res = cleanAttributes(env.resource, limits.attributes_per_record, count);
-  if (res.cut) v.cut.add('too_many_attributes');
-  if (keptPoints.length === 0 && keptLogs.length === 0) return undefined;
-  if (!changed && res.attrs === env.resource) return env;
-  return { ...env, resource: res.attrs, metrics: keptPoints, logs: keptLogs };
+  const resource = cleanAttributes(env.resource, attrMax, v);
+  const outPoints = keptPoints ?? metrics;
+  const outLogs = keptLogs ?? logs;
+  if (outPoints.length === 0 && outLogs.length === 0) return undefined;
+  if (outPoints === env.metrics && outLogs === env.logs && resource === env.resource) return env;
+  return { ...env, resource, metrics: outPoints, logs: outLogs };
 }
 
 /**

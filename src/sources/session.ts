@@ -79,8 +79,14 @@ interface FrameBudget {
   verdict: Verdict;
 }
 
-function newBudget(l: FrameLimits): FrameBudget {
-  return { points: l.points_per_frame, records: l.records_per_frame, envelopes: 0, verdict: { values: new Map(), cut: new Set() } };
+/** The session's one budget, made ready for the next frame (frames are handled one at a time, synchronously). */
+function resetBudget(b: FrameBudget, l: FrameLimits): FrameBudget {
+  b.points = l.points_per_frame;
+  b.records = l.records_per_frame;
+  b.envelopes = 0;
+  b.verdict.values.clear();
+  b.verdict.cut.clear();
+  return b;
 }
 
 /** A Meaning with nothing in it: the frame meant nothing this vendor knows (`unmapped`). */
@@ -112,6 +118,7 @@ export class Session {
   private readonly subs = new Map<string, Subscription>();
   private cause: BlindCause = 'connecting';
   private readonly limits: FrameLimits;
+  private readonly budget: FrameBudget = { points: 0, records: 0, envelopes: 0, verdict: { values: new Map(), cut: new Set() } };
   readonly warn: SampledWarn;
   readonly log: Logger;
   private readonly m;
@@ -451,7 +458,7 @@ export class Session {
   private act(meaning: Meaning, conn: Connection | undefined, bytes: number): void {
     try {
       if (meaning.envelopes?.length) {
-        const budget = newBudget(this.limits);
+        const budget = resetBudget(this.budget, this.limits);
         for (const env of meaning.envelopes) this.emitWithin(env, budget);
         this.settle(budget);
       }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import kafkajs from 'kafkajs';
+import { kafkajs } from './kafkajs_client.js';
 
 // kafkajs ships only gzip; snappy, lz4 and zstd are registered here from maintained native packages
 // (prebuilt N-API binaries shipped in the npm packages): snappy (napi-rs), lz4-napi (lz4_flex), zstd-napi.
@@ -7,7 +7,6 @@ import kafkajs from 'kafkajs';
 // standard LZ4 frame format, zstd as a standard zstd frame.
 
 const require = createRequire(import.meta.url);
-const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 interface Codec {
   compress(encoder: { buffer: Buffer }): Promise<Buffer>;
@@ -55,6 +54,7 @@ export function registerKafkajsCodecs(): void {
       decompress: async (b) => z.decompress(b),
     };
   };
+  const { CompressionCodecs, CompressionTypes } = kafkajs();
   const codecs = CompressionCodecs as unknown as Record<number, () => Codec>;
   codecs[CompressionTypes.Snappy] = snappy;
   codecs[CompressionTypes.LZ4] = lz4;

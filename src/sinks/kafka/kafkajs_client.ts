@@ -1,19 +1,28 @@
-import kafkajs, { type Producer } from 'kafkajs';
+import { createRequire } from 'node:module';
+import type * as KafkajsModule from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { Logger } from '../../telemetry/logger.js';
 import { ACKS, classify, needsProducerReset, tlsOptions, type OutMessage, type ProducerClient } from './client.js';
 import { registerKafkajsCodecs } from './codecs.js';
 import type { KafkaSinkConfig } from './config.js';
 
-const { Kafka, CompressionTypes, Partitioners, logLevel } = kafkajs;
+type Kafkajs = typeof KafkajsModule;
+const require = createRequire(import.meta.url);
+let loaded: Kafkajs | undefined;
+/** kafkajs, loaded when the first Kafka sink is built: a daemon without one does not carry it (about 18 MB). */
+export function kafkajs(): Kafkajs {
+  return (loaded ??= require('kafkajs') as Kafkajs);
+}
 
-const COMPRESSION: Record<KafkaSinkConfig['compression'], number> = {
-  none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD,
-};
+function compressionType(c: KafkaSinkConfig['compression']): number {
+  const { CompressionTypes: t } = kafkajs();
+  return { none: t.None, gzip: t.GZIP, snappy: t.Snappy, lz4: t.LZ4, zstd: t.ZSTD }[c];
+}
 
 const SASL = { plain: 'plain', 'scram-sha-256': 'scram-sha-256', 'scram-sha-512': 'scram-sha-512' } as const;
 
 /** kafkajs options from the sink config (exported for the config tests). */
-export function kafkajsOptions(c: KafkaSinkConfig, log: Logger): ConstructorParameters<typeof Kafka>[0] {
+export function kafkajsOptions(c: KafkaSinkConfig, log: Logger): ConstructorParameters<Kafkajs['Kafka']>[0] {
   const ssl = tlsOptions(c.tls);
   return {
     clientId: c.client_id,
@@ -25,20 +34,20 @@ export function kafkajsOptions(c: KafkaSinkConfig, log: Logger): ConstructorPara
     // Bounded: a broker that stays down must reach the pipeline as an error, which then backs off and
     // retries while its buffer holds the batch (and applies backpressure to the sources).
     retry: { retries: c.client_retries, initialRetryTime: 100, maxRetryTime: 1000 },
-    logLevel: logLevel.WARN,
+    logLevel: kafkajs().logLevel.WARN,
     // kafkajs logs every failed request at ERROR; what matters reaches the pipeline's own (rate-limited) log.
     logCreator: () => ({ namespace, log: entry }) => log.debug({ kafkajs: namespace, ...entry }, 'kafkajs'),
   };
 }
 
 export class KafkajsClient implements ProducerClient {
-  private readonly kafka: InstanceType<typeof Kafka>;
+  private readonly kafka: InstanceType<Kafkajs['Kafka']>;
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
 
   constructor(private readonly cfg: KafkaSinkConfig, private readonly log: Logger) {
     if (cfg.compression !== 'none' && cfg.compression !== 'gzip') registerKafkajsCodecs();
-    this.kafka = new Kafka(kafkajsOptions(cfg, log));
+    this.kafka = new (kafkajs().Kafka)(kafkajsOptions(cfg, log));
   }
 
   private connect(): Promise<Producer> {
@@ -48,7 +57,7 @@ export class KafkajsClient implements ProducerClient {
         idempotent: this.cfg.idempotent,
         maxInFlightRequests: this.cfg.idempotent ? 1 : 5,
         // Java's partitioner (murmur2 of the key): a device lands where a Java producer would put it.
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: kafkajs().Partitioners.DefaultPartitioner,
         retry: { retries: this.cfg.client_retries, initialRetryTime: 100, maxRetryTime: 1000 },
         allowAutoTopicCreation: true,
       });
@@ -77,7 +86,7 @@ export class KafkajsClient implements ProducerClient {
         topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })),
         acks: ACKS[this.cfg.acks],
         timeout: this.cfg.timeout,
-        compression: COMPRESSION[this.cfg.compression],
+        compression: compressionType(this.cfg.compression),
       });
     } catch (err) {
       if (needsProducerReset(err)) await this.reset();
