@@ -313,12 +313,12 @@ async function peerBenthos(): Promise<PeerResult | string> {
  * A sink outage at a steady 1,000 frames/s: the Collector runs 3 s, is down OUTAGE_S, comes back;
  * the stream stops 3 s later. Every frame the simulator sent must arrive (lost = 0). The buffer's byte
  * cap (OUTAGE_BUFFER_MB) is reached during the outage, so the sources pause (when_full: block) and the
- * peak RSS shows what the cap holds: README, "Memory under an outage", states the overhead above it.
+ * peak RSS shows what the cap holds. The stated bound (README, Bench): peak RSS ≤ the buffer's
+ * max_bytes + the daemon's own footprint at full speed, its saturated peak RSS in the same run (the
+ * backlog drains at full speed, so that is the footprint it runs at).
  */
 const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? 10);
 const OUTAGE_BUFFER_MB = 16;
-/** The stated bound: peak RSS ≤ the buffer's max_bytes + this, for either buffer type (README). */
-const OUTAGE_RSS_OVERHEAD_MB = 150;
 async function outage(type: 'memory' | 'disk') {
   const collector = new Collector();
   await collector.start();
@@ -376,7 +376,6 @@ async function outage(type: 'memory' | 'disk') {
     buffer_max_mb: OUTAGE_BUFFER_MB,
     buffer_peak_mb: round(bufferPeak / 1048576),
     rss_peak_mb: round(rssPeak / 1048576),
-    rss_within_stated: rssPeak / 1048576 <= OUTAGE_BUFFER_MB + OUTAGE_RSS_OVERHEAD_MB,
     drain_events_per_s: round(backlog / (drainMs / 1000)),
   };
 }
@@ -419,6 +418,8 @@ const goals = {
   events_per_s: sat.events_per_s >= 0.9 * collectorPerS,
   p99_ms: steady.p99_ms <= BATCH_TIMEOUT_MS + 25,
   peer: p ? sat.events_per_s >= 3 * p.events_per_s && sat.rss_mb <= p.rss_mb : null,
+  // Item 6: under an outage, RSS stays within the buffer's cap plus the footprint at full speed.
+  outage_rss: [outageMemory, outageDisk].every((o) => o.rss_peak_mb <= o.buffer_max_mb + sat.rss_mb),
 };
 process.stdout.write(`${JSON.stringify({
   events_per_s: round(sat.events_per_s),

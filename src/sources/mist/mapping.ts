@@ -246,6 +246,19 @@ interface CompiledKind {
   rules: CompiledRule[];
 }
 
+/**
+ * Which events share a resource: its keys, value types and values, without a JSON text per event.
+ * Unambiguous because a value never holds NUL (the session and the data decoding strip it).
+ */
+function resourceKey(resource: Attributes): string {
+  let key = '';
+  for (const k in resource) {
+    const v = resource[k]!;
+    key += `${k}\u0000${typeof v === 'string' ? 's' : typeof v === 'number' ? 'n' : 'b'}${v}\u0001`;
+  }
+  return key;
+}
+
 export class MistMapping {
   private readonly kinds: Record<StatsKind, CompiledKind>;
   private readonly scope: Scope;
@@ -331,7 +344,7 @@ export class MistMapping {
       records++;
       const e = ev as Record<string, unknown>;
       const resource = this.resourceFor(channel, e, EVENT_RESOURCE, true);
-      const key = JSON.stringify(resource);
+      const key = resourceKey(resource);
       let env = byDevice.get(key);
       if (!env) byDevice.set(key, (env = { source: this.source, resource, scope: this.scope, metrics: [], logs: [], receivedMs }));
       env.logs.push(this.eventRecord(channel, e, receivedMs));
