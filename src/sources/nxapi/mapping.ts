@@ -3,6 +3,7 @@ import { compileRules, mergeRules, toNumber, type CompiledRule, type MetricRule 
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
 import { getPath } from '../../mapping/path.js';
+import { StateGauges, type StateSpec } from '../../mapping/states.js';
 
 /** Counter series remembered for their start time; the oldest is forgotten past this (it restarts at first sight). */
 const MAX_COUNTER_SERIES = 200_000;
@@ -50,6 +51,16 @@ export const MO_METRICS: readonly MetricRule[] = [
 export const STATE_VALUES: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   adminSt: { up: 1, down: 0 },
   operSt: { up: 1, down: 0 },
+};
+
+/**
+ * The same words as state metrics (mapping/states.ts): the 0/1 gauges above stay for dashboards and
+ * alerts ("up or not"), and these say which state it is (`sfp-missing`, `link-up`, `err-disabled` …,
+ * which the 0/1 gauge folds into 0), each seen word a series, 0 once it passes.
+ */
+export const STATE_METRICS: Readonly<Record<string, StateSpec>> = {
+  adminSt: { metric: 'nxapi.interface.admin.state', description: 'Administrative state: 1 for the current one, 0 for the others seen', values: ['up', 'down'] },
+  operSt: { metric: 'nxapi.interface.oper.state', description: 'Operational state: 1 for the current one, 0 for the others seen', values: ['up', 'down'] },
 };
 
 const SPEED_RE = /^(\d+(?:\.\d+)?)\s*([KMGT])$/i;
@@ -141,6 +152,8 @@ export class NxapiMapping {
   readonly resource: Attributes;
   /** Per counter series: when it started (first sight, or the last drop) and its last value. */
   private readonly counterState = new Map<string, { start: number; last: number }>();
+  /** Per object (dn): the state words beyond up/down seen (bounded). */
+  private readonly gauges = new StateGauges();
   /** dn → the content attributes last seen of objects that become records (classes without metric rules). */
   private readonly known = new Map<string, Record<string, string>>();
 
@@ -256,6 +269,8 @@ export class NxapiMapping {
           name: rule.metric, unit: rule.unit, description: rule.description, kind: rule.kind,
           int: rule.int && Number.isInteger(value), value, timeMs, startTimeMs: start, attributes,
         });
+        const state = STATE_METRICS[attribute];
+        if (state && typeof raw === 'string') this.gauges.points(state, `${mo.dn}\u0000${attribute}`, raw, timeMs, identity, out);
       }
     }
   }

@@ -130,6 +130,24 @@ describe('nxapi mapping: interface counters and states', () => {
     assert.equal(shut.metrics.find((p) => p.name === 'nxapi.interface.mtu')!.value, 1500);
   });
 
+  it('says which state an interface is in beyond up/down: sfp-missing is a state series at 1 (oper.status 0), and 0 once the port is up', () => {
+    const m = mapping();
+    const dn = 'sys/intf/phys-[eth1/7]/phys';
+    const states = (env: { metrics: { name: string; value: number; attributes: Record<string, unknown> }[] }) =>
+      Object.fromEntries(env.metrics.filter((p) => p.name === 'nxapi.interface.oper.state').map((p) => [String(p.attributes.state), p.value]));
+    const missing = m.notification(['1'], [{ ethpmPhysIf: { attributes: { dn, operSt: 'sfp-missing', status: 'modified' } } }], 1).envelope;
+    assert.equal(missing.metrics.find((p) => p.name === 'nxapi.interface.oper.status')!.value, 0, 'the 0/1 gauge folds it into not-up');
+    assert.deepEqual(states(missing), { up: 0, down: 0, 'sfp-missing': 1 });
+    assert.equal(missing.metrics.find((p) => p.name === 'nxapi.interface.oper.state')!.attributes['network.interface.name'], 'eth1/7');
+    const up = m.notification(['1'], [{ ethpmPhysIf: { attributes: { dn, operSt: 'up', status: 'modified' } } }], 1).envelope;
+    assert.deepEqual(states(up), { up: 1, down: 0, 'sfp-missing': 0 }, 'the word seen before is reported 0, not left at 1');
+    const admin = m.snapshot('q', [{ l1PhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/8]', adminSt: 'down' } } }], 1).envelope;
+    assert.deepEqual(
+      Object.fromEntries(admin.metrics.filter((p) => p.name === 'nxapi.interface.admin.state').map((p) => [String(p.attributes.state), p.value])),
+      { up: 0, down: 1 },
+    );
+  });
+
   it('dates a counter from its first sight and restarts that date when the counter goes down', () => {
     const m = mapping();
     const at = (octets: string, t: number) =>

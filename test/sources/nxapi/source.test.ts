@@ -107,12 +107,15 @@ describe('nxapi source against the simulator', () => {
       '/api/class/rmonIfIn.json?subscription=yes', '/api/mo/sys/intf/phys-[eth1/1].json?subscription=yes', '/api/mo/sys.json?subscription=yes',
     ]);
     assert.equal(await selfMetric('subscriptions', { source: r.name, state: 'active' }), 3);
-    // rmonIfIn: 4 ports × 7 counters; l1PhysIf eth1/1: adminSt and mtu; topSystem (unmapped): a snapshot record.
+    // rmonIfIn: 4 ports × 7 counters; l1PhysIf eth1/1: adminSt (0/1 and as states up, down) and mtu;
+    // topSystem (unmapped): a snapshot record.
     const [counters, phys, sys] = r.envs;
     assert.equal(counters!.metrics.length, 28);
     const io = counters!.metrics.find((p) => p.name === 'nxapi.interface.io' && p.attributes['network.interface.name'] === 'eth1/3')!;
     assert.equal(io.value, 3_000_000);
-    assert.deepEqual(phys!.metrics.map((p) => [p.name, p.value]), [['nxapi.interface.admin.status', 1], ['nxapi.interface.mtu', 9216]]);
+    assert.deepEqual(phys!.metrics.map((p) => [p.name, p.attributes.state ?? '', p.value]), [
+      ['nxapi.interface.admin.status', '', 1], ['nxapi.interface.admin.state', 'up', 1], ['nxapi.interface.admin.state', 'down', 0], ['nxapi.interface.mtu', '', 9216],
+    ]);
     assert.equal(sys!.logs[0]!.eventName, 'nxapi.mo.snapshot');
     assert.equal(sys!.logs[0]!.attributes['nxapi.attr.name'], 'sim-n9k');
   });
