@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { refuseUpgrade } from './refuse_upgrade.js';
+import { SimServer } from './server.js';
 
 /**
  * A Mist stream server that speaks the protocol as README.md ("Protocol") describes it: token auth at
@@ -198,9 +199,7 @@ function statsMaker(channel: string): ((i: number, seq: number, nowMs: number) =
 const EVENT_TYPES = ['AP_CONFIGURED', 'AP_RESTARTED', 'AP_DISCONNECTED', 'AP_CONNECTED', 'AP_UPGRADE_FAILED'];
 
 export class MistSimulator {
-  private readonly http: Server;
-  private readonly wss: WebSocketServer;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly server: SimServer;
   readonly sent: SentStats[] = [];
   readonly sentEvents: SentStats[] = [];
   /** `<mac>/<uptime>` → send time (ms), when record is 'times'. */
@@ -213,7 +212,6 @@ export class MistSimulator {
   duplicateSubscribes = 0;
   /** Upgrades answered 429, with the time of each (Date.now). */
   readonly rateLimited: number[] = [];
-  port = 0;
   private seq = 0;
   private finished: (() => void) | undefined;
   /** Resolves when every stats channel has sent `count` frames. */
@@ -221,20 +219,22 @@ export class MistSimulator {
 
   constructor(private readonly opts: MistSimulatorOptions) {
     this.done = new Promise((resolve) => (this.finished = resolve));
-    this.http = createServer((_req, res) => res.writeHead(404).end());
-    this.wss = new WebSocketServer({ noServer: true, autoPong: opts.autoPong ?? true, perMessageDeflate: false });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server = new SimServer({
+      host: opts.host, port: opts.port, ws: { autoPong: opts.autoPong ?? true },
+      upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+    });
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   get url(): string {
-    return `ws://${this.opts.host ?? '127.0.0.1'}:${this.port}/api-ws/v1/stream`;
+    return this.server.url('ws', '/api-ws/v1/stream');
   }
 
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.http.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
-    const addr = this.http.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : 0;
-    return this.port;
+  start(): Promise<number> {
+    return this.server.listen();
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -252,7 +252,7 @@ export class MistSimulator {
       this.rateLimited.push(Date.now());
       return refuseUpgrade(socket, 429, '{"detail":"Request was throttled."}', rl.retryAfterS !== undefined ? { 'Retry-After': String(rl.retryAfterS) } : {});
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws));
+    this.server.accept(req, socket, head, (ws) => this.session(ws));
   }
 
   private session(ws: WebSocket): void {
@@ -336,19 +336,17 @@ export class MistSimulator {
         };
         setImmediate(pump);
       } else {
-        const t = setInterval(() => {
+        const t = this.server.every(Math.max(1, Math.floor(interval / devices)), () => {
           if (!one()) clearInterval(t);
-        }, Math.max(1, Math.floor(interval / devices)));
-        this.timers.add(t);
+        });
         return () => {
           stopped = true;
-          clearInterval(t);
-          this.timers.delete(t);
+          this.server.cancel(t);
         };
       }
     } else if (/\/devices$/.test(channel) && (this.opts.eventsEveryMs ?? 0) > 0) {
       let k = 0;
-      const t = setInterval(() => {
+      const t = this.server.every(this.opts.eventsEveryMs, () => {
         const i = k % (this.opts.devices ?? 3);
         const payload = {
           type: EVENT_TYPES[k % EVENT_TYPES.length], mac: deviceMac(i), device_name: `ap-${i}`, device_type: 'ap',
@@ -357,12 +355,8 @@ export class MistSimulator {
         k++;
         ws.send(JSON.stringify({ event: 'data', channel, data: JSON.stringify(payload) }));
         if (this.opts.record) this.sentEvents.push({ channel, payload });
-      }, this.opts.eventsEveryMs);
-      this.timers.add(t);
-      return () => {
-        clearInterval(t);
-        this.timers.delete(t);
-      };
+      });
+      return () => this.server.cancel(t);
     }
     return () => {
       stopped = true;
@@ -390,14 +384,11 @@ export class MistSimulator {
 
   /** Drops every client connection the way a restarting server does. */
   closeAll(code = 1012, reason = 'service restart'): void {
-    for (const c of this.wss.clients) c.close(code, reason);
+    this.server.closeAll(code, reason);
   }
 
-  async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-    for (const c of this.wss.clients) c.terminate();
-    this.wss.close();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
 

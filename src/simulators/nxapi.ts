@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { refuseUpgrade } from './refuse_upgrade.js';
+import { readBody, SimServer } from './server.js';
 
 /**
  * A Cisco NX-API REST switch as README.md describes it: aaaLogin (401 and the error
@@ -92,17 +93,14 @@ function modTs(ms = Date.now()): string {
 }
 
 export class NxapiSimulator {
-  private readonly http: Server;
-  private readonly wss: WebSocketServer;
+  private readonly server: SimServer;
   private readonly sessions = new Map<string, Session>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly objects = new Map<string, Mo>();
   private readonly classes = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private nextSub = 18374686685813276673n;
   private tick = 0;
   private flaps = 0;
-  port = 0;
 
   readonly stats = {
     logins: 0, loginFailures: 0, tokenRefreshes: 0, logouts: 0, forbidden: 0,
@@ -119,14 +117,20 @@ export class NxapiSimulator {
   readonly tokensIssued: string[] = [];
 
   constructor(private readonly opts: NxapiSimulatorOptions) {
-    this.http = createServer((req, res) => this.rest(req, res));
-    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server = new SimServer({
+      host: opts.host, port: opts.port,
+      rest: (req, res) => this.rest(req, res),
+      upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+    });
     this.build();
   }
 
+  get port(): number {
+    return this.server.port;
+  }
+
   get url(): string {
-    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+    return this.server.url('http');
   }
 
   get platform(): 'nxos' | 'apic' {
@@ -151,27 +155,21 @@ export class NxapiSimulator {
   }
 
   get openSockets(): number {
-    return this.wss.clients.size;
+    return this.server.sockets.size;
   }
 
   async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.http.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
-    const addr = this.http.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    await this.server.listen();
     const interval = this.opts.intervalMs ?? 1000;
-    if (interval > 0) this.every(interval, () => this.countersTick());
-    if (this.opts.flapEveryMs) this.every(this.opts.flapEveryMs, () => this.flap());
+    if (interval > 0) this.server.every(interval, () => this.countersTick());
+    if (this.opts.flapEveryMs) this.server.every(this.opts.flapEveryMs, () => this.flap());
     return this.port;
   }
 
-  async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+  stop(): Promise<void> {
     for (const s of this.sessions.values()) clearTimeout(s.timer);
     for (const s of this.subscriptions.values()) clearTimeout(s.timer);
-    for (const c of this.wss.clients) c.terminate();
-    this.wss.close();
-    this.http.closeAllConnections();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    return this.server.stop(true);
   }
 
   // ---- the switch's objects ------------------------------------------------------------------
@@ -199,11 +197,6 @@ export class NxapiSimulator {
       });
     }
     this.put('topSystem', { dn: 'sys', name: 'sim-n9k', serial: 'SIM0001', systemUpTime: '00:01:00:00.000' });
-  }
-
-  private every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms);
-    this.timers.add(t);
   }
 
   /** Interface counters grow; each changed counter object is notified with only what changed. */
@@ -328,7 +321,7 @@ export class NxapiSimulator {
 
   /** Drops every socket without ending the sessions (tests). */
   closeSockets(code = 1001, reason = 'going away'): void {
-    for (const c of this.wss.clients) c.close(code, reason);
+    this.server.closeAll(code, reason);
   }
 
   private sessionOf(req: IncomingMessage): Session | undefined {
@@ -346,7 +339,7 @@ export class NxapiSimulator {
       this.stats.upgradeRejections++;
       return refuseUpgrade(socket, 403, errorBody(403, 'Token was invalid (Error: Token timeout)'));
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    this.server.accept(req, socket, head, (ws) => {
       this.stats.upgrades++;
       session.sockets.add(ws);
       ws.on('close', () => session.sockets.delete(ws));
@@ -373,11 +366,9 @@ export class NxapiSimulator {
   }
 
   private rest(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    readBody(req, (body) => {
       try {
-        this.route(req, res, Buffer.concat(chunks).toString('utf8'));
+        this.route(req, res, body);
       } catch (err) {
         this.reply(res, 500, errorBody(500, `internal error: ${(err as Error).message}`));
       }

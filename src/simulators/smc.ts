@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { refuseUpgrade } from './refuse_upgrade.js';
+import { readBody, SimServer } from './server.js';
 
 /**
  * A Forcepoint SMC API server as src/sources/smc/README.md ("How it talks to the SMC") describes it: `GET /api` lists the versions,
@@ -184,11 +185,8 @@ function versionLE(a: string, b: string): boolean {
 }
 
 export class SmcSimulator {
-  private readonly http: Server;
-  private readonly wss: WebSocketServer;
+  private readonly server: SimServer<Conn & { n: number }>;
   private readonly sessions = new Map<string, Sess>();
-  private readonly conns = new Map<WebSocket, Conn & { n: number }>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly elements: string[];
   private statusFrames = 0;
   private changeSeq = 0;
@@ -210,24 +208,32 @@ export class SmcSimulator {
   logouts = 0;
   originRejected = 0;
   connections = { notification: 0, status: 0 };
-  port = 0;
 
   constructor(private readonly opts: SmcSimulatorOptions) {
-    this.http = createServer((req, res) => this.rest(req, res));
-    this.autoPong = opts.autoPong ?? true;
-    this.wss = new WebSocketServer({
-      noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024,
-      // A server must select one of the offered subprotocols, else the client aborts the handshake.
-      handleProtocols: (offered: Set<string>) => (offered.has('access_token') ? 'access_token' : false),
+    this.server = new SimServer({
+      host: opts.host, port: opts.port,
+      rest: (req, res) => readBody(req, (body) => this.route(req, res, body)),
+      upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+      ws: {
+        autoPong: false, maxPayload: 64 * 1024 * 1024,
+        // A server must select one of the offered subprotocols, else the client aborts the handshake.
+        handleProtocols: (offered: Set<string>) => (offered.has('access_token') ? 'access_token' : false),
+      },
     });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.autoPong = opts.autoPong ?? true;
     this.elements = [SEED_VPN_ENDPOINT, SEED_ENGINE_NODE];
     for (let i = 0; i < (opts.nodes ?? 2); i++) this.elements.push(`elements/single_fw/${1700 + i}/firewall_node/${1800 + i}`);
     for (let i = 0; i < (opts.virtualEngines ?? 2); i++) this.elements.push(`elements/virtual_fw/${2000 + i}`);
-    if ((opts.changeEveryMs ?? 0) > 0) {
-      const t = setInterval(() => this.change(), opts.changeEveryMs);
-      this.timers.add(t);
-    }
+    if ((opts.changeEveryMs ?? 0) > 0) this.server.every(opts.changeEveryMs, () => this.change());
+  }
+
+  /** Open sockets, with what each is. */
+  private get conns(): Map<WebSocket, Conn & { n: number }> {
+    return this.server.sockets;
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   get versions(): string[] {
@@ -240,7 +246,7 @@ export class SmcSimulator {
 
   /** The REST base (what a source's `url` is). */
   get url(): string {
-    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+    return this.server.url('http');
   }
 
   /** An element's href as this server writes it, e.g. href('7.2', SEED_ENGINE_NODE). */
@@ -257,20 +263,11 @@ export class SmcSimulator {
     return this.sessions.size;
   }
 
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.http.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
-    const addr = this.http.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : 0;
-    return this.port;
+  start(): Promise<number> {
+    return this.server.listen();
   }
 
   // ---- REST ----
-
-  private rest(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => this.route(req, res, Buffer.concat(chunks).toString('utf8')));
-  }
 
   private json(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string | string[]> = {}): void {
     const req = res.req;
@@ -397,13 +394,12 @@ export class SmcSimulator {
       return refuseUpgrade(socket, 401);
     }
     this.upgrades.push({ kind, path, status: 101, headers: req.headers });
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.session(ws, kind, m[1]!, sess));
+    this.server.accept(req, socket, head, (ws) => this.session(ws, kind, m[1]!, sess));
   }
 
-  private session(ws: WebSocket, kind: SocketKind, version: string, sess: Sess): void {
+  private session(ws: WebSocket, kind: SocketKind, version: string, sess: Sess): Conn & { n: number } {
     const n = ++this.connections[kind];
     const conn = { kind, version, session: sess, nextId: 0, channels: new Map<number, Channel>(), n };
-    this.conns.set(ws, conn);
     sess.sockets.add(ws);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const text = data.toString('utf8');
@@ -421,8 +417,8 @@ export class SmcSimulator {
     ws.on('close', () => {
       for (const ch of conn.channels.values()) ch.stop?.();
       sess.sockets.delete(ws);
-      this.conns.delete(ws);
     });
+    return conn;
   }
 
   private command(ws: WebSocket, conn: Conn & { n: number }, text: string): void {
@@ -503,12 +499,8 @@ export class SmcSimulator {
     one(); // the current status follows the subscription
     const every = this.opts.statusEveryMs ?? 0;
     if (every > 0) {
-      const t = setInterval(one, every);
-      this.timers.add(t);
-      ch.stop = () => {
-        clearInterval(t);
-        this.timers.delete(t);
-      };
+      const t = this.server.every(every, one);
+      ch.stop = () => this.server.cancel(t);
     }
   }
 
@@ -546,7 +538,7 @@ export class SmcSimulator {
 
   /** Drops every client connection the way a restarting server does (sessions survive). */
   closeAll(code = 1001, reason = 'Server shutting down'): void {
-    for (const ws of this.conns.keys()) ws.close(code, reason);
+    this.server.closeAll(code, reason);
   }
 
   /** Open sockets of a kind. */
@@ -566,11 +558,8 @@ export class SmcSimulator {
     return out;
   }
 
-  async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+  stop(): Promise<void> {
     for (const s of this.sessions.values()) clearTimeout(s.timer);
-    for (const ws of this.conns.keys()) ws.terminate();
-    this.wss.close();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    return this.server.stop();
   }
 }

@@ -1,33 +1,20 @@
-import type { SimulatorSpec } from './index.js';
+import { simulatorSpec } from './spec.js';
 import { SmcSimulator, type SessionMode } from './smc.js';
 
-export const smcSimulatorSpec: SimulatorSpec = {
-  vendor: 'smc',
-  options: {
-    port: { type: 'string', default: '8082' },
-    host: { type: 'string', default: '127.0.0.1' },
-    'api-key': { type: 'string', default: 'demo-api-key' },
-    nodes: { type: 'string', default: '2' },
-    'virtual-engines': { type: 'string', default: '2' },
-    'status-ms': { type: 'string', default: '5000' },
-    'change-ms': { type: 'string', default: '10000' },
-    'session-ttl-ms': { type: 'string', default: '0' },
-    // cookie: a JSESSIONID cookie; ssl: the SMC tracks sessions by SSL session (an Authorization token).
-    'session-mode': { type: 'string', default: 'cookie' },
-    // The API versions GET /api lists; paths under any other version answer 404.
-    versions: { type: 'string', default: '6.5,6.10,7.1,7.2' },
-  },
-  async start(v) {
-    const mode = String(v['session-mode']);
-    if (mode !== 'cookie' && mode !== 'ssl') throw new Error(`--session-mode: must be cookie or ssl, not ${mode}`);
-    const versions = String(v.versions).split(',').map((x) => x.trim()).filter(Boolean);
-    if (versions.length === 0 || versions.some((x) => !/^\d+(\.\d+)*$/.test(x))) throw new Error('--versions: a comma-separated list such as 6.10,7.1,7.2');
-    const sim = new SmcSimulator({
-      host: String(v.host), port: Number(v.port), apiKey: String(v['api-key']), nodes: Number(v.nodes), virtualEngines: Number(v['virtual-engines']),
-      statusEveryMs: Number(v['status-ms']), changeEveryMs: Number(v['change-ms']), sessionTtlMs: Number(v['session-ttl-ms']),
-      sessionMode: mode as SessionMode, versions,
-    });
-    await sim.start();
-    return { url: sim.url, stop: () => sim.stop() };
-  },
-};
+export const smcSimulatorSpec = simulatorSpec('smc', {
+  port: '8082', host: '127.0.0.1', 'api-key': 'demo-api-key', nodes: '2', 'virtual-engines': '2', 'status-ms': '5000', 'change-ms': '10000', 'session-ttl-ms': '0',
+  // cookie: a JSESSIONID cookie; ssl: the SMC tracks sessions by SSL session (an Authorization token).
+  'session-mode': 'cookie',
+  // The API versions GET /api lists; paths under any other version answer 404.
+  versions: '6.5,6.10,7.1,7.2',
+}, (v) => {
+  const mode = String(v['session-mode']);
+  if (mode !== 'cookie' && mode !== 'ssl') throw new Error(`--session-mode: must be cookie or ssl, not ${mode}`);
+  const versions = String(v.versions).split(',').map((x) => x.trim()).filter(Boolean);
+  if (versions.length === 0 || versions.some((x) => !/^\d+(\.\d+)*$/.test(x))) throw new Error('--versions: a comma-separated list such as 6.10,7.1,7.2');
+  return new SmcSimulator({
+    host: String(v.host), port: Number(v.port), apiKey: String(v['api-key']), nodes: Number(v.nodes), virtualEngines: Number(v['virtual-engines']),
+    statusEveryMs: Number(v['status-ms']), changeEveryMs: Number(v['change-ms']), sessionTtlMs: Number(v['session-ttl-ms']),
+    sessionMode: mode as SessionMode, versions,
+  });
+});

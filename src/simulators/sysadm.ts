@@ -1,8 +1,10 @@
-import { createServer, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
 import { EVENT_CLASSES, errorEnvelope, isEventClass, type EventClass, type SysadmMessage } from '../sources/sysadm/wire.js';
 import { selfSignedCert, type SelfSigned } from './sysadm_tls.js';
+import { idleTimer, SimServer } from './server.js';
 
 /**
  * A sysadm server as src/sources/sysadm/README.md ("Protocol") describes it (the server's source, not its docs): TLS only
@@ -83,11 +85,8 @@ export function zpoolRows(seq: number, shifted = false): Record<string, Record<s
 }
 
 export class SysadmSimulator {
-  private readonly https: Server;
-  private readonly wss: WebSocketServer;
+  private readonly server: SimServer<SocketState>;
   private readonly cert: SelfSigned | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly sockets = new Map<WebSocket, SocketState>();
   /** token → expiry (epoch ms). */
   private readonly tokens = new Map<string, number>();
   private readonly cache = new Map<EventClass, Record<string, unknown>>();
@@ -106,22 +105,33 @@ export class SysadmSimulator {
   readonly issuedTokens: string[] = [];
   private readonly refused = new Map<string, number[]>();
   private readonly blockedUntil = new Map<string, number>();
-  port = 0;
   private seq = 0;
 
   constructor(private readonly opts: SysadmSimulatorOptions) {
     const tls = opts.tls ?? (this.cert = selfSignedCert());
-    this.https = createServer({ cert: tls.cert, key: tls.key }, (_req, res) => res.writeHead(404).end());
-    this.wss = new WebSocketServer({ server: this.https, perMessageDeflate: false });
-    this.wss.on('connection', (ws, req) => {
-      const addr = req.socket.remoteAddress ?? '';
-      if (this.isBlocked(addr)) {
-        this.blockedConnections++;
-        return ws.close(); // accepted, then closed at once: what a blocked client sees
-      }
-      this.session(ws, addr);
-    });
+    this.server = new SimServer({ host: opts.host, port: opts.port, tls, upgrade: (req, socket, head) => this.upgrade(req, socket, head) });
     if (!opts.emptyCache) for (const c of EVENT_CLASSES) this.cache.set(c, this.makeEvent(c));
+  }
+
+  /** Every upgrade is accepted: the server checks credentials in messages, not at the upgrade. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const addr = req.socket.remoteAddress ?? '';
+    if (this.isBlocked(addr)) {
+      this.server.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.blockedConnections++;
+        ws.close(); // accepted, then closed at once: what a blocked client sees
+      });
+      return;
+    }
+    this.server.accept(req, socket, head, (ws) => this.session(ws, addr));
+  }
+
+  private get sockets(): Map<WebSocket, SocketState> {
+    return this.server.sockets;
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   private get tokenTtlMs(): number {
@@ -135,7 +145,7 @@ export class SysadmSimulator {
   }
 
   get url(): string {
-    return `wss://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+    return this.server.url('wss');
   }
 
   get hostname(): string {
@@ -143,11 +153,9 @@ export class SysadmSimulator {
   }
 
   async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.https.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
-    const addr = this.https.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    await this.server.listen();
     const every = (ms: number | undefined, f: () => void) => {
-      if (ms && ms > 0) this.timers.add(setInterval(f, ms));
+      if (ms && ms > 0) this.server.every(ms, f);
     };
     every(this.opts.systemStateEveryMs, () => this.push('system-state'));
     every(this.opts.lifePreserverEveryMs, () => this.push('life-preserver'));
@@ -245,7 +253,7 @@ export class SysadmSimulator {
 
   /** Drops every client, as a network cut or a proxy would; restart() also forgets what the server knew. */
   closeAll(code = 1001, reason = 'server shutting down'): void {
-    for (const ws of this.sockets.keys()) ws.close(code, reason);
+    this.server.closeAll(code, reason);
   }
 
   /** The token is known and not expired; reading it does not extend it. */
@@ -293,30 +301,22 @@ export class SysadmSimulator {
     }
   }
 
-  private session(ws: WebSocket, addr: string): void {
+  private session(ws: WebSocket, addr: string): SocketState {
     this.connections++;
     const s: SocketState = { token: '', subscribed: new Set<EventClass>(), user: '', addr };
-    this.sockets.set(ws, s);
-    const idleMs = this.opts.idleTimeoutMs ?? 30 * 60_000;
-    let idle: NodeJS.Timeout | undefined;
-    const armIdle = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        this.idleCloses++;
-        ws.close(1000); // QWebSocket::close(): CloseCodeNormal, no reason
-      }, idleMs);
-    };
-    armIdle();
+    const idle = idleTimer(this.opts.idleTimeoutMs ?? 30 * 60_000, () => {
+      this.idleCloses++;
+      ws.close(1000); // QWebSocket::close(): CloseCodeNormal, no reason
+    });
+    idle.arm();
     // Only text and binary messages reset the idle timer; pings (answered by ws) do not.
     ws.on('message', (data: Buffer) => {
-      armIdle();
+      idle.arm();
       this.request(ws, s, data.toString('utf8'));
     });
-    ws.on('close', () => {
-      clearTimeout(idle);
-      this.sockets.delete(ws);
-    });
+    ws.on('close', () => idle.clear());
     ws.on('error', () => undefined);
+    return s;
   }
 
   private reply(ws: WebSocket, req: SysadmMessage, args: unknown): void {
@@ -413,11 +413,7 @@ export class SysadmSimulator {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-    for (const ws of this.sockets.keys()) ws.terminate();
-    this.wss.close();
-    this.https.closeAllConnections?.();
-    await new Promise<void>((resolve) => this.https.close(() => resolve()));
+    await this.server.stop(true);
     this.cert?.cleanup();
   }
 }

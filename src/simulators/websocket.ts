@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { refuseUpgrade } from './refuse_upgrade.js';
+import { idleTimer, readBody, SimServer } from './server.js';
 
 /**
  * A made-up but typical JSON-over-WebSocket API for exercising `type: websocket` where the Mist
@@ -48,9 +49,7 @@ const LEVELS = ['info', 'warning', 'error'];
 const KINDS = ['config_changed', 'link_down', 'disk_failure'];
 
 export class GenericSimulator {
-  private readonly http: Server;
-  private readonly wss: WebSocketServer;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly server: SimServer;
   private session: { token: string; cookie: string } | undefined;
   readonly sent: SentFrame[] = [];
   readonly clientMessages: unknown[] = [];
@@ -60,21 +59,26 @@ export class GenericSimulator {
   connections = 0;
   idleCloses = 0;
   pings = 0;
-  port = 0;
   private n = 0;
 
   constructor(private readonly opts: GenericSimulatorOptions) {
-    this.http = createServer((req, res) => this.rest(req, res));
-    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server = new SimServer({
+      host: opts.host, port: opts.port,
+      rest: (req, res) => this.rest(req, res),
+      upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+    });
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   get base(): string {
-    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+    return this.server.url('http');
   }
 
   get url(): string {
-    return `ws://${this.opts.host ?? '127.0.0.1'}:${this.port}/stream`;
+    return this.server.url('ws', '/stream');
   }
 
   /** The current session's token (tests only). */
@@ -87,23 +91,18 @@ export class GenericSimulator {
     return this.session?.cookie;
   }
 
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.http.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
-    const addr = this.http.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : 0;
-    return this.port;
+  start(): Promise<number> {
+    return this.server.listen();
   }
 
   private rest(req: IncomingMessage, res: ServerResponse): void {
     if (req.url !== '/api/login') return void res.writeHead(404).end();
     if (req.method !== 'POST') return void res.writeHead(405, { Allow: 'POST' }).end();
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    readBody(req, (body) => {
       let creds: { username?: unknown; password?: unknown } = {};
       try {
         if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) throw new Error('not json');
-        creds = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        creds = JSON.parse(body);
       } catch {
         res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"expected a JSON body"}');
         return;
@@ -145,26 +144,20 @@ export class GenericSimulator {
       this.authFailures++;
       return refuseUpgrade(socket, 401, '{"error":"unauthorized"}');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws));
+    this.server.accept(req, socket, head, (ws) => this.serve(ws));
   }
 
   private serve(ws: WebSocket): void {
     this.connections++;
     const topics = new Set<string>();
-    let idle: NodeJS.Timeout | undefined;
-    const armIdle = (): void => {
-      if (!this.opts.idleTimeoutMs) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        this.idleCloses++;
-        ws.close(4000, 'idle timeout');
-      }, this.opts.idleTimeoutMs);
-    };
-    armIdle();
-    const tick = setInterval(() => this.tick(ws, topics), this.opts.intervalMs ?? 1000);
-    this.timers.add(tick);
+    const idle = idleTimer(this.opts.idleTimeoutMs || undefined, () => {
+      this.idleCloses++;
+      ws.close(4000, 'idle timeout');
+    });
+    idle.arm();
+    const tick = this.server.every(this.opts.intervalMs ?? 1000, () => this.tick(ws, topics));
     ws.on('message', (data: Buffer) => {
-      armIdle();
+      idle.arm();
       let msg: { op?: unknown; topics?: unknown };
       try {
         msg = JSON.parse(data.toString('utf8'));
@@ -184,9 +177,8 @@ export class GenericSimulator {
       }
     });
     ws.on('close', () => {
-      clearTimeout(idle);
-      clearInterval(tick);
-      this.timers.delete(tick);
+      idle.clear();
+      this.server.cancel(tick);
     });
   }
 
@@ -229,15 +221,10 @@ export class GenericSimulator {
 
   /** Drops every client connection the way a restarting server does. */
   closeAll(code = 1012, reason = 'service restart'): void {
-    for (const c of this.wss.clients) c.close(code, reason);
+    this.server.closeAll(code, reason);
   }
 
-  async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-    for (const c of this.wss.clients) c.terminate();
-    this.wss.close();
-    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    this.http.closeAllConnections(); // login clients keep their connections alive
-    await closed;
+  stop(): Promise<void> {
+    return this.server.stop(true); // login clients keep their connections alive
   }
 }

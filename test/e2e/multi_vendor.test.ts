@@ -1,51 +1,32 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Collector } from '../helpers/collector.js';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { otlpSink, pipeline, simulated } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/net.js';
-import { simulators } from '../../src/simulators/index.js';
 
 // Four vendors in one daemon; SMC's API key is wrong. The other three must deliver regardless, the
 // failure must be counted and visible on /readyz, and no credential may reach a log line.
 
 const SECRETS = { mist: 'demo-token', smc: 'wrong-api-key-0042', nxapi: 'demo-password', sysadm: 'demo-password' };
 
-async function startSim(vendor: string, over: Record<string, string> = {}) {
-  const spec = simulators[vendor]!;
-  const defaults = Object.fromEntries(Object.entries(spec.options).map(([k, o]) => [k, o.default]));
-  return spec.start({ ...defaults, port: '0', ...over });
-}
-
 describe('several vendors in one daemon, one failing auth', () => {
-  const collector = new Collector();
-  const sims: { url: string; stop(): Promise<void> }[] = [];
-  let daemon: DaemonProcess;
-
-  before(async () => {
-    await collector.start();
-    const [mist, smc, nxapi, sysadm] = await Promise.all([
-      startSim('mist', { 'interval-ms': '200' }), startSim('smc', { 'status-ms': '300' }),
-      startSim('nxapi', { 'interval-ms': '300' }), startSim('sysadm', { 'system-state-ms': '300' }),
-    ]);
-    sims.push(mist!, smc!, nxapi!, sysadm!);
-    daemon = new DaemonProcess({
+  const mist = simulated('mist', { 'interval-ms': '200' });
+  const smc = simulated('smc', { 'status-ms': '300' });
+  const nxapi = simulated('nxapi', { 'interval-ms': '300' });
+  const sysadm = simulated('sysadm', { 'system-state-ms': '300' });
+  const e2e = pipeline({
+    sims: [mist, smc, nxapi, sysadm],
+    config: (collector) => ({
       log_level: 'debug',
       sources: [
-        { name: 'mist', type: 'mist', url: mist!.url, token: SECRETS.mist, channels: ['/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices'] },
-        { name: 'smc', type: 'smc', url: smc!.url, api_key: SECRETS.smc, contexts: ['*'], reconnect: { initial_interval: '100ms', max_interval: '500ms' }, auth_retry: { initial_interval: '1s', max_interval: '1s' } },
-        { name: 'nxapi', type: 'nxapi', url: nxapi!.url, username: 'admin', password: SECRETS.nxapi, queries: ['/api/class/rmonIfIn.json'] },
-        { name: 'sysadm', type: 'sysadm', url: sysadm!.url, username: 'monitor', password: SECRETS.sysadm, events: ['system-state'], tls: { insecure_skip_verify: true } },
+        { name: 'mist', type: 'mist', url: mist.url, token: SECRETS.mist, channels: ['/sites/c1947558-268d-4d31-9a4e-0123456789ab/stats/devices'] },
+        { name: 'smc', type: 'smc', url: smc.url, api_key: SECRETS.smc, contexts: ['*'], reconnect: { initial_interval: '100ms', max_interval: '500ms' }, auth_retry: { initial_interval: '1s', max_interval: '1s' } },
+        { name: 'nxapi', type: 'nxapi', url: nxapi.url, username: 'admin', password: SECRETS.nxapi, queries: ['/api/class/rmonIfIn.json'] },
+        { name: 'sysadm', type: 'sysadm', url: sysadm.url, username: 'monitor', password: SECRETS.sysadm, events: ['system-state'], tls: { insecure_skip_verify: true } },
       ],
-      sinks: [{ name: 'collector', type: 'otlp_http', endpoint: collector.endpoint, batch: { max_events: 50, timeout: '100ms' } }],
-    });
-    await daemon.start();
+      sinks: [otlpSink(collector, { max_events: 50 })],
+    }),
   });
-
-  after(async () => {
-    await daemon?.stop();
-    await Promise.all(sims.map((s) => s.stop()));
-    await collector.stop();
-  });
+  const { collector } = e2e;
 
   it('delivers the three healthy vendors while the fourth keeps failing auth', async () => {
     await waitFor('metrics of mist, nxapi and sysadm', () => {
@@ -53,14 +34,14 @@ describe('several vendors in one daemon, one failing auth', () => {
       return scopes.has('mist') && scopes.has('nxapi') && scopes.has('sysadm');
     }, 60_000);
     assert.equal(collector.points().filter((p) => p.name.startsWith('smc.')).length, 0);
-    await waitFor('several SMC auth failures', async () => (await daemon.metric('ws2otel_source_auth_failures_total', { source: 'smc' })) >= 2);
+    await waitFor('several SMC auth failures', async () => (await e2e.daemon.metric('ws2otel_source_auth_failures_total', { source: 'smc' })) >= 2);
     for (const source of ['mist', 'nxapi', 'sysadm']) {
-      assert.equal(await daemon.metric('ws2otel_source_auth_failures_total', { source }), 0, source);
+      assert.equal(await e2e.daemon.metric('ws2otel_source_auth_failures_total', { source }), 0, source);
     }
   });
 
   it('says on /readyz which source is not ready and why', async () => {
-    const res = await fetch(`http://127.0.0.1:${daemon.httpPort}/readyz`);
+    const res = await fetch(`http://127.0.0.1:${e2e.daemon.httpPort}/readyz`);
     assert.equal(res.status, 503);
     const body = (await res.json()) as { components: Record<string, { ready: boolean; detail: string }> };
     const smc = Object.entries(body.components).filter(([k]) => k.startsWith('source/smc'));
@@ -71,6 +52,7 @@ describe('several vendors in one daemon, one failing auth', () => {
   });
 
   it('never writes a credential into a log line, at debug level, across the run', async () => {
+    const { daemon } = e2e;
     assert.equal(await daemon.stop(), 0);
     const out = daemon.stdout + daemon.stderr;
     assert.ok(out.length > 1000, 'the daemon logged');

@@ -1,3 +1,4 @@
+import { afterEach } from 'node:test';
 import { pino } from 'pino';
 import type { Emitter, Envelope, LogRecord, MetricPoint } from '../../src/model.js';
 import { selfMetrics } from '../../src/telemetry/metrics.js';
@@ -7,7 +8,8 @@ import type { Item } from '../../src/pipeline/buffer.js';
 import { ExportRequest } from '../../src/pipeline/request.js';
 
 // The in-process rig every source and pipeline test shares: an emitter that keeps what it is given, a
-// silent logger, the self-metric reader, and source configs made by the real schema.
+// silent logger, the self-metric reader, source configs made by the real schema, and a source run
+// against a simulator.
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -128,4 +130,44 @@ export function requestOf(sink: { codec: Codec }, envelopes: readonly Envelope[]
 /** Sends these envelopes through `sink` as one request, each encoded once by the sink's codec. */
 export function sendEnvelopes(sink: { codec: Codec; send(req: ExportRequest, signal: AbortSignal): Promise<void> }, envelopes: readonly Envelope[], signal = new AbortController().signal): Promise<void> {
   return sink.send(requestOf(sink, envelopes), signal);
+}
+
+/** A source under test and the simulator it talks to, as one test started them. */
+export interface SourceRig<Sim, Src> {
+  /** This test's simulator, once served. */
+  sim: Sim | undefined;
+  /** This test's source, once run; a test that stops it itself sets it back to undefined. */
+  source: Src | undefined;
+  /** Starts `sim` as this test's simulator. */
+  serve(sim: Sim): Promise<Sim>;
+  /** Starts `source` as this test's source. */
+  run(source: Src): Src;
+}
+
+/**
+ * Registers, in the current `describe`, the stop of what each test started against a simulator: the
+ * source first (it may still talk to the simulator as it stops), then the simulator.
+ */
+export function sourceRig<Sim extends { start(): Promise<unknown>; stop(): Promise<void> }, Src extends { start(): void; stop(): Promise<void> }>(): SourceRig<Sim, Src> {
+  const rig: SourceRig<Sim, Src> = {
+    sim: undefined,
+    source: undefined,
+    async serve(sim) {
+      rig.sim = sim;
+      await sim.start();
+      return sim;
+    },
+    run(source) {
+      rig.source = source;
+      source.start();
+      return source;
+    },
+  };
+  afterEach(async () => {
+    await rig.source?.stop();
+    await rig.sim?.stop();
+    rig.source = undefined;
+    rig.sim = undefined;
+  });
+  return rig;
 }

@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import type { Envelope } from '../../src/model.js';
 import { MistMapping } from '../../src/sources/mist/mapping.js';
 import { deviceStats } from '../../src/simulators/mist.js';
 import { envelopeOf, itemOf, silentLog } from '../helpers/capture.js';
+import { onSmallTmpfs } from '../helpers/tmpfs.js';
 import { pino } from 'pino';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { Writable } from 'node:stream';
@@ -21,25 +21,6 @@ function recordingLog(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
   const log: Logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
   return { log, lines };
-}
-
-function withTmpfs(t: { skip: (m: string) => void }, size: string, fn: (mnt: string) => void | Promise<void>): void | Promise<void> {
-  const mnt = fresh();
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'ignore' });
-  } catch {
-    t.skip('mounting a small tmpfs needs root (CI runs as root)');
-    return;
-  }
-  const done = () => execFileSync('umount', ['-l', mnt]); // lazy: a failed test may leave a file open
-  try {
-    const r = fn(mnt);
-    if (r instanceof Promise) return r.finally(done);
-    done();
-  } catch (err) {
-    done();
-    throw err;
-  }
 }
 
 function env(i: number): Envelope {
@@ -148,15 +129,8 @@ describe('disk buffer', () => {
     assert.deepEqual(ids(a.take(5)), [0, 1, 2]);
   });
 
-  it('refuses with a clear error when the disk is full, leaving no half record behind', (t) => {
-    const mnt = fresh();
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      t.skip('mounting a small tmpfs needs root (CI runs as root)');
-      return;
-    }
-    try {
+  it('refuses with a clear error when the disk is full, leaving no half record behind', (t) =>
+    onSmallTmpfs(t, async (mnt) => {
       const dir = join(mnt, 'buf');
       mkdirSync(dir);
       const a = open(dir);
@@ -176,10 +150,7 @@ describe('disk buffer', () => {
       const b = open(dir);
       assert.equal(b.size, accepted, 'every accepted record is whole on disk');
       b.close();
-    } finally {
-      execFileSync('umount', [mnt]);
-    }
-  });
+    }, '64k'));
 
   it('resynchronises on the next whole record after 64 damaged bytes mid-segment, counting what it skipped', () => {
     const dir = fresh();
@@ -229,7 +200,7 @@ describe('disk buffer', () => {
   }
 
   it('after the disk filled up, acknowledging everything frees the disk and writes succeed again', (t) =>
-    withTmpfs(t, '256k', (mnt) => {
+    onSmallTmpfs(t, async (mnt) => {
       const dir = join(mnt, 'buf');
       mkdirSync(dir);
       const a = open(dir, { fsync: 1000 }); // one segment larger than the disk, as by default

@@ -1,9 +1,9 @@
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, type SmcSimulatorOptions } from '../../../src/simulators/smc.js';
 import type { SmcSource } from '../../../src/sources/smc/source.js';
 import { waitFor } from '../../helpers/net.js';
-import { selfMetric } from '../../helpers/capture.js';
+import { selfMetric, sourceRig } from '../../helpers/capture.js';
 import { FakeClock } from '../../helpers/clock.js';
 import { makeSource, type Made } from './helpers.js';
 import { SecretScope } from '../../../src/telemetry/secrets.js';
@@ -21,32 +21,19 @@ function offered(header: string | undefined): string[] {
 }
 
 describe('SMC login', () => {
-  let sim: SmcSimulator | undefined;
-  let source: SmcSource | undefined;
+  const rig = sourceRig<SmcSimulator, SmcSource>();
 
-  afterEach(async () => {
-    await source?.stop();
-    await sim?.stop();
-    source = undefined;
-    sim = undefined;
-  });
-
-  async function startSim(opts: Partial<SmcSimulatorOptions> = {}): Promise<SmcSimulator> {
-    sim = new SmcSimulator({ apiKey: KEY, ...opts });
-    await sim.start();
-    return sim;
-  }
+  const startSim = (opts: Partial<SmcSimulatorOptions> = {}): Promise<SmcSimulator> => rig.serve(new SmcSimulator({ apiKey: KEY, ...opts }));
 
   function start(made: Made): Made {
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     return made;
   }
 
   it('in SSL-session mode logs in once, presents the Authorization token on both sockets as the access_token subprotocol, and logs out with it', async () => {
     const s = await startSim({ sessionMode: 'ssl' });
     const made = start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'], elements: [s.href('7.2', SEED_VPN_ENDPOINT), s.href('7.2', SEED_ENGINE_NODE)] }));
-    await waitFor('both sockets established', () => source!.status().connected);
+    await waitFor('both sockets established', () => rig.source!.status().connected);
     assert.equal(s.logins, 1, 'one login shared by both sockets');
     assert.equal(s.tokens.length, 1);
     const token = s.tokens[0]!;
@@ -60,8 +47,8 @@ describe('SMC login', () => {
     s.change('create', 'elements/host/1732');
     await waitFor('an event', () => made.out.records().length >= 1);
 
-    await source!.stop();
-    source = undefined;
+    await rig.source!.stop();
+    rig.source = undefined;
     const logout = s.requests.find((r) => r.path === '/7.2/logout');
     assert.equal(logout?.status, 204, 'logout carried the token');
     assert.equal(logout.headers.authorization, token);
@@ -73,9 +60,9 @@ describe('SMC login', () => {
   it('in SSL-session mode logs in again after the session expires, with a new token on the new sockets', async () => {
     const s = await startSim({ sessionMode: 'ssl' });
     start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'], elements: [s.href('7.2', SEED_ENGINE_NODE)] }));
-    await waitFor('established', () => source!.status().connected);
+    await waitFor('established', () => rig.source!.status().connected);
     s.expireSessions();
-    await waitFor('a second login and both sockets back', () => s.logins === 2 && s.open('notification') === 1 && s.open('status') === 1 && source!.status().connected);
+    await waitFor('a second login and both sockets back', () => s.logins === 2 && s.open('notification') === 1 && s.open('status') === 1 && rig.source!.status().connected);
     const upgraded = s.upgrades.filter((u) => u.status === 101).map((u) => offered(u.headers['sec-websocket-protocol']));
     assert.deepEqual(upgraded.slice(2), [['access_token', s.tokens[1]], ['access_token', s.tokens[1]]]);
   });
@@ -87,8 +74,8 @@ describe('SMC login', () => {
     await waitFor('two waits', () => clock.sleeps.length >= 2);
     assert.deepEqual(clock.sleeps.slice(0, 2), [60_000, 120_000]);
     assert.equal(s.upgrades.length, 0, 'no upgrade attempted');
-    assert.equal(source!.status().problem, 'auth');
-    assert.match(source!.status().detail, /subprotocol cannot carry/);
+    assert.equal(rig.source!.status().problem, 'auth');
+    assert.match(rig.source!.status().detail, /subprotocol cannot carry/);
     await waitFor('each such session logged out', () => s.logouts >= 2 && s.activeSessions <= 1);
     assert.ok(!made.logs.some((l) => l.includes('abc/def==')), 'the token reached a log line');
   });
@@ -97,15 +84,15 @@ describe('SMC login', () => {
     const s = await startSim({ sessionMode: 'ssl' });
     const secrets = new SecretScope('test-smc');
     start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'] }, { secrets }));
-    await waitFor('established', () => source!.status().connected);
+    await waitFor('established', () => rig.source!.status().connected);
     assert.deepEqual([...secrets], [s.tokens[0]], 'the live token, in a session scope');
     assert.equal(secrets.sessions, 1);
     s.expireSessions();
-    await waitFor('logged in again', () => s.logins === 2 && source!.status().connected);
+    await waitFor('logged in again', () => s.logins === 2 && rig.source!.status().connected);
     await waitFor('the expired session ended', () => secrets.sessions === 1);
     assert.deepEqual([...secrets], [s.tokens[1]], 'only the new token is held');
-    await source!.stop();
-    source = undefined;
+    await rig.source!.stop();
+    rig.source = undefined;
     assert.equal(secrets.size, 0, 'nothing held after logout');
     assert.equal(secrets.sessions, 0);
   });
@@ -113,7 +100,7 @@ describe('SMC login', () => {
   it('prefers the JSESSIONID cookie when the login sets one beside an Authorization header', async () => {
     const s = await startSim(); // cookie mode; 7.2 also sends an Authorization header
     start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'] }));
-    await waitFor('established', () => source!.status().connected);
+    await waitFor('established', () => rig.source!.status().connected);
     const u = s.upgrades[0]!;
     assert.match(String(u.headers.cookie), /^JSESSIONID=/);
     assert.equal(u.headers['sec-websocket-protocol'], undefined);
@@ -122,12 +109,12 @@ describe('SMC login', () => {
   it('uses a configured api_version only when GET /api lists it, else the newest listed, with one warning', async () => {
     const s = await startSim({ versions: ['6.10', '7.1'] });
     const made = start(makeSource({ url: s.url, api_key: KEY, api_version: '7.2', contexts: ['*'] }));
-    await waitFor('established', () => source!.status().connected);
+    await waitFor('established', () => rig.source!.status().connected);
     assert.deepEqual(s.requests.filter((r) => r.path.endsWith('/login')).map((r) => [r.path, r.status]), [['/7.1/login', 200]]);
     assert.equal(s.upgrades[0]!.path, '/7.1/notification/socket');
     // A second login (the session expired) uses the same fallback and does not warn again.
     s.expireSessions();
-    await waitFor('logged in again', () => s.logins === 2 && source!.status().connected);
+    await waitFor('logged in again', () => s.logins === 2 && rig.source!.status().connected);
     const warnings = made.logs.filter((l) => l.includes('does not list the configured api_version'));
     assert.equal(warnings.length, 1);
     assert.equal(JSON.parse(warnings[0]!).using, '7.1');
@@ -136,7 +123,7 @@ describe('SMC login', () => {
   it('uses a configured api_version that GET /api lists, even when it is not the newest', async () => {
     const s = await startSim();
     const made = start(makeSource({ url: s.url, api_key: KEY, api_version: '7.1', contexts: ['*'] }));
-    await waitFor('established', () => source!.status().connected);
+    await waitFor('established', () => rig.source!.status().connected);
     assert.equal(s.requests[0]!.path, '/api', 'the version list was asked first');
     assert.equal(s.upgrades[0]!.path, '/7.1/notification/socket');
     assert.ok(!made.logs.some((l) => l.includes('does not list')));
@@ -151,7 +138,7 @@ describe('SMC login', () => {
     assert.ok(s.loginFailures >= 3 && s.loginFailures <= clock.sleeps.length + 1, 'one refused login per wait');
     assert.ok((await selfMetric('connectFailures', { source: made.cfg.name, reason: 'auth' })) >= 3);
     assert.ok((await selfMetric('authFailures', { source: made.cfg.name })) >= 3);
-    const st = source!.status();
+    const st = rig.source!.status();
     assert.equal(st.connected, false);
     assert.equal(st.problem, 'auth');
     assert.match(st.detail, /auth refused: login refused with HTTP 401.*next try in/);
@@ -162,7 +149,7 @@ describe('SMC login', () => {
     const s = await startSim({ rateLimit: { logins: 2, retryAfterS: 45 } });
     const clock = new FakeClock();
     const made = start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'] }, { clock }));
-    await waitFor('established after the waits', () => source!.status().connected);
+    await waitFor('established after the waits', () => rig.source!.status().connected);
     assert.equal(s.rateLimited, 2);
     assert.deepEqual(clock.sleeps, [45_000, 45_000]);
     assert.equal(await selfMetric('connectFailures', { source: made.cfg.name, reason: 'rate_limited' }), 2);
@@ -173,7 +160,7 @@ describe('SMC login', () => {
     const s = await startSim({ rateLimit: { logins: 1 } });
     const clock = new FakeClock();
     start(makeSource({ url: s.url, api_key: KEY, contexts: ['*'] }, { clock }));
-    await waitFor('established after the wait', () => source!.status().connected);
+    await waitFor('established after the wait', () => rig.source!.status().connected);
     assert.equal(s.rateLimited, 1);
     assert.deepEqual(clock.sleeps, [30_000]);
   });

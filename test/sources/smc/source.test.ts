@@ -1,36 +1,23 @@
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator } from '../../../src/simulators/smc.js';
+import { SEED_ENGINE_NODE, SEED_VPN_ENDPOINT, SmcSimulator, type SmcSimulatorOptions } from '../../../src/simulators/smc.js';
 import type { SmcSource } from '../../../src/sources/smc/source.js';
 import { waitFor } from '../../helpers/net.js';
 import { makeSource } from './helpers.js';
-import { selfMetric } from '../../helpers/capture.js';
+import { selfMetric, sourceRig } from '../../helpers/capture.js';
 
 const KEY = 'smc-test-api-key-0123456789';
 
 describe('SMC source against the simulator', () => {
-  let sim: SmcSimulator | undefined;
-  let source: SmcSource | undefined;
+  const rig = sourceRig<SmcSimulator, SmcSource>();
 
-  afterEach(async () => {
-    await source?.stop();
-    await sim?.stop();
-    source = undefined;
-    sim = undefined;
-  });
-
-  async function startSim(opts: Partial<ConstructorParameters<typeof SmcSimulator>[0]> = {}): Promise<SmcSimulator> {
-    sim = new SmcSimulator({ apiKey: KEY, ...opts });
-    await sim.start();
-    return sim;
-  }
+  const startSim = (opts: Partial<SmcSimulatorOptions> = {}): Promise<SmcSimulator> => rig.serve(new SmcSimulator({ apiKey: KEY, ...opts }));
 
   it('logs in once, opens both sockets with the cookie and no Origin, and subscribes every context and element', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*', 'host'], elements: [s.href('7.2', SEED_VPN_ENDPOINT), s.href('7.2', SEED_ENGINE_NODE)] });
-    source = made.source;
-    source.start();
-    await waitFor('both sockets established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('both sockets established', () => rig.source!.status().connected);
     assert.equal(s.logins, 1, 'one login shared by both sockets');
     assert.deepEqual(s.upgrades.map((u) => u.status).sort(), [101, 101]);
     for (const u of s.upgrades) {
@@ -41,7 +28,7 @@ describe('SMC source against the simulator', () => {
     // Version discovery: the newest of 6.5, 6.10, 7.1, 7.2.
     assert.deepEqual(s.channels('notification').map((c) => [c.id, c.what]), [[0, '*'], [1, 'host']]);
     assert.deepEqual(s.channels('status').map((c) => [c.id, c.what]), [[0, SEED_VPN_ENDPOINT], [1, SEED_ENGINE_NODE]]);
-    assert.deepEqual([...source.socket('status')!.subscriptions()], [[0, { element: s.href('7.2', SEED_VPN_ENDPOINT) }], [1, { element: s.href('7.2', SEED_ENGINE_NODE) }]]);
+    assert.deepEqual([...rig.source!.socket('status')!.subscriptions()], [[0, { element: s.href('7.2', SEED_VPN_ENDPOINT) }], [1, { element: s.href('7.2', SEED_ENGINE_NODE) }]]);
     assert.equal(await selfMetric('subscriptions', { source: made.cfg.name, state: 'active' }), 4);
 
     // The status sent on subscribe, mapped per element with the subscribed href as resource.
@@ -66,38 +53,34 @@ describe('SMC source against the simulator', () => {
   it('counts a refused login, opens no socket, and keeps retrying with backoff', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: 'wrong-key-1234', contexts: ['*'], elements: [s.href('7.2', SEED_ENGINE_NODE)] });
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     await waitFor('two refused logins', () => s.loginFailures >= 2);
     // The client counts a refusal when the reply reaches it, a moment after the server did.
     await waitFor('login failures counted', async () => (await selfMetric('authFailures', { source: made.cfg.name })) >= 2);
     assert.equal(s.upgrades.length, 0, 'no socket without a session');
-    assert.equal(source.status().connected, false);
-    assert.match(source.status().detail, /login refused with HTTP 401/);
+    assert.equal(rig.source!.status().connected, false);
+    assert.match(rig.source!.status().detail, /login refused with HTTP 401/);
   });
 
   it('refuses a domain the SMC does not have, as a failed login', async () => {
     const s = await startSim({ domains: ['Shared Domain', 'Branch'] });
     const made = makeSource({ url: s.url, api_key: KEY, domain: 'Nowhere', contexts: ['*'] });
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     await waitFor('a refused login', () => s.loginFailures >= 1);
     assert.equal(s.logins, 0);
-    await source.stop();
+    await rig.source!.stop();
     const ok = makeSource({ url: s.url, api_key: KEY, domain: 'Branch', contexts: ['*'] });
-    source = ok.source;
-    source.start();
-    await waitFor('established in domain Branch', () => source!.status().connected);
+    rig.run(ok.source);
+    await waitFor('established in domain Branch', () => rig.source!.status().connected);
   });
 
   it('after session expiry logs in again, reconnects both sockets and re-subscribes everything', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*', 'host, router'], elements: [s.href('7.2', SEED_VPN_ENDPOINT)] });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected && s.channels('notification').length === 2);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected && s.channels('notification').length === 2);
     s.expireSessions();
-    await waitFor('second login and both sockets back', () => s.logins === 2 && s.connections.notification === 2 && s.connections.status === 2 && source!.status().connected);
+    await waitFor('second login and both sockets back', () => s.logins === 2 && s.connections.notification === 2 && s.connections.status === 2 && rig.source!.status().connected);
     assert.equal(s.logins, 2, 'one new login for both sockets');
     assert.deepEqual(s.channels('notification').map((c) => [c.connection, c.id, c.what]), [[2, 0, '*'], [2, 1, 'host, router']]);
     assert.deepEqual(s.channels('status').map((c) => [c.connection, c.id]), [[2, 0]]);
@@ -111,11 +94,10 @@ describe('SMC source against the simulator', () => {
   it('after the server drops the sockets re-subscribes with a fresh session and logs the old one out', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*'], elements: [s.href('7.2', SEED_ENGINE_NODE)] });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected);
     s.closeAll(1001, 'Server shutting down');
-    await waitFor('both sockets back', () => s.connections.notification === 2 && s.connections.status === 2 && source!.status().connected);
+    await waitFor('both sockets back', () => s.connections.notification === 2 && s.connections.status === 2 && rig.source!.status().connected);
     await waitFor('the replaced session logged out', () => s.logouts === 1 && s.activeSessions === 1);
     assert.deepEqual(s.channels('notification').map((c) => c.id), [0]);
     assert.deepEqual(s.channels('status').map((c) => c.id), [0]);
@@ -128,13 +110,12 @@ describe('SMC source against the simulator', () => {
       contexts: ['host,router', '*'], // the RelName list needs ", ": the first is refused
       elements: [s.href('7.2', 'elements/host/99999'), s.href('7.2', SEED_ENGINE_NODE)],
     });
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     await waitFor('two refusals answered', async () => (await selfMetric('subscriptions', { source: made.cfg.name, state: 'failed' })) >= 2);
-    await waitFor('established', () => source!.status().connected);
+    await waitFor('established', () => rig.source!.status().connected);
     assert.equal(await selfMetric('subscriptions', { source: made.cfg.name, state: 'active' }), 2);
     // Failed commands take no id: the survivors are 0 on each socket.
-    assert.deepEqual([...source.socket('notification')!.subscriptions()], [[0, { context: '*' }]]);
+    assert.deepEqual([...rig.source!.socket('notification')!.subscriptions()], [[0, { context: '*' }]]);
     await waitFor('node status', () => made.out.points().some((p) => p.resource['smc.element.name'] === 'Plano node 1'));
     const p = made.out.points().find((x) => x.resource['smc.element.name'] === 'Plano node 1')!;
     assert.equal(p.resource['smc.element.href'], s.href('7.2', SEED_ENGINE_NODE));
@@ -143,9 +124,8 @@ describe('SMC source against the simulator', () => {
   it('counts malformed, unknown, bad and oversized frames while the stream continues', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*'], elements: [s.href('7.2', SEED_ENGINE_NODE)], max_frame_bytes: 64 * 1024 });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected);
     // Both sockets' sessions count under the source's name.
     const src = made.cfg.name;
     s.inject('status', '{"status": {"status": ');
@@ -169,7 +149,7 @@ describe('SMC source against the simulator', () => {
     // Oversized: counted, the status socket is reset, re-subscribed, and delivers again.
     s.inject('status', JSON.stringify({ status: { status: { name: 'x'.repeat(100_000) } }, subscription_id: 0 }));
     await waitFor('oversized counted', async () => (await selfMetric('framesRejected', { source: src, reason: 'oversized' })) === 1);
-    await waitFor('status socket back', () => s.connections.status === 2 && source!.status().connected);
+    await waitFor('status socket back', () => s.connections.status === 2 && rig.source!.status().connected);
     const statuses = () => made.out.envelopes.filter((e) => e.resource['smc.element.name'] === 'Plano node 1').length;
     await waitFor('status after the reset', () => statuses() >= 2);
   });
@@ -177,11 +157,10 @@ describe('SMC source against the simulator', () => {
   it('unsubscribes every subscription, closes both sockets and logs out on stop', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*', 'host'], elements: [s.href('7.2', SEED_VPN_ENDPOINT), s.href('7.2', SEED_ENGINE_NODE)] });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected && source!.socket('notification')!.subscriptions().size === 2);
-    await source.stop();
-    source = undefined;
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected && rig.source!.socket('notification')!.subscriptions().size === 2);
+    await rig.source!.stop();
+    rig.source = undefined;
     const sentBy = (kind: string) => s.clientMessages.filter((m) => m.kind === kind).map((m) => m.text);
     assert.deepEqual(sentBy('notification'), ['{"context":"*"}', '{"context":"host"}', '{"unsubscribe":0}', '{"unsubscribe":1}']);
     assert.deepEqual(sentBy('status').slice(2), ['{"unsubscribe":0}', '{"unsubscribe":1}']);
@@ -193,9 +172,8 @@ describe('SMC source against the simulator', () => {
   it('uses the configured API version, and reads the 6.5 list form of events', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: KEY, api_version: '6.5', contexts: ['host'] });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected);
     assert.equal(s.upgrades[0]!.path, '/6.5/notification/socket');
     s.change('delete', 'elements/host/1732');
     await waitFor('a record', () => made.out.records().length === 1);
@@ -210,9 +188,8 @@ describe('SMC source against the simulator', () => {
   it('picks the newest listed version by number (6.10 over 6.5)', async () => {
     const s = await startSim({ versions: ['6.5', '6.10', '6.4'] });
     const made = makeSource({ url: s.url, api_key: KEY, contexts: ['*'] });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected);
     assert.equal(s.upgrades[0]!.path, '/6.10/notification/socket');
     s.change('update', 'elements/host/1732');
     await waitFor('a record', () => made.out.records().length === 1);
@@ -223,9 +200,8 @@ describe('SMC source against the simulator', () => {
     const s = await startSim();
     let pings = 0;
     const made = makeSource({ url: s.url, api_key: KEY, elements: [s.href('7.2', SEED_ENGINE_NODE)], contexts: [], keepalive: { interval: '100ms', timeout: '150ms' } });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected);
     s.onPing = () => pings++;
     await waitFor('five pings answered on a silent socket', () => pings >= 5);
     assert.equal(s.connections.status, 1, 'silence with pongs is not death');
@@ -236,9 +212,8 @@ describe('SMC source against the simulator', () => {
   it('subscribes each status context on the status socket and maps every element of the family by the href its status names', async () => {
     const s = await startSim({ nodes: 1, virtualEngines: 2 });
     const made = makeSource({ url: s.url, api_key: KEY, contexts: [], elements: [s.href('7.2', SEED_VPN_ENDPOINT)], status_contexts: ['virtual_fw', 'fw_single'], status_repeat_interval: '50ms' });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected);
     assert.deepEqual(s.clientMessages.filter((m) => m.kind === 'status').map((m) => m.text), [
       JSON.stringify({ element: s.href('7.2', SEED_VPN_ENDPOINT) }), '{"context":"virtual_fw"}', '{"context":"fw_single"}',
     ]);
@@ -268,8 +243,7 @@ describe('SMC source against the simulator', () => {
   it('maps a family status that names its element only by name, and rejects one that names no element', async () => {
     const s = await startSim({ virtualEngines: 1, contextIdentity: 'name' });
     const made = makeSource({ url: s.url, api_key: KEY, contexts: [], status_contexts: ['virtual_fw'] });
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     await waitFor('the family status', () => made.out.points().some((p) => p.name === 'smc.element.health'));
     const p = made.out.points().find((x) => x.name === 'smc.element.health')!;
     assert.equal(p.resource['smc.element.name'], 'virtual engine 2000');
@@ -283,19 +257,17 @@ describe('SMC source against the simulator', () => {
   it('counts a status context the SMC refuses while the others stay subscribed', async () => {
     const s = await startSim({ virtualEngines: 1 });
     const made = makeSource({ url: s.url, api_key: KEY, contexts: [], status_contexts: ['no_such_family', 'virtual_fw'] });
-    source = made.source;
-    source.start();
-    await waitFor('established', () => source!.status().connected);
+    rig.run(made.source);
+    await waitFor('established', () => rig.source!.status().connected);
     await waitFor('the refusal counted', async () => (await selfMetric('subscriptions', { source: made.cfg.name, state: 'failed' })) === 1);
-    assert.deepEqual([...source.socket('status')!.subscriptions()], [[0, { context: 'virtual_fw' }]]);
+    assert.deepEqual([...rig.source!.socket('status')!.subscriptions()], [[0, { context: 'virtual_fw' }]]);
     await waitFor('the family status', () => made.out.points().some((p) => p.resource['smc.status.context'] === 'virtual_fw'));
   });
 
   it('re-emits the last status of a quiet element, stamped anew, until the socket closes', async () => {
     const s = await startSim();
     const made = makeSource({ url: s.url, api_key: KEY, contexts: [], elements: [s.href('7.2', SEED_VPN_ENDPOINT)], status_repeat_interval: '50ms' });
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     const loss = () => made.out.points().filter((p) => p.name === 'smc.element.packet_loss');
     await waitFor('three packet loss points from one status frame', () => loss().length >= 3);
     assert.equal(s.sent.length, 1, 'the SMC sent one status');
@@ -305,7 +277,7 @@ describe('SMC source against the simulator', () => {
     // Socket down (no pongs, no re-login possible): the repeats stop.
     s.autoPong = false;
     await s.stop();
-    await waitFor('status socket down', () => !source!.status().connected);
+    await waitFor('status socket down', () => !rig.source!.status().connected);
     const n = loss().length;
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(loss().length, n, 'no repeats without a live subscription');

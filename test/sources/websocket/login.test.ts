@@ -1,6 +1,7 @@
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../helpers/net.js';
+import { sourceRig } from '../../helpers/capture.js';
 import { buildConfig } from '../../../src/config/load.js';
 import { GenericSimulator, type GenericSimulatorOptions } from '../../../src/simulators/websocket.js';
 import type { WebSocketConfig } from '../../../src/sources/websocket/config.js';
@@ -15,19 +16,10 @@ const USER = 'svc-ws2otel';
 const PASSWORD = 'pw-7f3a9c1e';
 
 describe('websocket source: login, heartbeat and frames against the generic simulator', () => {
-  let sim: GenericSimulator | undefined;
-  let source: WebSocketSource | undefined;
-
-  afterEach(async () => {
-    await source?.stop();
-    await sim?.stop();
-    source = undefined;
-    sim = undefined;
-  });
+  const rig = sourceRig<GenericSimulator, WebSocketSource>();
 
   async function start(simOpts: Partial<GenericSimulatorOptions>, name: string, extra: (s: GenericSimulator) => Record<string, unknown> = () => ({})) {
-    sim = new GenericSimulator({ username: USER, password: PASSWORD, intervalMs: 20, record: true, ...simOpts });
-    await sim.start();
+    const sim = await rig.serve(new GenericSimulator({ username: USER, password: PASSWORD, intervalMs: 20, record: true, ...simOpts }));
     const raw = {
       name, type: 'websocket', url: sim.url, username: USER, password: '${PW}',
       reconnect: { initial_interval: '50ms', max_interval: '200ms' },
@@ -56,19 +48,18 @@ describe('websocket source: login, heartbeat and frames against the generic simu
     };
     const cfg = buildConfig({ sources: [raw], sinks: [{ name: 'out', type: 'file', path: '-' }] }, { PW: PASSWORD }).sources[0]!.config as WebSocketConfig;
     const made = makeSource(cfg);
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     return made.capture;
   }
 
   it('logs in, sends the token from the JSON path as a Bearer header, subscribes and maps both frame kinds', async () => {
     const cap = await start({ auth: 'bearer' }, 'gen-bearer');
-    await waitFor('subscribed', () => source!.status().connected);
-    assert.equal(sim!.logins, 1);
-    assert.deepEqual(sim!.clientMessages[0], { op: 'subscribe', topics: ['metrics', 'events'] });
+    await waitFor('subscribed', () => rig.source!.status().connected);
+    assert.equal(rig.sim!.logins, 1);
+    assert.deepEqual(rig.sim!.clientMessages[0], { op: 'subscribe', topics: ['metrics', 'events'] });
     await waitFor('points and records', () => cap.points().length >= 12 && cap.records().length >= 3);
 
-    const sentMetric = sim!.sent.find((s) => s.type === 'metric')!.frame as { ts: number; payload: Record<string, any> };
+    const sentMetric = rig.sim!.sent.find((s) => s.type === 'metric')!.frame as { ts: number; payload: Record<string, any> };
     const mine = cap.points().filter((p) => p.timeMs === sentMetric.ts && p.resource['host.name'] === sentMetric.payload.host);
     assert.equal(mine.find((p) => p.name === 'lab.cpu.utilization')?.value, Number(sentMetric.payload.cpu.util));
     const eth1 = mine.find((p) => p.name === 'lab.interface.rx.bytes' && p.attributes.interface === 'eth1');
@@ -76,7 +67,7 @@ describe('websocket source: login, heartbeat and frames against the generic simu
     assert.equal(mine[0]!.resource['lab.site'], 'lab');
 
     for (const r of cap.records()) {
-      const sent = sim!.sent.find((s) => s.type === 'event' && (s.frame.payload as { message: string }).message === r.body);
+      const sent = rig.sim!.sent.find((s) => s.type === 'event' && (s.frame.payload as { message: string }).message === r.body);
       assert.ok(sent, `record ${r.body} was sent`);
       const p = sent.frame.payload as Record<string, string>;
       assert.equal(r.timeMs, Date.parse(p.time!));
@@ -88,52 +79,52 @@ describe('websocket source: login, heartbeat and frames against the generic simu
 
   it('keeps the Set-Cookie of the login and sends it at the upgrade', async () => {
     const cap = await start({ auth: 'cookie' }, 'gen-cookie', () => ({
-      headers: {}, login: { url: `${sim!.base}/api/login`, body: { username: '{username}', password: '{password}' }, cookie: 'SESSION' },
+      headers: {}, login: { url: `${rig.sim!.base}/api/login`, body: { username: '{username}', password: '{password}' }, cookie: 'SESSION' },
     }));
     await waitFor('data', () => cap.points().length > 0);
-    assert.equal(sim!.authFailures, 0);
+    assert.equal(rig.sim!.authFailures, 0);
   });
 
   it('puts the token into the socket URL when the URL asks for {token}', async () => {
     const cap = await start({ auth: 'url' }, 'gen-url', (s) => ({ url: `${s.url}/{token}`, headers: {} }));
     await waitFor('data', () => cap.points().length > 0);
-    assert.equal(sim!.authFailures, 0);
+    assert.equal(rig.sim!.authFailures, 0);
   });
 
   it('counts a refused login as an auth failure and does not open the socket', async () => {
     await start({ auth: 'bearer' }, 'gen-badlogin', (s) => ({
       login: { url: `${s.base}/api/login`, body: { username: '{username}', password: 'not-the-password' }, token_path: 'session.token' },
     }));
-    await waitFor('two refused logins', () => sim!.loginFailures >= 2);
+    await waitFor('two refused logins', () => rig.sim!.loginFailures >= 2);
     // The client counts a refusal when the answer reaches it, a moment after the server did.
     await waitFor('two refusals counted', async () => (await authFailures('gen-badlogin')) >= 2);
-    assert.equal(sim!.connections, 0);
+    assert.equal(rig.sim!.connections, 0);
   });
 
   it('logs in again before reconnecting after the server closes, and re-subscribes', async () => {
     const cap = await start({ auth: 'bearer' }, 'gen-relogin');
-    await waitFor('subscribed', () => source!.status().connected);
-    const firstToken = sim!.token;
-    sim!.closeAll(1012, 'service restart');
-    await waitFor('second connection', () => sim!.connections >= 2);
-    assert.equal(sim!.logins, 2, 'one login per connection');
-    assert.notEqual(sim!.token, firstToken);
+    await waitFor('subscribed', () => rig.source!.status().connected);
+    const firstToken = rig.sim!.token;
+    rig.sim!.closeAll(1012, 'service restart');
+    await waitFor('second connection', () => rig.sim!.connections >= 2);
+    assert.equal(rig.sim!.logins, 2, 'one login per connection');
+    assert.notEqual(rig.sim!.token, firstToken);
     const seen = cap.points().length;
     await waitFor('data after reconnect', () => cap.points().length > seen);
-    assert.equal(sim!.clientMessages.filter((m) => (m as { op?: string }).op === 'subscribe').length, 2);
+    assert.equal(rig.sim!.clientMessages.filter((m) => (m as { op?: string }).op === 'subscribe').length, 2);
   });
 
   it('sends the heartbeat message so that an idle-timeout server keeps the connection', async () => {
     await start({ auth: 'bearer', idleTimeoutMs: 300, intervalMs: 1000 }, 'gen-heartbeat', () => ({ heartbeat: { message: { op: 'ping' }, interval: '100ms' } }));
-    await waitFor('8 heartbeats', () => sim!.pings >= 8, 10_000);
-    assert.equal(sim!.idleCloses, 0);
-    assert.equal(sim!.connections, 1);
+    await waitFor('8 heartbeats', () => rig.sim!.pings >= 8, 10_000);
+    assert.equal(rig.sim!.idleCloses, 0);
+    assert.equal(rig.sim!.connections, 1);
     assert.equal(await rejected('gen-heartbeat', 'unmatched'), 0, 'pong replies are ignored by frames.ignore');
   });
 
   it('without a heartbeat the same server closes the idle connection (the control for the test above)', async () => {
     await start({ auth: 'bearer', idleTimeoutMs: 300, intervalMs: 1000 }, 'gen-noheartbeat');
-    await waitFor('an idle close', () => sim!.idleCloses >= 1, 10_000);
+    await waitFor('an idle close', () => rig.sim!.idleCloses >= 1, 10_000);
   });
 
   it('counts malformed, unknown and bad-payload frames while the stream goes on', async () => {
@@ -143,6 +134,6 @@ describe('websocket source: login, heartbeat and frames against the generic simu
       (await rejected(name, 'malformed_json')) >= 2 && (await rejected(name, 'unmatched')) >= 2 && (await rejected(name, 'bad_payload')) >= 2);
     const seen = cap.points().length;
     await waitFor('points keep coming', () => cap.points().length > seen + 10);
-    assert.equal(sim!.connections, 1);
+    assert.equal(rig.sim!.connections, 1);
   });
 });

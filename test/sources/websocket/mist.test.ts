@@ -1,6 +1,7 @@
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../helpers/net.js';
+import { sourceRig } from '../../helpers/capture.js';
 import { MistSimulator } from '../../../src/simulators/mist.js';
 import type { WebSocketSource } from '../../../src/sources/websocket/source.js';
 import { authFailures, exampleConfig, makeSource, rejected } from './harness.js';
@@ -13,34 +14,24 @@ const STATS = `/sites/${SITE}/stats/devices`;
 const EVENTS = `/sites/${SITE}/devices`;
 
 describe('websocket source against the Mist simulator', () => {
-  let sim: MistSimulator | undefined;
-  let source: WebSocketSource | undefined;
-
-  afterEach(async () => {
-    await source?.stop();
-    await sim?.stop();
-    source = undefined;
-    sim = undefined;
-  });
+  const rig = sourceRig<MistSimulator, WebSocketSource>();
 
   async function start(simOpts: ConstructorParameters<typeof MistSimulator>[0], name: string, token = TOKEN) {
-    sim = new MistSimulator(simOpts);
-    await sim.start();
+    const sim = await rig.serve(new MistSimulator(simOpts));
     const made = makeSource(exampleConfig({ MIST_TOKEN: token, MIST_SITE_ID: SITE, MIST_WS_URL: sim.url }, name));
-    source = made.source;
-    source.start();
+    rig.run(made.source);
     return made.capture;
   }
 
   it('authenticates with the Authorization header, subscribes, and maps stats and events', async () => {
     const cap = await start({ token: TOKEN, devices: 2, intervalMs: 20, count: 10, eventsEveryMs: 30, record: 'payloads' }, 'mist-sub');
-    await waitFor('subscribed', () => source!.status().connected);
-    assert.deepEqual(sim!.clientMessages.slice(0, 2), [{ subscribe: STATS }, { subscribe: EVENTS }]);
-    await sim!.done;
+    await waitFor('subscribed', () => rig.source!.status().connected);
+    assert.deepEqual(rig.sim!.clientMessages.slice(0, 2), [{ subscribe: STATS }, { subscribe: EVENTS }]);
+    await rig.sim!.done;
     await waitFor('10 stats frames mapped', () => new Set(cap.points().map((p) => p.timeMs)).size >= 10);
     await waitFor('3 event records', () => cap.records().length >= 3);
 
-    for (const { payload } of sim!.sent) {
+    for (const { payload } of rig.sim!.sent) {
       const t = (payload._time as number) * 1000;
       const mine = cap.points().filter((p) => p.timeMs === t && p.resource['device.id'] === payload.mac);
       const ble = payload.ble_stat as Record<string, number>;
@@ -53,7 +44,7 @@ describe('websocket source against the Mist simulator', () => {
       assert.equal(mine[0]!.resource['mist.site.id'], SITE);
     }
     for (const r of cap.records()) {
-      const sent = sim!.sentEvents.find((e) => e.payload.text === r.body);
+      const sent = rig.sim!.sentEvents.find((e) => e.payload.text === r.body);
       assert.ok(sent, `record ${r.body} was sent`);
       assert.equal(r.eventName, `mist.${sent.payload.type as string}`);
       assert.equal(r.resource['device.id'], sent.payload.mac);
@@ -62,21 +53,21 @@ describe('websocket source against the Mist simulator', () => {
 
   it('counts a refused upgrade as an auth failure and never subscribes', async () => {
     await start({ token: TOKEN, devices: 1, intervalMs: 50 }, 'mist-auth', 'wrong-token-000');
-    await waitFor('two refused upgrades', () => sim!.authFailures >= 2);
+    await waitFor('two refused upgrades', () => rig.sim!.authFailures >= 2);
     assert.ok((await authFailures('mist-auth')) >= 2);
-    assert.equal(sim!.connections, 0);
-    assert.equal(source!.status().connected, false);
+    assert.equal(rig.sim!.connections, 0);
+    assert.equal(rig.source!.status().connected, false);
   });
 
   it('reconnects and re-subscribes every channel after the server closes with 1012', async () => {
     const cap = await start({ token: TOKEN, devices: 1, intervalMs: 20 }, 'mist-reconnect');
     await waitFor('first data', () => cap.points().length > 0);
-    sim!.closeAll(1012, 'service restart');
-    await waitFor('second connection', () => sim!.connections >= 2);
+    rig.sim!.closeAll(1012, 'service restart');
+    await waitFor('second connection', () => rig.sim!.connections >= 2);
     const seen = cap.points().length;
     await waitFor('data after reconnect', () => cap.points().length > seen);
-    await waitFor('re-subscribed', () => source!.status().connected);
-    const subs = sim!.clientMessages.filter((m) => (m as { subscribe?: string }).subscribe === STATS);
+    await waitFor('re-subscribed', () => rig.source!.status().connected);
+    const subs = rig.sim!.clientMessages.filter((m) => (m as { subscribe?: string }).subscribe === STATS);
     assert.equal(subs.length, 2, 'subscribed once per connection');
   });
 
@@ -87,6 +78,6 @@ describe('websocket source against the Mist simulator', () => {
       (await rejected(name, 'malformed_json')) >= 2 && (await rejected(name, 'malformed_payload')) >= 2 && (await rejected(name, 'unmatched')) >= 2);
     const seen = new Set(cap.points().map((p) => p.timeMs)).size;
     await waitFor('stats keep coming', () => new Set(cap.points().map((p) => p.timeMs)).size >= seen + 5);
-    assert.equal(sim!.connections, 1, 'bad frames do not cost the connection');
+    assert.equal(rig.sim!.connections, 1, 'bad frames do not cost the connection');
   });
 });
