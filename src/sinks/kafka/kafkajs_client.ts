@@ -11,7 +11,41 @@ const require = createRequire(import.meta.url);
 let loaded: Kafkajs | undefined;
 /** kafkajs, loaded when the first Kafka sink is built: a daemon without one does not carry it (about 18 MB). */
 export function kafkajs(): Kafkajs {
-  return (loaded ??= require('kafkajs') as Kafkajs);
+  if (!loaded) {
+    loaded = require('kafkajs') as Kafkajs;
+    armOnlyWhenWaiting();
+  }
+  return loaded;
+}
+
+/** kafkajs's own check period for a request queue that has requests waiting (requestQueue/index.js). */
+const CHECK_PENDING_MS = 10;
+
+interface RequestQueue {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  checkPendingRequests(): void;
+}
+
+/**
+ * kafkajs 2.2.4, its last release, re-arms a timer after every check of a connection's request queue,
+ * even with nothing waiting: `throttledUntil - now` ms, and `throttledUntil` is -1 until a broker
+ * throttles, so the delay is about minus the epoch. Node 24 warns about that (TimeoutNegativeWarning)
+ * and runs it every 1 ms for as long as the connection lives (tulios/kafkajs#1751; the fix #1768 is
+ * not released). Here the timer is armed only when a request waits, as that fix does; a request that
+ * arrives later arms it when it is queued, and a fulfilled one checks the queue itself.
+ */
+function armOnlyWhenWaiting(): void {
+  const queue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue & { scheduleCheckPendingRequests(): void } };
+  queue.prototype.scheduleCheckPendingRequests = function (this: RequestQueue): void {
+    if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+    const wait = this.throttledUntil - Date.now();
+    this.throttleCheckTimeoutId = setTimeout(() => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    }, wait > 0 ? wait : CHECK_PENDING_MS);
+  };
 }
 
 function compressionType(c: KafkaSinkConfig['compression']): number {
