@@ -165,7 +165,7 @@ export class TopicReader {
   constructor(private readonly bootstrap: string, private readonly topics: string[], private readonly client: Partial<KafkaConfig> = {}) {}
 
   async start(): Promise<void> {
-    const { default: kafkajs } = await import('kafkajs');
+    const kafkajs = (await import('../../src/sinks/kafka/kafkajs_client.js')).kafkajs(); // loaded as the sink loads it (its idle timer corrected)
     // Snappy/lz4/zstd batches are read with the codecs the sink registers.
     const { registerKafkajsCodecs } = await import('../../src/sinks/kafka/codecs.js');
     registerKafkajsCodecs();
@@ -193,7 +193,7 @@ export class TopicReader {
 
 /** Creates topics (with optional per-topic configs) so consumers can join before the first message. */
 export async function createTopics(bootstrap: string, topics: { topic: string; configEntries?: { name: string; value: string }[] }[], client: Partial<KafkaConfig> = {}): Promise<void> {
-  const { default: kafkajs } = await import('kafkajs');
+  const kafkajs = (await import('../../src/sinks/kafka/kafkajs_client.js')).kafkajs(); // loaded as the sink loads it (its idle timer corrected)
   const kafka = new kafkajs.Kafka({ clientId: 'ws2otel-test-admin', brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING, ...client });
   const admin = kafka.admin();
   await admin.connect();
