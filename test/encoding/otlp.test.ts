@@ -5,7 +5,7 @@ import { MistMapping } from '../../src/sources/mist/mapping.js';
 import { deviceStats } from '../../src/simulators/mist.js';
 import type { Envelope } from '../../src/model.js';
 import { itemOf } from '../helpers/capture.js';
-import { canonical, decodeLogRecords, decodeMetricPoints, envelopePoints, jsonPoints, referenceLogs, referenceMetrics } from '../helpers/otlp.js';
+import { canonical, decodeLogRecords, decodeMetricPoints, decodeMetricShapes, envelopePoints, jsonPoints, referenceLogs, referenceMetrics } from '../helpers/otlp.js';
 
 // Encode-once: each envelope becomes OTLP bytes when a sink accepts it, and a batch is those bytes
 // concatenated. What the bytes say is read by protobufjs (an independent decoder) and compared with what
@@ -49,6 +49,24 @@ describe('OTLP encode-once', () => {
       const mine = decodeMetricPoints(metrics!);
       assert.deepEqual(canonical(mine), canonical(envelopePoints([env])), 'what the envelope says');
       assert.deepEqual(canonical(mine), canonical(decodeMetricPoints(referenceMetrics([env]))), 'what the SDK serializer writes');
+    }
+  });
+
+  it('protobuf: the points of a metric share one Metric, in first-seen order, as the SDK serializer groups them: side by side, coming back later, or coming back after the same name with another unit', () => {
+    const t = 1_700_000_000_000;
+    const pt = (name: string, unit: string, value: number, attributes = {}) =>
+      ({ name, unit, description: '', kind: 'gauge' as const, int: true, value, timeMs: t, startTimeMs: t, attributes });
+    const env = (metrics: ReturnType<typeof pt>[]): Envelope => ({ source: 's', resource: { 'device.id': 'd' }, scope: { name: 'ws2otel/test', version: '1' }, metrics, logs: [], receivedMs: t });
+    const cases = [
+      ...mistEnvelopes(2), // a `*` rule's points side by side (radios, ports)
+      edgeEnvelope(), // a name that comes back after another
+      env([pt('a', 'By', 1), pt('b', '1', 2), pt('a', 'bit', 3), pt('a', 'By', 4, { k: 'x' })]), // `a` in two units, the first one back
+      env([pt('a', 'By', 5), pt('a', 'By', 6, { k: 'y' })]), // the next envelope: `a` in By again, after the cache held it in bit
+    ];
+    for (const e of cases) {
+      const { metrics } = otlpBodies([itemOf(e, proto)], 'proto');
+      assert.deepEqual(decodeMetricShapes(metrics!), decodeMetricShapes(referenceMetrics([e])));
+      assert.deepEqual(canonical(decodeMetricPoints(metrics!)), canonical(envelopePoints([e])), 'each point with its own unit');
     }
   });
 

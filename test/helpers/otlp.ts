@@ -67,6 +67,18 @@ export function decodeMetricPoints(body: Uint8Array): PointRow[] {
   return out;
 }
 
+/** Each Metric of a request, in order: name, unit, kind and how many points it holds (the grouping, not the points). */
+export function decodeMetricShapes(body: Uint8Array): string[] {
+  const req = MetricsRequest.toObject(MetricsRequest.decode(body), toObject) as any;
+  const out: string[] = [];
+  for (const rm of req.resourceMetrics) {
+    for (const sm of rm.scopeMetrics) {
+      for (const m of sm.metrics) out.push(`${m.name} ${m.unit} ${m.data} ${m[m.data].dataPoints.length}`);
+    }
+  }
+  return out;
+}
+
 export interface RecordRow {
   resource: Record<string, unknown>;
   scope: string;
