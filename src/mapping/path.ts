@@ -31,13 +31,15 @@ export function getPath(obj: unknown, segments: readonly string[], from = 0, to 
 }
 
 /**
- * Every value a path selects, with the key its `*` stood for (undefined without a star). A generator,
- * so a caller with a cap stops the walk early: 100,000 radios cost the cap, not 100,000 steps.
+ * Calls `visit` with every value a path selects and the key its `*` stood for (undefined without a
+ * star; a `*` key whose rest of the path is missing gives undefined). `visit` returns false to stop: a
+ * caller with a cap stops the walk early, so 100,000 radios cost the cap, not 100,000 steps. A callback
+ * rather than a generator: this runs for every rule of every frame.
  */
-export function* select(obj: unknown, p: CompiledPath): Generator<{ key: string | undefined; value: unknown }> {
+export function select(obj: unknown, p: CompiledPath, visit: (key: string | undefined, value: unknown) => boolean): void {
   if (p.star < 0) {
     const value = getPath(obj, p.segments);
-    if (value !== undefined) yield { key: undefined, value };
+    if (value !== undefined) visit(undefined, value);
     return;
   }
   const parent = getPath(obj, p.segments, 0, p.star);
@@ -45,6 +47,6 @@ export function* select(obj: unknown, p: CompiledPath): Generator<{ key: string 
   // for…in, not Object.entries: no array of every key is built before the cap can stop the walk.
   for (const key in parent as Record<string, unknown>) {
     if (!Object.hasOwn(parent, key)) continue;
-    yield { key, value: getPath((parent as Record<string, unknown>)[key], p.segments, p.star + 1) };
+    if (!visit(key, getPath((parent as Record<string, unknown>)[key], p.segments, p.star + 1))) return;
   }
 }

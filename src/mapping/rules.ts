@@ -1,5 +1,5 @@
 import type { Attributes, MetricKind, MetricPoint } from '../model.js';
-import { getPath, splitPath } from './path.js';
+import { getPath, select, splitPath } from './path.js';
 
 /**
  * A field → metric rule, as written in the per-vendor default tables and in a source's `metrics`
@@ -117,25 +117,16 @@ function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number,
 /**
  * Appends one point per rule whose path holds a number in `payload`. Stops once `out` holds more than
  * `max` points: a frame of 100,000 radios must cost the cap, not 700,000 points (the session sees the
- * extra point, cuts to the cap and counts the frame as too_many_points). The walk is written out rather
- * than through `select`'s generator: this is the hot path of every frame.
+ * extra point, cuts to the cap and counts the frame as too_many_points).
  */
 export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: MetricPoint[], max = Number.POSITIVE_INFINITY): void {
   for (const r of rules) {
     if (out.length > max) return;
-    if (r.star < 0) {
-      const v = getPath(payload, r.segments);
-      if (v !== undefined) push(out, r, v, timeMs, startTimeMs, r.attributes);
-      continue;
-    }
-    const parent = getPath(payload, r.segments, 0, r.star);
-    if (typeof parent !== 'object' || parent === null) continue;
-    for (const key in parent as Record<string, unknown>) {
-      if (out.length > max) return;
-      if (!Object.hasOwn(parent, key)) continue;
-      const v = getPath((parent as Record<string, unknown>)[key], r.segments, r.star + 1);
-      if (v !== undefined) push(out, r, v, timeMs, startTimeMs, keyAttributes(r, key));
-    }
+    select(payload, r, (key, value) => {
+      if (out.length > max) return false;
+      if (value !== undefined) push(out, r, value, timeMs, startTimeMs, key === undefined ? r.attributes : keyAttributes(r, key));
+      return true;
+    });
   }
 }
 

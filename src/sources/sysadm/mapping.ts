@@ -209,11 +209,12 @@ export class SysadmMapping {
     const max = this.limits.points_per_frame;
     extractPoints(normalize(args), this.rules, t, t, out, max);
     for (const s of this.states) {
-      for (const { key, value } of select(args, s.path)) {
-        if (out.length > max) return; // the session cuts to the cap and counts
-        if (typeof value !== 'string') continue;
-        this.gauges.points(s.spec, key ?? '', value, t, key === undefined ? {} : { [s.key_attribute]: key }, out);
-      }
+      if (out.length > max) return; // the session cuts to the cap and counts
+      select(args, s.path, (key, value) => {
+        if (out.length > max) return false;
+        if (typeof value === 'string') this.gauges.points(s.spec, key ?? '', value, t, key === undefined ? {} : { [s.key_attribute]: key }, out);
+        return true;
+      });
     }
   }
 
