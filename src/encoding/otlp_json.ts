@@ -1,5 +1,6 @@
-import type { AttrValue, Attributes, Envelope, MetricPoint } from '../model.js';
+import type { AttrValue, Attributes, Envelope } from '../model.js';
 import { msToNanos } from './protobuf.js';
+import { groupByMetric } from './metric_groups.js';
 
 // One envelope → the OTLP JSON text of one ResourceMetrics (or ResourceLogs) element, as the SDK's JSON
 // serializer writes it (times as decimal strings, enums as numbers). A batch is those texts joined by
@@ -28,19 +29,10 @@ function resourceAndScope(env: Envelope) {
 
 const ns = (ms: number) => msToNanos(ms).toString();
 
-function sameMetric(a: MetricPoint, b: MetricPoint): boolean {
-  return a.name === b.name && a.kind === b.kind && a.unit === b.unit && a.int === b.int && a.description === b.description;
-}
-
 /** The envelope's points as one ResourceMetrics in OTLP JSON; '' when it has none. */
 export function metricsElementJson(env: Envelope): string {
   if (env.metrics.length === 0) return '';
-  const groups: MetricPoint[][] = [];
-  for (const p of env.metrics) {
-    const g = groups.find((x) => sameMetric(x[0]!, p));
-    if (g) g.push(p);
-    else groups.push([p]);
-  }
+  const groups = groupByMetric(env.metrics);
   const { resource, scope } = resourceAndScope(env);
   const metrics = groups.map((pts) => {
     const p0 = pts[0]!;

@@ -1,5 +1,6 @@
 import type { AttrValue, Attributes, Envelope, MetricPoint } from '../model.js';
 import { ProtoWriter } from './protobuf.js';
+import { groupByMetric, sameMetric } from './metric_groups.js';
 
 // One envelope → the bytes of an OTLP export request holding one ResourceMetrics (or ResourceLogs):
 // `field 1, length, message`. A request's only field is that repeated one, and concatenated protobuf
@@ -51,10 +52,6 @@ function writeResourceAndScopeStart(env: Envelope): number {
   w.string(2, env.scope.version);
   w.end(scope);
   return scopeBlock;
-}
-
-function sameMetric(a: MetricPoint, b: MetricPoint): boolean {
-  return a.name === b.name && a.kind === b.kind && a.unit === b.unit && a.int === b.int && a.description === b.description;
 }
 
 /**
@@ -140,20 +137,7 @@ function writeMetricsRequest(env: Envelope): void {
   const sm = writeResourceAndScopeStart(env);
   const pts = env.metrics;
   if (!writeRuns(pts)) {
-    // Groups in order of each metric's first point; points in arrival order within a group.
-    const byName = new Map<string, MetricPoint[][]>();
-    const order: MetricPoint[][] = [];
-    for (const p of pts) {
-      let named = byName.get(p.name);
-      if (!named) byName.set(p.name, (named = []));
-      const g = named.find((x) => sameMetric(x[0]!, p));
-      if (g) g.push(p);
-      else {
-        named.push([p]);
-        order.push(named[named.length - 1]!);
-      }
-    }
-    for (const g of order) writeMetric(g, 0, g.length, headerOf(g[0]!));
+    for (const g of groupByMetric(pts)) writeMetric(g, 0, g.length, headerOf(g[0]!));
   }
   w.end(sm);
   w.end(rm);
