@@ -62,7 +62,9 @@ export function flatRecord(env: Envelope, r: LogRecord): FlatObject {
 
 /** The envelope's points, one JSON document a line (JSON text never holds a raw newline); '' without points. */
 export function flatMetricLines(env: Envelope): string {
-  return env.metrics.map((p) => JSON.stringify(flatPoint(env, p))).join('\n');
+  const lines: string[] = [];
+  for (const p of env.metrics) lines.push(JSON.stringify(flatPoint(env, p)));
+  return lines.join('\n');
 }
 
 /** The envelope's log records, one JSON document a line; '' without records. */

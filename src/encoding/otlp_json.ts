@@ -32,18 +32,19 @@ const ns = (ms: number) => msToNanos(ms).toString();
 /** The envelope's points as one ResourceMetrics in OTLP JSON; '' when it has none. */
 export function metricsElementJson(env: Envelope): string {
   if (env.metrics.length === 0) return '';
-  const groups = groupByMetric(env.metrics);
+  const pts = env.metrics;
   const { resource, scope } = resourceAndScope(env);
-  const metrics = groups.map((pts) => {
-    const p0 = pts[0]!;
-    const dataPoints = pts.map((p) => ({
-      attributes: attributes(p.attributes),
-      startTimeUnixNano: ns(p.kind === 'gauge' ? p.timeMs : p.startTimeMs),
-      timeUnixNano: ns(p.timeMs),
-      ...(p.int ? { asInt: p.value } : { asDouble: p.value }),
+  const metrics = groupByMetric(pts).map((g) => {
+    const d = pts.desc[g[0]!]!;
+    const int = pts.isInt(g[0]!);
+    const dataPoints = g.map((i) => ({
+      attributes: attributes(pts.attributes[i]!),
+      startTimeUnixNano: ns(d.kind === 'gauge' ? pts.timeMs[i]! : pts.startTimeMs[i]!),
+      timeUnixNano: ns(pts.timeMs[i]!),
+      ...(int ? { asInt: pts.value[i]! } : { asDouble: pts.value[i]! }),
     }));
-    const data = p0.kind === 'gauge' ? { gauge: { dataPoints } } : { sum: { dataPoints, aggregationTemporality: 2, isMonotonic: p0.kind === 'counter' } };
-    return { name: p0.name, description: p0.description, unit: p0.unit, ...data };
+    const data = d.kind === 'gauge' ? { gauge: { dataPoints } } : { sum: { dataPoints, aggregationTemporality: 2, isMonotonic: d.kind === 'counter' } };
+    return { name: d.name, description: d.description, unit: d.unit, ...data };
   });
   return JSON.stringify({ resource, scopeMetrics: [{ scope, metrics }] });
 }

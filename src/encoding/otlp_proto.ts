@@ -1,4 +1,4 @@
-import type { AttrValue, Attributes, Envelope, MetricPoint } from '../model.js';
+import type { AttrValue, Attributes, Envelope, MetricDesc, Points } from '../model.js';
 import { ProtoWriter } from './protobuf.js';
 import { groupByMetric, sameMetric } from './metric_groups.js';
 
@@ -70,38 +70,44 @@ const headers = new Map<string, Header>();
 const hw = new ProtoWriter();
 let envelopeMark = 0;
 
-function headerOf(p: MetricPoint): Header {
-  const h = headers.get(p.name);
-  if (h !== undefined && h.unit === p.unit && h.description === p.description) return h;
+function headerOf(d: MetricDesc): Header {
+  const h = headers.get(d.name);
+  if (h !== undefined && h.unit === d.unit && h.description === d.description) return h;
   hw.reset();
-  hw.string(1, p.name);
-  hw.string(2, p.description);
-  hw.string(3, p.unit);
-  const made: Header = { unit: p.unit, description: p.description, bytes: Uint8Array.from(hw.view(0)), mark: h?.mark ?? 0 };
+  hw.string(1, d.name);
+  hw.string(2, d.description);
+  hw.string(3, d.unit);
+  const made: Header = { unit: d.unit, description: d.description, bytes: Uint8Array.from(hw.view(0)), mark: h?.mark ?? 0 };
   if (headers.size >= HEADERS_MAX) headers.clear();
-  headers.set(p.name, made);
+  headers.set(d.name, made);
   return made;
 }
 
-/** One Metric of the points `pts[from..to)`, which share name, kind, unit and int. */
-function writeMetric(pts: readonly MetricPoint[], from: number, to: number, header: Header): void {
-  const p0 = pts[from]!;
+/**
+ * One Metric of points that share name, kind, unit and int: points `from..to` of `pts`, or, with
+ * `which`, the points whose indices are `which[from..to)`.
+ */
+function writeMetric(pts: Points, which: readonly number[] | undefined, from: number, to: number, header: Header): void {
+  const first = which ? which[from]! : from;
+  const kind = pts.desc[first]!.kind;
+  const int = pts.isInt(first);
   const m = w.begin(2);
   w.raw(header.bytes);
-  const data = w.begin(p0.kind === 'gauge' ? 5 : 7);
-  for (let i = from; i < to; i++) {
-    const p = pts[i]!;
+  const data = w.begin(kind === 'gauge' ? 5 : 7);
+  for (let k = from; k < to; k++) {
+    const i = which ? which[k]! : k;
     const dp = w.begin(1);
-    w.fixed64Ms(2, p.kind === 'gauge' ? p.timeMs : p.startTimeMs);
-    w.fixed64Ms(3, p.timeMs);
-    if (p.int) w.sfixed64(6, p.value);
-    else w.double(4, p.value);
-    writeAttributes(7, p.attributes);
+    const timeMs = pts.timeMs[i]!;
+    w.fixed64Ms(2, kind === 'gauge' ? timeMs : pts.startTimeMs[i]!);
+    w.fixed64Ms(3, timeMs);
+    if (int) w.sfixed64(6, pts.value[i]!);
+    else w.double(4, pts.value[i]!);
+    writeAttributes(7, pts.attributes[i]!);
     w.end(dp);
   }
-  if (p0.kind !== 'gauge') {
+  if (kind !== 'gauge') {
     w.uint(2, CUMULATIVE);
-    w.bool(3, p0.kind === 'counter');
+    w.bool(3, kind === 'counter');
   }
   w.end(data);
   w.end(m);
@@ -111,20 +117,19 @@ function writeMetric(pts: readonly MetricPoint[], from: number, to: number, head
  * Writes the points as runs of the same metric, as mappings produce them (a `*` rule's points are
  * adjacent). False, having written nothing, when a name comes back after another: then they are grouped.
  */
-function writeRuns(pts: readonly MetricPoint[]): boolean {
+function writeRuns(pts: Points): boolean {
   const mark = ++envelopeMark;
   const start = w.pos;
   for (let from = 0; from < pts.length; ) {
-    const p0 = pts[from]!;
     let to = from + 1;
-    while (to < pts.length && sameMetric(p0, pts[to]!)) to++;
-    const h = headerOf(p0);
+    while (to < pts.length && sameMetric(pts, from, to)) to++;
+    const h = headerOf(pts.desc[from]!);
     if (h.mark === mark) {
       w.pos = start;
       return false;
     }
     h.mark = mark;
-    writeMetric(pts, from, to, h);
+    writeMetric(pts, undefined, from, to, h);
     from = to;
   }
   return true;
@@ -137,7 +142,7 @@ function writeMetricsRequest(env: Envelope): void {
   const sm = writeResourceAndScopeStart(env);
   const pts = env.metrics;
   if (!writeRuns(pts)) {
-    for (const g of groupByMetric(pts)) writeMetric(g, 0, g.length, headerOf(g[0]!));
+    for (const g of groupByMetric(pts)) writeMetric(pts, g, 0, g.length, headerOf(pts.desc[g[0]!]!));
   }
   w.end(sm);
   w.end(rm);

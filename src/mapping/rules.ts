@@ -1,4 +1,4 @@
-import type { Attributes, MetricKind, MetricPoint } from '../model.js';
+import type { Attributes, MetricDesc, MetricKind, Points } from '../model.js';
 import { getPath, select, splitPath } from './path.js';
 
 /**
@@ -26,12 +26,9 @@ export interface MetricRule {
 export interface CompiledRule {
   segments: string[];
   star: number;
-  metric: string;
-  unit: string;
-  kind: MetricKind;
-  description: string;
+  /** The metric every point of this rule is a sample of. */
+  desc: MetricDesc;
   scale: number;
-  int: boolean;
   keyAttribute: string;
   attributes: Attributes;
 }
@@ -54,12 +51,8 @@ export function compileRules(rules: readonly MetricRule[]): CompiledRule[] {
     return {
       segments,
       star: segments.indexOf('*'),
-      metric: r.metric,
-      unit: r.unit ?? '1',
-      kind,
-      description: r.description ?? '',
+      desc: { name: r.metric, unit: r.unit ?? '1', description: r.description ?? '', kind, int: r.int ?? kind !== 'gauge' },
       scale: r.scale ?? 1,
-      int: r.int ?? kind !== 'gauge',
       keyAttribute: r.key_attribute ?? '',
       attributes: r.attributes ?? {},
     };
@@ -102,16 +95,12 @@ function keyAttributes(r: CompiledRule, key: string): Attributes {
   return a;
 }
 
-function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number, startTimeMs: number, attributes: Attributes): void {
+function push(out: Points, r: CompiledRule, raw: unknown, timeMs: number, startTimeMs: number, attributes: Attributes): void {
   const n = toNumber(raw);
   if (n === undefined) return;
   const value = r.scale === 1 ? n : n * r.scale;
   if (!Number.isFinite(value)) return; // 1e306 KiB × 1024
-  const int = r.int && Number.isInteger(value);
-  out.push({
-    name: r.metric, unit: r.unit, description: r.description, kind: r.kind,
-    int, value, timeMs, startTimeMs, attributes,
-  });
+  out.add(r.desc, value, timeMs, startTimeMs, attributes);
 }
 
 /**
@@ -119,7 +108,7 @@ function push(out: MetricPoint[], r: CompiledRule, raw: unknown, timeMs: number,
  * `max` points: a frame of 100,000 radios must cost the cap, not 700,000 points (the session sees the
  * extra point, cuts to the cap and counts the frame as too_many_points).
  */
-export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: MetricPoint[], max = Number.POSITIVE_INFINITY): void {
+export function extractPoints(payload: unknown, rules: readonly CompiledRule[], timeMs: number, startTimeMs: number, out: Points, max = Number.POSITIVE_INFINITY): void {
   for (const r of rules) {
     if (out.length > max) return;
     select(payload, r, (key, value) => {

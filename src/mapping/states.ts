@@ -1,4 +1,4 @@
-import type { Attributes, MetricPoint } from '../model.js';
+import type { Attributes, MetricDesc, Points } from '../model.js';
 
 // Enumerations as state metrics, the OpenTelemetry way (as `hw.status`): one point per known state, 1 for
 // the current one and 0 for the others, the state in an attribute. So `{state="ERROR"} == 1` works and a
@@ -27,14 +27,15 @@ export class StateGauges {
   constructor(private readonly maxKeys = MAX_STATE_KEYS, private readonly maxExtra = MAX_EXTRA_STATES) {}
 
   /** Appends one point per state of `spec` for `key` (`current` at 1, the others at 0). Returns how many. */
-  points(spec: StateSpec, key: string, current: string, timeMs: number, attributes: Attributes, out: MetricPoint[]): number {
+  points(spec: StateSpec, key: string, current: string, timeMs: number, attributes: Attributes, out: Points): number {
     if (current === '') return 0;
     let seen: ReadonlySet<string> = EMPTY;
     if (!spec.values.includes(current) || this.extra.get(key)?.get(spec.metric)?.size) seen = this.remember(spec, key, current);
     const attr = spec.attribute ?? 'state';
+    const desc = descOf(spec);
     let n = 0;
-    for (const v of spec.values) n += this.push(out, spec, attr, v, v === current, timeMs, attributes);
-    for (const v of seen) n += this.push(out, spec, attr, v, v === current, timeMs, attributes);
+    for (const v of spec.values) n += push(out, desc, attr, v, v === current, timeMs, attributes);
+    for (const v of seen) n += push(out, desc, attr, v, v === current, timeMs, attributes);
     return n;
   }
 
@@ -59,13 +60,19 @@ export class StateGauges {
     return values;
   }
 
-  private push(out: MetricPoint[], spec: StateSpec, attr: string, v: string, on: boolean, t: number, attributes: Attributes): number {
-    out.push({
-      name: spec.metric, unit: '1', description: spec.description, kind: 'gauge', int: true,
-      value: on ? 1 : 0, timeMs: t, startTimeMs: t, attributes: { ...attributes, [attr]: v },
-    });
-    return 1;
-  }
+}
+
+/** A spec's metric, made once per spec (specs are tables and config). */
+const descs = new WeakMap<StateSpec, MetricDesc>();
+function descOf(spec: StateSpec): MetricDesc {
+  let d = descs.get(spec);
+  if (!d) descs.set(spec, (d = { name: spec.metric, unit: '1', description: spec.description, kind: 'gauge', int: true }));
+  return d;
+}
+
+function push(out: Points, desc: MetricDesc, attr: string, v: string, on: boolean, t: number, attributes: Attributes): number {
+  out.add(desc, on ? 1 : 0, t, t, { ...attributes, [attr]: v });
+  return 1;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();

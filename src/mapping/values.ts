@@ -1,4 +1,4 @@
-import type { Attributes, Envelope, LogRecord, MetricPoint } from '../model.js';
+import type { Attributes, Envelope, LogRecord, Points } from '../model.js';
 
 // What a sink will accept. A hostile or broken vendor frame can hold any JSON number (1e999 parses to
 // Infinity, 1e20 does not fit an int64, -5 is not a time); one such value made the Collector refuse the
@@ -26,8 +26,6 @@ export const DEFAULT_LIMITS: FrameLimits = {
 export const EARLIEST_MS = 946_684_800_000;
 /** More than a day ahead of arrival is a broken clock or field, not a time zone. */
 export const AHEAD_MS = 24 * 3600 * 1000;
-/** OTLP's as_int is int64: beyond it a value is sent as a double (exact enough, never wrapped). */
-const INT64_LIMIT = 2 ** 63;
 
 export type ValueReason = 'non_finite' | 'negative_counter' | 'bad_timestamp';
 
@@ -84,29 +82,34 @@ function copyUpTo(attrs: Attributes, stop: string): Attributes {
   return out;
 }
 
-/** The point as a sink may carry it (the same object when it already is), or undefined when it must go. */
-function point(p: MetricPoint, receivedMs: number, attrMax: number, v: Verdict): MetricPoint | undefined {
-  const value = p.value;
-  if (!Number.isFinite(value)) return void count(v, 'non_finite');
-  const gauge = p.kind === 'gauge';
-  if (p.kind === 'counter' && value < 0) return void count(v, 'negative_counter');
-  let timeMs = p.timeMs;
+/**
+ * Point i as a sink may carry it, fixed where it can be in the columns themselves (the envelope is the
+ * session's until it is emitted); false when it must go.
+ */
+function point(pts: Points, i: number, receivedMs: number, attrMax: number, v: Verdict): boolean {
+  const value = pts.value[i]!;
+  const kind = pts.desc[i]!.kind;
+  const drop: ValueReason | undefined = !Number.isFinite(value) ? 'non_finite' : kind === 'counter' && value < 0 ? 'negative_counter' : undefined;
+  if (drop) {
+    count(v, drop);
+    return false;
+  }
+  let timeMs = pts.timeMs[i]!;
   if (!plausibleTime(timeMs, receivedMs)) {
     count(v, 'bad_timestamp');
-    timeMs = receivedMs;
+    pts.timeMs[i] = timeMs = receivedMs;
   }
   // A start after the sample, or not a time at all (a negative uptime, a huge one): the series starts
   // now. Gauges ignore their start time; it is kept valid anyway, uncounted.
-  let startTimeMs = p.startTimeMs;
+  const startTimeMs = pts.startTimeMs[i]!;
   if (!Number.isFinite(startTimeMs) || startTimeMs > timeMs || startTimeMs < EARLIEST_MS) {
-    if (!gauge) count(v, 'bad_timestamp');
-    startTimeMs = timeMs;
+    if (kind !== 'gauge') count(v, 'bad_timestamp');
+    pts.startTimeMs[i] = timeMs;
   }
-  // The encoder groups points by name, kind, unit and int: a point made a double joins the double series.
-  const int = p.int && Number.isInteger(value) && Math.abs(value) < INT64_LIMIT;
-  const attributes = cleanAttributes(p.attributes, attrMax, v);
-  if (timeMs === p.timeMs && startTimeMs === p.startTimeMs && int === p.int && attributes === p.attributes) return p;
-  return { ...p, timeMs, startTimeMs, int, attributes };
+  const attributes = pts.attributes[i]!;
+  const clean = cleanAttributes(attributes, attrMax, v);
+  if (clean !== attributes) pts.attributes[i] = clean;
+  return true;
 }
 
 function record(r: LogRecord, receivedMs: number, attrMax: number, v: Verdict): LogRecord {
@@ -123,24 +126,31 @@ function record(r: LogRecord, receivedMs: number, attrMax: number, v: Verdict): 
 
 /**
  * One envelope made fit for a sink, within what is left of its frame's budget. Returns the envelope to
- * emit (undefined when nothing in it survived) and, in `v`, what was dropped or cut.
+ * emit (undefined when nothing in it survived) and, in `v`, what was dropped or cut. Its points are
+ * fixed in place: the envelope is the caller's until it is emitted.
  */
 export function sanitizeEnvelope(env: Envelope, room: { points: number; records: number }, limits: FrameLimits, v: Verdict): Envelope | undefined {
   const now = env.receivedMs;
   const attrMax = limits.attributes_per_record;
-  let metrics = env.metrics;
-  if (metrics.length > room.points) {
+  const pts = env.metrics;
+  if (pts.length > room.points) {
     v.cut.add('too_many_points');
-    metrics = metrics.slice(0, Math.max(0, room.points));
+    pts.truncate(room.points);
   }
-  // A copy is started only at the first point that changes: a clean frame allocates nothing here.
-  let keptPoints: MetricPoint[] | undefined = metrics === env.metrics ? undefined : [];
-  for (let i = 0; i < metrics.length; i++) {
-    const p = metrics[i]!;
-    const q = point(p, now, attrMax, v);
-    if (q !== p && keptPoints === undefined) keptPoints = metrics.slice(0, i);
-    if (q && keptPoints !== undefined) keptPoints.push(q);
+  // Points that must go are squeezed out in place: a clean frame moves and allocates nothing.
+  let kept = 0;
+  for (let i = 0; i < pts.length; i++) {
+    if (!point(pts, i, now, attrMax, v)) continue;
+    if (kept !== i) {
+      pts.desc[kept] = pts.desc[i]!;
+      pts.value[kept] = pts.value[i]!;
+      pts.timeMs[kept] = pts.timeMs[i]!;
+      pts.startTimeMs[kept] = pts.startTimeMs[i]!;
+      pts.attributes[kept] = pts.attributes[i]!;
+    }
+    kept++;
   }
+  pts.truncate(kept);
   let logs = env.logs;
   if (logs.length > room.records) {
     v.cut.add('too_many_records');
@@ -154,11 +164,10 @@ export function sanitizeEnvelope(env: Envelope, room: { points: number; records:
     if (keptLogs !== undefined) keptLogs.push(q);
   }
   const resource = cleanAttributes(env.resource, attrMax, v);
-  const outPoints = keptPoints ?? metrics;
   const outLogs = keptLogs ?? logs;
-  if (outPoints.length === 0 && outLogs.length === 0) return undefined;
-  if (outPoints === env.metrics && outLogs === env.logs && resource === env.resource) return env;
-  return { ...env, resource, metrics: outPoints, logs: outLogs };
+  if (pts.length === 0 && outLogs.length === 0) return undefined;
+  if (outLogs === env.logs && resource === env.resource) return env;
+  return { ...env, resource, logs: outLogs };
 }
 
 /**

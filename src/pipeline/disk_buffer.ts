@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { Envelope } from '../model.js';
+import { Points, type Envelope, type MetricPoint } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import { BufferFullError, type Item, type ItemBuffer } from './buffer.js';
 
@@ -357,15 +357,15 @@ export class DiskBuffer implements ItemBuffer {
       return { receivedMs: payload.readDoubleLE(1), bytes: payload.subarray(ITEM_HEADER) };
     }
     if (payload[0] === FORMAT_JSON && this.opts.upgrade) {
-      let env: Envelope;
+      let env: Omit<Envelope, 'metrics'> & { metrics: MetricPoint[] };
       try {
-        env = JSON.parse(payload.toString('utf8')) as Envelope;
+        env = JSON.parse(payload.toString('utf8')) as typeof env;
       } catch {
         this.opts.log.error(at, 'disk buffer: a format-1 record passed its CRC but is not JSON; skipped');
         return undefined;
       }
       try {
-        return this.opts.upgrade(env);
+        return this.opts.upgrade({ ...env, metrics: Points.of(env.metrics) });
       } catch (err) {
         this.opts.log.error({ ...at, err: String(err) }, 'disk buffer: a format-1 envelope cannot be encoded for this sink; skipped');
         return undefined;

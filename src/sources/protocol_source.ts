@@ -1,4 +1,4 @@
-import type { Attributes, Envelope, LogRecord, MetricPoint } from '../model.js';
+import { Points, type Attributes, type Envelope, type LogRecord, type MetricDesc } from '../model.js';
 import { registry, sourceMetrics } from '../telemetry/metrics.js';
 import { componentSecrets } from '../telemetry/secrets.js';
 import { Severity } from '../mapping/severity.js';
@@ -41,6 +41,11 @@ interface Gap {
  * `up_interval`) and, when a blind stretch ends, one `ws2otel.source.gap` log record with its start,
  * end, duration and cause, so a dashboard can tell "ws2otel saw nothing" from "the device was down".
  */
+const UP: MetricDesc = {
+  name: UP_METRIC, unit: '1', kind: 'gauge', int: true,
+  description: '1 while ws2otel holds a live, subscribed session to this source; 0 while it is blind',
+};
+
 export class ProtocolSource implements Source {
   readonly name: string;
   readonly sessions: Session[];
@@ -128,12 +133,9 @@ export class ProtocolSource implements Source {
   private emitUp(): void {
     if (this.stopped || this.up === undefined) return;
     const now = this.ctx.clock.now();
-    const point: MetricPoint = {
-      name: UP_METRIC, unit: '1', kind: 'gauge', int: true, value: this.up ? 1 : 0,
-      description: '1 while ws2otel holds a live, subscribed session to this source; 0 while it is blind',
-      timeMs: now, startTimeMs: now, attributes: {},
-    };
-    this.send({ source: this.name, resource: this.resource(), scope: SCOPE, metrics: [point], logs: [], receivedMs: now });
+    const metrics = new Points();
+    metrics.add(UP, this.up ? 1 : 0, now, now, {});
+    this.send({ source: this.name, resource: this.resource(), scope: SCOPE, metrics, logs: [], receivedMs: now });
   }
 
   private emitGap(gap: Gap, endMs: number): void {
@@ -152,7 +154,7 @@ export class ProtocolSource implements Source {
         'ws2otel.gap.causes': gap.causes.join(','),
       },
     };
-    this.send({ source: this.name, resource: this.resource(), scope: SCOPE, metrics: [], logs: [record], receivedMs: endMs });
+    this.send({ source: this.name, resource: this.resource(), scope: SCOPE, metrics: new Points(), logs: [record], receivedMs: endMs });
   }
 
   private send(envelope: Envelope): void {

@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { debugText, pointLine, recordLine, shortResource } from '../../src/encoding/debug_text.js';
-import type { Attributes, Envelope, LogRecord, MetricPoint } from '../../src/model.js';
+import { Points, type Attributes, type Envelope, type LogRecord, type MetricPoint } from '../../src/model.js';
 
 // The debug sink's lines: one per point and per record, readable, never split by the data.
 
 function env(resource: Attributes, metrics: MetricPoint[] = [], logs: LogRecord[] = []): Envelope {
-  return { source: 'mist-demo', resource, scope: { name: 'ws2otel/mist', version: '0' }, metrics, logs, receivedMs: 0 };
+  return { source: 'mist-demo', resource, scope: { name: 'ws2otel/mist', version: '0' }, metrics: Points.of(metrics), logs, receivedMs: 0 };
 }
 
 const T = Date.UTC(2025, 10, 24, 14, 0, 0, 123);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { otlpBodies, otlpCodec } from '../../src/encoding/otlp.js';
 import { MistMapping } from '../../src/sources/mist/mapping.js';
 import { deviceStats } from '../../src/simulators/mist.js';
-import type { Envelope } from '../../src/model.js';
+import { Points, type Envelope } from '../../src/model.js';
 import { itemOf } from '../helpers/capture.js';
 import { canonical, decodeLogRecords, decodeMetricPoints, decodeMetricShapes, envelopePoints, jsonPoints, referenceLogs, referenceMetrics } from '../helpers/otlp.js';
 
@@ -25,13 +25,13 @@ function edgeEnvelope(): Envelope {
   const t = 1_700_000_123_456.789;
   return {
     source: 's', resource: { 'device.id': 'd1', port: 8443, up: true, ratio: 0.5, empty: '' }, scope: { name: 'ws2otel/test', version: '1.2.3' }, receivedMs: 5,
-    metrics: [
+    metrics: Points.of([
       { name: 'if.bytes', unit: 'By', description: 'bytes in', kind: 'counter', int: true, value: 2 ** 40 + 1, timeMs: t, startTimeMs: 1_600_000_000_000, attributes: { if: 'eth0' } },
       { name: 'temp', unit: 'Cel', description: '', kind: 'gauge', int: false, value: -12.25, timeMs: t + 1, startTimeMs: 0, attributes: {} },
       { name: 'if.bytes', unit: 'By', description: 'bytes in', kind: 'counter', int: true, value: 0, timeMs: t, startTimeMs: 1_600_000_000_000, attributes: { if: 'eth1' } },
       { name: 'delta', unit: '1', description: '', kind: 'updown', int: true, value: -3, timeMs: t + 2, startTimeMs: 1_650_000_000_000.5, attributes: { n: -7, big: 2 ** 53, ok: false } },
       { name: 'ünï', unit: '{x}', description: 'δ'.repeat(100), kind: 'gauge', int: false, value: 1e-300, timeMs: 0, startTimeMs: 0, attributes: { long: 'é'.repeat(70) } },
-    ],
+    ]),
     logs: [
       { timeMs: t, observedMs: t + 3, severityNumber: 17, severityText: 'ERROR', body: 'link down', eventName: 'if.down', attributes: { if: 'eth0', n: 1 } },
       { timeMs: 0, observedMs: t, severityNumber: 0, severityText: '', body: '', attributes: {} },
@@ -56,7 +56,7 @@ describe('OTLP encode-once', () => {
     const t = 1_700_000_000_000;
     const pt = (name: string, unit: string, value: number, attributes = {}) =>
       ({ name, unit, description: '', kind: 'gauge' as const, int: true, value, timeMs: t, startTimeMs: t, attributes });
-    const env = (metrics: ReturnType<typeof pt>[]): Envelope => ({ source: 's', resource: { 'device.id': 'd' }, scope: { name: 'ws2otel/test', version: '1' }, metrics, logs: [], receivedMs: t });
+    const env = (metrics: ReturnType<typeof pt>[]): Envelope => ({ source: 's', resource: { 'device.id': 'd' }, scope: { name: 'ws2otel/test', version: '1' }, metrics: Points.of(metrics), logs: [], receivedMs: t });
     const cases = [
       ...mistEnvelopes(2), // a `*` rule's points side by side (radios, ports)
       edgeEnvelope(), // a name that comes back after another
@@ -105,7 +105,7 @@ describe('OTLP encode-once', () => {
   });
 
   it('an envelope with no points or no records adds nothing to that signal', () => {
-    const onlyLogs = { ...edgeEnvelope(), metrics: [] };
+    const onlyLogs = { ...edgeEnvelope(), metrics: new Points() };
     const bodies = otlpBodies([itemOf(onlyLogs, proto)], 'proto');
     assert.equal(bodies.metrics, undefined);
     assert.equal(decodeLogRecords(bodies.logs!).length, 2);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hecEvents, hecTime, type HecMetadata } from '../../src/encoding/splunk_hec.js';
-import type { Attributes, Envelope, LogRecord, MetricPoint } from '../../src/model.js';
+import { Points, type Attributes, type Envelope, type LogRecord, type MetricPoint } from '../../src/model.js';
 
 // Envelopes → HEC events: metadata (host, source, sourcetype, index) and the fields Splunk indexes.
 
@@ -16,7 +16,7 @@ function record(over: Partial<LogRecord> = {}): LogRecord {
 }
 
 function env(resource: Attributes, metrics: MetricPoint[] = [point()], logs: LogRecord[] = []): Envelope {
-  return { source: 's', resource, scope: { name: 'ws2otel/x', version: '0' }, metrics, logs, receivedMs: 0 };
+  return { source: 's', resource, scope: { name: 'ws2otel/x', version: '0' }, metrics: Points.of(metrics), logs, receivedMs: 0 };
 }
 
 const parse = (e: Envelope, cfg: HecMetadata = NONE) => hecEvents(e, cfg).map((s) => JSON.parse(s) as Record<string, any>);

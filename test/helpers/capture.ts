@@ -1,6 +1,6 @@
 import { afterEach } from 'node:test';
 import { pino } from 'pino';
-import type { Emitter, Envelope, LogRecord, MetricPoint } from '../../src/model.js';
+import { Points, type Emitter, type Envelope, type LogRecord, type MetricPoint } from '../../src/model.js';
 import { selfMetrics } from '../../src/telemetry/metrics.js';
 import { validateComponent, type ComponentSpec } from '../../src/config/component.js';
 import type { Codec } from '../../src/encoding/codec.js';
@@ -52,7 +52,7 @@ export class CaptureEmitter implements Emitter {
 
   /** Every vendor metric point emitted so far, with its envelope's resource (the up gauge: `health()`). */
   points(): WithResource<MetricPoint>[] {
-    return this.data().flatMap((e) => e.metrics.map((m) => ({ ...m, resource: e.resource })));
+    return this.data().flatMap((e) => e.metrics.toArray().map((m) => ({ ...m, resource: e.resource })));
   }
 
   /** Every vendor log record emitted so far, with its envelope's resource (gap records: `health()`). */
@@ -119,7 +119,8 @@ export function itemOf(env: Envelope, codec: Codec = envelopeCodec): Item {
 
 /** An item of the envelope JSON codec, read back. */
 export function envelopeOf(item: Item): Envelope {
-  return envelopeCodec.readable(item.bytes) as Envelope;
+  const env = envelopeCodec.readable(item.bytes) as Omit<Envelope, 'metrics'> & { metrics: MetricPoint[] };
+  return { ...env, metrics: Points.of(env.metrics) };
 }
 
 /** A request of these envelopes as the pipeline hands it to `sink`: each encoded once by the sink's codec. */

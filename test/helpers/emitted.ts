@@ -40,12 +40,12 @@ export interface VendorMetrics {
   vendor: string;
   /** OpenTelemetry names of the default rule table(s), to prove the synthetic input reached them all. */
   tableNames: Set<string>;
-  points: MetricPoint[];
+  points: Readonly<MetricPoint>[];
 }
 
 function mist(): VendorMetrics {
   const m = new MistMapping('mist', [], {}, '0.0.0');
-  const points: MetricPoint[] = [];
+  const points: Readonly<MetricPoint>[] = [];
   const payload = payloadFor(DEVICE_STATS, 1, { _time: T / 1000, uptime: 10, mac: '5c5b35000001' });
   points.push(...m.stats('/sites/s1/stats/devices', payload, T).metrics);
   // The seed frame (test/fixtures/mist.ts), as test/sources/mist/mapping.test.ts reads it.
@@ -56,7 +56,7 @@ function mist(): VendorMetrics {
 
 function smc(): VendorMetrics {
   const m = new SmcMapping('smc', [], {}, '0.0.0');
-  const points: MetricPoint[] = [];
+  const points: Readonly<MetricPoint>[] = [];
   const status = payloadFor(STATUS_METRICS, 1);
   payloadFor(STATUS_STATES, 'SOME_STATE', status);
   status.result = [{ type: 'gateway_tunnel' }];
@@ -82,7 +82,7 @@ function nxapi(): VendorMetrics {
     attrs[attribute!] = attribute === 'operSpeed' ? '10G' : attribute === 'adminSt' || attribute === 'operSt' ? 'up' : '1';
   }
   const imdata = [...byClass].map(([cls, attributes]) => ({ [cls]: { attributes } }));
-  const points = m.snapshot('class/rmonIfIn', imdata, T).envelope.metrics;
+  const points = m.snapshot('class/rmonIfIn', imdata, T).envelope.metrics.toArray();
   return { vendor: 'nxapi', tableNames: new Set(MO_METRICS.map((r) => r.metric)), points };
 }
 
@@ -129,7 +129,7 @@ export async function sourceSignalPrometheusNames(): Promise<Map<string, string>
   source.start();
   await source.stop();
   const out = new Map<string, string>();
-  for (const p of capture.health().flatMap((e) => e.metrics)) out.set(prometheusName(p.name, p.unit, p.kind), `${p.name} ${p.unit} ${p.kind}`);
+  for (const p of capture.health().flatMap((e) => e.metrics.toArray())) out.set(prometheusName(p.name, p.unit, p.kind), `${p.name} ${p.unit} ${p.kind}`);
   return out;
 }
 

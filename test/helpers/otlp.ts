@@ -164,7 +164,7 @@ export function referenceLogs(envs: readonly Envelope[]): Buffer {
 /** What the envelopes say, as rows (times from epoch ms as the SDK rounds them). */
 export function envelopePoints(envs: readonly Envelope[]): PointRow[] {
   const ns = (ms: number) => { const [s, n] = hrTime(ms); return (BigInt(s) * 1_000_000_000n + BigInt(n)).toString(); };
-  return envs.flatMap((e) => e.metrics.map((p) => ({
+  return envs.flatMap((e) => e.metrics.toArray().map((p) => ({
     resource: { ...e.resource } as Attributes, scope: `${e.scope.name}@${e.scope.version}`, name: p.name, unit: p.unit, description: p.description, kind: p.kind, int: p.int,
     value: p.value, timeUnixNano: ns(p.timeMs), startTimeUnixNano: ns(p.kind === 'gauge' ? p.timeMs : p.startTimeMs), attributes: { ...p.attributes },
   })));

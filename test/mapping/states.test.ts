@@ -1,15 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MetricPoint } from '../../src/model.js';
+import { Points } from '../../src/model.js';
 import { StateGauges, type StateSpec } from '../../src/mapping/states.js';
 
 const HEALTH: StateSpec = { metric: 'pool.health', description: 'Pool health', values: ['ONLINE', 'DEGRADED', 'FAULTED'] };
 const T = Date.UTC(2026, 0, 1);
 
 function states(g: StateGauges, spec: StateSpec, key: string, current: string, attrs = {}): Record<string, number> {
-  const out: MetricPoint[] = [];
+  const out = new Points();
   g.points(spec, key, current, T, attrs, out);
-  return Object.fromEntries(out.map((p) => [String(p.attributes[spec.attribute ?? 'state']), p.value]));
+  return Object.fromEntries(out.toArray().map((p) => [String(p.attributes[spec.attribute ?? 'state']), p.value]));
 }
 
 describe('mapping/states: one point per known state, 1 for the current one', () => {
@@ -26,10 +26,10 @@ describe('mapping/states: one point per known state, 1 for the current one', () 
   });
 
   it('keeps the state in the named attribute beside the given ones', () => {
-    const out: MetricPoint[] = [];
+    const out = new Points();
     new StateGauges().points({ ...HEALTH, attribute: 'policy' }, 'k', 'FAULTED', T, { 'pool.name': 'tank' }, out);
-    assert.deepEqual(out.find((p) => p.value === 1)?.attributes, { 'pool.name': 'tank', policy: 'FAULTED' });
-    assert.ok(out.every((p) => p.kind === 'gauge' && p.int && p.unit === '1' && p.timeMs === T));
+    assert.deepEqual(out.toArray().find((p) => p.value === 1)?.attributes, { 'pool.name': 'tank', policy: 'FAULTED' });
+    assert.ok(out.toArray().every((p) => p.kind === 'gauge' && p.int && p.unit === '1' && p.timeMs === T));
   });
 
   it('stays bounded when a hostile field sends a new value every frame, and when keys keep coming', () => {

@@ -7,7 +7,7 @@ import { BufferFormatError, DiskBuffer, FORMAT_ITEM, type DiskBufferOptions } fr
 import { otlpCodec } from '../../src/encoding/otlp.js';
 import { crc32 } from 'node:zlib';
 import { BufferFullError, type Item } from '../../src/pipeline/buffer.js';
-import type { Envelope } from '../../src/model.js';
+import { Points, type Envelope } from '../../src/model.js';
 import { MistMapping } from '../../src/sources/mist/mapping.js';
 import { deviceStats } from '../../src/simulators/mist.js';
 import { envelopeOf, itemOf, silentLog } from '../helpers/capture.js';
@@ -26,7 +26,7 @@ function recordingLog(): { log: Logger; lines: string[] } {
 function env(i: number): Envelope {
   return {
     source: 's', resource: { 'device.id': `d${i}` }, scope: { name: 't', version: '0' }, receivedMs: i, logs: [],
-    metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000 + i, startTimeMs: 1000 + i, attributes: {} }],
+    metrics: Points.of([{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000 + i, startTimeMs: 1000 + i, attributes: {} }]),
   };
 }
 
@@ -37,7 +37,7 @@ function open(dir: string, over: Partial<DiskBufferOptions> = {}): DiskBuffer {
   return new DiskBuffer({ dir, maxEvents: 1000, maxBytes: 64 * 1024 * 1024, fsync: 'always', log: silentLog, ...over });
 }
 
-const ids = (batch: Item[]) => batch.map((e) => envelopeOf(e).metrics[0]!.value);
+const ids = (batch: Item[]) => batch.map((e) => envelopeOf(e).metrics.at(0).value);
 const fresh = () => mkdtempSync(join(tmpdir(), 'ws2otel-disk-'));
 
 describe('disk buffer', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskBuffer } from '../../src/pipeline/disk_buffer.js';
-import type { Envelope } from '../../src/model.js';
+import { Points, type Envelope, type MetricPoint } from '../../src/model.js';
 import { envelopeOf, itemOf, silentLog } from '../helpers/capture.js';
 
 // Random damage to a disk buffer's files (overwritten runs of bytes, a torn tail, a rewritten ack
@@ -16,7 +16,7 @@ import { envelopeOf, itemOf, silentLog } from '../helpers/capture.js';
 function env(i: number): Envelope {
   return {
     source: 's', resource: { 'device.id': `d${i}` }, scope: { name: 't', version: '0' }, receivedMs: i, logs: [],
-    metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000 + i, startTimeMs: 1000 + i, attributes: {} }],
+    metrics: Points.of([{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000 + i, startTimeMs: 1000 + i, attributes: {} }]),
   };
 }
 
@@ -60,7 +60,7 @@ describe('disk buffer recovery under random damage', () => {
             const d = readFileSync(join(dir, s));
             for (let off = 0; off + 8 <= d.length; ) {
               const len = d.readUInt32LE(off);
-              const id = (JSON.parse(d.subarray(off + 8 + 9, off + 8 + len).toString()) as Envelope).metrics[0]!.value; // after the format byte and arrival time
+              const id = (JSON.parse(d.subarray(off + 8 + 9, off + 8 + len).toString()) as { metrics: MetricPoint[] }).metrics[0]!.value; // after the format byte and arrival time
               where.push({ seg: s, from: off, to: off + 8 + len, id });
               off += 8 + len;
               next = id + 1;
@@ -95,7 +95,7 @@ describe('disk buffer recovery under random damage', () => {
           const ackDamaged = !readFileSync(ackPath).equals(before);
           let skippedBytes = 0;
           const b = new DiskBuffer({ dir, maxEvents: 10_000, maxBytes: 1 << 30, segmentBytes: 2048, fsync: 1000, log: silentLog, onTruncate: (n) => (skippedBytes += n) });
-          const got = b.take(10_000).map((e) => envelopeOf(e).metrics[0]!.value);
+          const got = b.take(10_000).map((e) => envelopeOf(e).metrics.at(0).value);
           b.close();
           assert.deepEqual(got, [...got].sort((x, y) => x - y), 'in order');
           // Intact and unacknowledged: must come back (a damaged ack file may bring back more, never fewer).

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../../src/sinks/sink.js';
 import { ExportRequest } from '../../src/pipeline/request.js';
-import type { Envelope } from '../../src/model.js';
+import { Points, type Envelope } from '../../src/model.js';
 import { envelopeCodec, envelopeOf, itemOf, metricValue, selfMetric, silentLog } from '../helpers/capture.js';
 import { Registry } from 'prom-client';
 import { sinkMetrics } from '../../src/telemetry/metrics.js';
@@ -30,7 +30,7 @@ import { onSmallTmpfs } from '../helpers/tmpfs.js';
 
 let n = 0;
 function env(source = 's', i = 0): Envelope {
-  return { source, resource: { i }, scope: { name: 't', version: '0' }, metrics: [], logs: [], receivedMs: i };
+  return { source, resource: { i }, scope: { name: 't', version: '0' }, metrics: new Points(), logs: [], receivedMs: i };
 }
 
 class ScriptedSink implements Sink {
@@ -263,7 +263,7 @@ describe('sink exporter', () => {
     const sink = new EncodingSink();
     const e = exporter(sink, cfg());
     const point = (i: number, timeMs: number, value: number) => ({
-      ...env('s', i), metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge' as const, int: false, value, timeMs, startTimeMs: timeMs, attributes: {} }],
+      ...env('s', i), metrics: Points.of([{ name: 'm', unit: '1', description: '', kind: 'gauge' as const, int: false, value, timeMs, startTimeMs: timeMs, attributes: {} }]),
     });
     for (let i = 0; i < 6; i++) e.offer(point(i, i === 2 ? NaN : i === 4 ? 1000 : 1000, i === 4 ? Infinity : i));
     await waitFor('the four good envelopes', () => sink.batches.flat().length === 4);
@@ -326,7 +326,7 @@ describe('sink exporter', () => {
     const e = exporter(sink, cfg({ batch: { max_events: 3, timeout: 20 } }));
     const device = (i: number, pad: number): Envelope => ({
       ...env('s', i), resource: { 'device.id': `d${i}` },
-      metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000, startTimeMs: 1000, attributes: { pad: 'x'.repeat(pad) } }],
+      metrics: Points.of([{ name: 'm', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1000, startTimeMs: 1000, attributes: { pad: 'x'.repeat(pad) } }]),
     });
     for (const [i, pad] of [[0, 10], [1, 5000], [2, 10], [3, 10]] as const) e.offer(device(i, pad));
     await waitFor('one batch of the three that fit', () => sink.keys.length === 1);

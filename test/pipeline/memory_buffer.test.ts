@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBuffer } from '../../src/pipeline/memory_buffer.js';
-import type { Envelope } from '../../src/model.js';
+import { Points, type Envelope } from '../../src/model.js';
 import { otlpCodec } from '../../src/encoding/otlp.js';
 import { itemOf } from '../helpers/capture.js';
 
@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 function bigEnvelope(i: number, where: 'body' | 'resource' | 'attribute'): Envelope {
   const big = String(i % 10).repeat(MiB);
   return {
-    source: 's', resource: where === 'resource' ? { 'device.name': big } : { 'device.id': `d${i}` }, scope: { name: 't', version: '0' }, receivedMs: i, metrics: [],
+    source: 's', resource: where === 'resource' ? { 'device.name': big } : { 'device.id': `d${i}` }, scope: { name: 't', version: '0' }, receivedMs: i, metrics: new Points(),
     logs: [{ timeMs: i, observedMs: i, severityNumber: 9, severityText: 'INFO', body: where === 'body' ? big : 'x', attributes: where === 'attribute' ? { a: big } : {} }],
   };
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import type { Envelope } from '../../src/model.js';
+import { Points, type Envelope } from '../../src/model.js';
 import type { Attributes } from '../../src/model.js';
 import type { FrameInfo, Link, Meaning, Opening, Protocol } from '../../src/sources/protocol.js';
 import { ProtocolSource, GAP_EVENT, UP_METRIC } from '../../src/sources/protocol_source.js';
@@ -36,7 +36,7 @@ function common(over: Partial<CommonSourceConfig> = {}): CommonSourceConfig {
 function point(value: number, receivedMs: number): Envelope {
   return {
     source: 'probe', resource: { 'service.name': 'probe' }, scope: { name: 'probe', version: '0' }, logs: [], receivedMs,
-    metrics: [{ name: 'probe.value', unit: '1', description: '', kind: 'gauge', int: false, value, timeMs: receivedMs, startTimeMs: receivedMs, attributes: {} }],
+    metrics: Points.of([{ name: 'probe.value', unit: '1', description: '', kind: 'gauge', int: false, value, timeMs: receivedMs, startTimeMs: receivedMs, attributes: {} }]),
   };
 }
 
@@ -309,7 +309,7 @@ describe('ProtocolSource: gap signals', () => {
   it('emits up 0 then 1, and on a reconnect up 0, up 1 and one gap record with start, end, duration and cause', async () => {
     const { server, emitter, source } = await rig();
     await waitFor('up', () => source.status().connected);
-    const ups = () => emitter.health().flatMap((e) => e.metrics).filter((p) => p.name === UP_METRIC).map((p) => p.value);
+    const ups = () => emitter.health().flatMap((e) => e.metrics.toArray()).filter((p) => p.name === UP_METRIC).map((p) => p.value);
     const gaps = () => emitter.health().flatMap((e) => e.logs).filter((r) => r.eventName === GAP_EVENT);
     assert.deepEqual(ups(), [0, 1]);
     assert.equal(gaps().length, 0, 'the first connection is no gap');
@@ -337,7 +337,7 @@ describe('ProtocolSource: gap signals', () => {
     await waitFor('waiting on the auth schedule', () => source.status().problem === 'auth');
     assert.equal(source.blind(), 'auth');
     assert.deepEqual(clock.sleeps, [60_000]);
-    const ups = () => emitter.health().flatMap((e) => e.metrics).map((p) => p.value);
+    const ups = () => emitter.health().flatMap((e) => e.metrics.toArray()).map((p) => p.value);
     assert.deepEqual(ups(), [0, 1, 0]);
     protocol.refuse = false;
     clock.release();

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TapHub } from '../../src/telemetry/tap.js';
-import type { Envelope } from '../../src/model.js';
+import { Points, type Envelope } from '../../src/model.js';
 import { selfMetric } from '../helpers/capture.js';
 import { Listener } from '../helpers/listener.js';
 
 // Issue 12: `/tap` drops events for a client that does not read, bounded per client and counted, so a
 // tap client can never make the daemon hold memory for it.
 
-const env: Envelope = { source: 's', resource: {}, scope: { name: 't', version: '0' }, metrics: [], logs: [], receivedMs: 0 };
+const env: Envelope = { source: 's', resource: {}, scope: { name: 't', version: '0' }, metrics: new Points(), logs: [], receivedMs: 0 };
 const listener = new Listener();
 
 afterEach(() => listener.close());

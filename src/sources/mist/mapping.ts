@@ -1,4 +1,4 @@
-import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
+import { Points, type Attributes, type Envelope, type LogRecord, type Scope } from '../../model.js';
 import { compileRules, extractAttributes, extractPoints, mergeRules, type AttributeRule, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, briefJson, type FrameLimits } from '../../mapping/values.js';
@@ -316,16 +316,25 @@ export class MistMapping {
    */
   stats(channel: string, payload: Record<string, unknown>, receivedMs: number): Envelope {
     const which = this.factsOf(channel).stats;
-    if (!which) return { source: this.source, resource: { ...this.staticResource }, scope: this.scope, metrics: [], logs: [], receivedMs };
+    if (!which) return { source: this.source, resource: { ...this.staticResource }, scope: this.scope, metrics: new Points(), logs: [], receivedMs };
     const { table, rules } = this.kinds[which.kind];
     const t = typeof payload._time === 'number' ? payload._time * 1000 : receivedMs;
     // Counters restart at boot (devices) or at association (clients): uptime dates that start; otherwise the sample itself does.
     const start = typeof payload.uptime === 'number' ? t - payload.uptime * 1000 : t;
-    const metrics: MetricPoint[] = [];
+    const metrics = new Points();
     extractPoints(payload, rules, t, start, metrics, this.limits.points_per_frame);
     if (table.pointAttributes && metrics.length > 0) {
       const extra = extractAttributes(payload, table.pointAttributes, {});
-      if (Object.keys(extra).length > 0) for (const p of metrics) p.attributes = { ...p.attributes, ...extra };
+      if (Object.keys(extra).length > 0) {
+        // Points of one `*` key share an attributes object: each distinct one is merged once.
+        const merged = new Map<Attributes, Attributes>();
+        const attrs = metrics.attributes;
+        for (let i = 0; i < attrs.length; i++) {
+          let m = merged.get(attrs[i]!);
+          if (m === undefined) merged.set(attrs[i]!, (m = { ...attrs[i], ...extra }));
+          attrs[i] = m;
+        }
+      }
     }
     const resource = this.resourceFor(channel, payload, table.resource, table.juniper === true);
     if (which.map !== undefined) resource['mist.map.id'] = which.map;
@@ -346,7 +355,7 @@ export class MistMapping {
       const resource = this.resourceFor(channel, e, EVENT_RESOURCE, true);
       const key = resourceKey(resource);
       let env = byDevice.get(key);
-      if (!env) byDevice.set(key, (env = { source: this.source, resource, scope: this.scope, metrics: [], logs: [], receivedMs }));
+      if (!env) byDevice.set(key, (env = { source: this.source, resource, scope: this.scope, metrics: new Points(), logs: [], receivedMs }));
       env.logs.push(this.eventRecord(channel, e, receivedMs));
     }
     return [...byDevice.values()];

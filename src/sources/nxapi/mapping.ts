@@ -1,4 +1,4 @@
-import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
+import { Points, type Attributes, type Envelope, type LogRecord, type Scope } from '../../model.js';
 import { compileRules, mergeRules, toNumber, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
@@ -187,7 +187,7 @@ export class NxapiMapping {
   }
 
   private envelope(receivedMs: number): Envelope {
-    return { source: this.source, resource: this.resource, scope: this.scope, metrics: [], logs: [], receivedMs };
+    return { source: this.source, resource: this.resource, scope: this.scope, metrics: new Points(), logs: [], receivedMs };
   }
 
   /**
@@ -235,7 +235,7 @@ export class NxapiMapping {
     return { envelope: env, bad };
   }
 
-  private points(mo: ManagedObject, timeMs: number, out: MetricPoint[]): void {
+  private points(mo: ManagedObject, timeMs: number, out: Points): void {
     const rules = this.byClass.get(mo.cls);
     if (!rules && this.anyClass.length === 0) return;
     const iface = interfaceOf(mo.dn);
@@ -251,7 +251,7 @@ export class NxapiMapping {
         const attributes: Attributes = { ...rule.attributes, ...identity };
         if (rule.keyAttribute) attributes[rule.keyAttribute] = mo.cls;
         let start = timeMs;
-        if (rule.kind === 'counter') {
+        if (rule.desc.kind === 'counter') {
           // NX-API says nothing of when a counter started: first sight, or the last time it went down.
           const k = `${mo.dn}\u0000${key}`;
           const s = this.counterState.get(k);
@@ -265,10 +265,7 @@ export class NxapiMapping {
             start = Math.min(s.start, timeMs);
           }
         }
-        out.push({
-          name: rule.metric, unit: rule.unit, description: rule.description, kind: rule.kind,
-          int: rule.int && Number.isInteger(value), value, timeMs, startTimeMs: start, attributes,
-        });
+        out.add(rule.desc, value, timeMs, start, attributes);
         const state = STATE_METRICS[attribute];
         if (state && typeof raw === 'string') this.gauges.points(state, `${mo.dn}\u0000${attribute}`, raw, timeMs, identity, out);
       }

@@ -1,4 +1,4 @@
-import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
+import { Points, type Attributes, type Envelope, type LogRecord, type MetricDesc, type Scope } from '../../model.js';
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { severityByRules, type SeverityRule } from '../../mapping/severity.js';
 import { DEFAULT_LIMITS, type FrameLimits } from '../../mapping/values.js';
@@ -79,6 +79,10 @@ export function statusIdentity(frame: Record<string, unknown>, inner: Record<str
   return { ...(href !== undefined ? { href } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
+const MEMBERS: MetricDesc = {
+  name: 'smc.element.members', unit: '{member}', description: 'Members the status lists (a VPN\'s tunnels, …), per member type', kind: 'gauge', int: true,
+};
+
 export class SmcMapping {
   private readonly rules: CompiledRule[];
   private readonly states: StateRule[];
@@ -113,7 +117,7 @@ export class SmcMapping {
     if (family) resource['smc.status.context'] = family;
     if (typeof status.name === 'string') resource['smc.element.name'] = status.name;
 
-    const metrics: MetricPoint[] = [];
+    const metrics = new Points();
     extractPoints(status, this.rules, receivedMs, receivedMs, metrics, this.limits.points_per_frame);
     const name = String(status.name ?? '');
     this.statePoints(href ?? (family ? `${family}/${name}` : name), status, receivedMs, metrics);
@@ -121,7 +125,7 @@ export class SmcMapping {
     return { source: this.source, resource, scope: this.scope, metrics, logs: [], receivedMs };
   }
 
-  private statePoints(key: string, status: Record<string, unknown>, t: number, out: MetricPoint[]): void {
+  private statePoints(key: string, status: Record<string, unknown>, t: number, out: Points): void {
     for (const rule of this.states) {
       const current = status[rule.path];
       if (typeof current === 'string') this.gauges.points(rule, key, current, t, {}, out);
@@ -129,7 +133,7 @@ export class SmcMapping {
   }
 
   /** `result`: the element's members (a VPN's tunnels…), counted per member type. */
-  private memberPoints(result: unknown, t: number, out: MetricPoint[]): void {
+  private memberPoints(result: unknown, t: number, out: Points): void {
     if (!Array.isArray(result)) return;
     const byType = new Map<string, number>();
     for (const m of result) {
@@ -138,10 +142,7 @@ export class SmcMapping {
       byType.set(type, (byType.get(type) ?? 0) + 1);
     }
     for (const [type, n] of byType) {
-      out.push({
-        name: 'smc.element.members', unit: '{member}', description: 'Members the status lists (a VPN\'s tunnels, …), per member type',
-        kind: 'gauge', int: true, value: n, timeMs: t, startTimeMs: t, attributes: { 'smc.member.type': type },
-      });
+      out.add(MEMBERS, n, t, t, { 'smc.member.type': type });
     }
   }
 
@@ -170,6 +171,6 @@ export class SmcMapping {
       });
     }
     if (logs.length === 0) return undefined;
-    return { source: this.source, resource: { ...this.staticResource }, scope: this.scope, metrics: [], logs, receivedMs };
+    return { source: this.source, resource: { ...this.staticResource }, scope: this.scope, metrics: new Points(), logs, receivedMs };
   }
 }

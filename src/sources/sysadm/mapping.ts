@@ -1,4 +1,4 @@
-import type { AttrValue, Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
+import { Points, type AttrValue, type Attributes, type Envelope, type LogRecord, type Scope } from '../../model.js';
 import { compileRules, extractPoints, mergeRules, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { Severity, severityOf, type SeverityName } from '../../mapping/severity.js';
 import type { EventClass } from './wire.js';
@@ -193,19 +193,19 @@ export class SysadmMapping {
   event(type: EventClass, args: Record<string, unknown>, host: string, receivedMs: number): Envelope {
     const own = type === 'system-state' && typeof args.hostname === 'string' && args.hostname !== '' ? args.hostname : host;
     const record = this.record(type, args, receivedMs);
-    const metrics: MetricPoint[] = [];
+    const metrics = new Points();
     if (type === 'system-state') this.points(args, record.timeMs, metrics);
     return { source: this.source, resource: this.resource(own), scope: this.scope, metrics, logs: [record], receivedMs };
   }
 
   /** A `systemmanager` reply's args (`{"memorystats":{...}}`) → points stamped with the arrival time. */
   poll(args: Record<string, unknown>, host: string, receivedMs: number): Envelope {
-    const metrics: MetricPoint[] = [];
+    const metrics = new Points();
     this.points(args, receivedMs, metrics);
     return { source: this.source, resource: this.resource(host), scope: this.scope, metrics, logs: [], receivedMs };
   }
 
-  private points(args: Record<string, unknown>, t: number, out: MetricPoint[]): void {
+  private points(args: Record<string, unknown>, t: number, out: Points): void {
     const max = this.limits.points_per_frame;
     extractPoints(normalize(args), this.rules, t, t, out, max);
     for (const s of this.states) {

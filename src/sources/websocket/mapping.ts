@@ -1,4 +1,4 @@
-import type { Attributes, Envelope, LogRecord, MetricPoint, Scope } from '../../model.js';
+import { Points, type Attributes, type Envelope, type LogRecord, type Scope } from '../../model.js';
 import { getPath } from '../../mapping/path.js';
 import { compileRules, extractPoints, toNumber, type CompiledRule, type MetricRule } from '../../mapping/rules.js';
 import { Severity, severityByRules, severityOf } from '../../mapping/severity.js';
@@ -107,7 +107,7 @@ export class WebSocketMapping {
     const t = this.time(m.time, frame, payload) ?? receivedMs;
     const uptimeMs = m.uptime ? timeAt(m.uptime, frame, payload) : undefined;
     const start = Math.min(t, uptimeMs !== undefined ? t - uptimeMs : this.startedMs);
-    const metrics: MetricPoint[] = [];
+    const metrics = new Points();
     extractPoints(payload, this.rules, t, start, metrics, this.limits.points_per_frame);
     return { source: this.source, resource: this.resource(frame, payload), scope: this.scope, metrics, logs: [], receivedMs };
   }
@@ -128,7 +128,7 @@ export class WebSocketMapping {
       ...(eventName !== undefined && eventName !== '' ? { eventName: `${l.eventNamePrefix}${String(eventName)}` } : {}),
       attributes: this.attributes(l.attributes, frame, payload, {}),
     };
-    return { source: this.source, resource: this.resource(frame, payload), scope: this.scope, metrics: [], logs: [record], receivedMs };
+    return { source: this.source, resource: this.resource(frame, payload), scope: this.scope, metrics: new Points(), logs: [record], receivedMs };
   }
 
   private severity(v: unknown): { severityNumber: number; severityText: string } {

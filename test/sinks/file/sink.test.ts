@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSink } from '../../../src/sinks/file/sink.js';
 import { RetryableError } from '../../../src/sinks/sink.js';
-import type { Envelope } from '../../../src/model.js';
+import { Points, type Envelope } from '../../../src/model.js';
 import { sendEnvelopes } from '../../helpers/capture.js';
 
 const env: Envelope = {
   source: 's', resource: { 'device.id': 'd1' }, scope: { name: 'ws2otel/test', version: '0' }, receivedMs: 0, logs: [],
-  metrics: [{ name: 'x', unit: '1', description: '', kind: 'gauge', int: false, value: 1, timeMs: 1000, startTimeMs: 0, attributes: {} }],
+  metrics: Points.of([{ name: 'x', unit: '1', description: '', kind: 'gauge', int: false, value: 1, timeMs: 1000, startTimeMs: 0, attributes: {} }]),
 };
 
 describe('file sink', () => {

@@ -16,14 +16,14 @@ import { flatPoint, flatRecord, unixNanoString } from '../../../src/encoding/fla
 import { snappyDecompress } from '../../../src/sinks/kafka/codecs.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
 import { itemOf, silentLog } from '../../helpers/capture.js';
-import type { Envelope } from '../../../src/model.js';
+import { Points, type Envelope } from '../../../src/model.js';
 
 // Message building, flat JSON, config checks and error classification, without a broker.
 
 function env(device: string | undefined, i: number, pad = 0): Envelope {
   return {
     source: 's', resource: { ...(device ? { 'device.id': device } : {}), 'mist.site.id': 'Site A/1' }, scope: { name: 'ws2otel/test', version: '0' }, receivedMs: 0,
-    metrics: [{ name: 'test.bytes', unit: 'By', description: '', kind: 'counter', int: true, value: i, timeMs: 1_700_000_000_000.5 + i, startTimeMs: 1_600_000_000_000, attributes: { port: 'eth0', ...(pad ? { pad: 'x'.repeat(pad) } : {}) } }],
+    metrics: Points.of([{ name: 'test.bytes', unit: 'By', description: '', kind: 'counter', int: true, value: i, timeMs: 1_700_000_000_000.5 + i, startTimeMs: 1_600_000_000_000, attributes: { port: 'eth0', ...(pad ? { pad: 'x'.repeat(pad) } : {}) } }]),
     logs: [],
   };
 }
@@ -87,7 +87,7 @@ describe('Kafka sink messages', () => {
 
   it('json: one message per point, each line of an item', () => {
     const c = cfg({ encoding: 'json' });
-    const two: Envelope = { ...env('a', 1), metrics: [...env('a', 1).metrics, ...env('a', 2).metrics] };
+    const two: Envelope = { ...env('a', 1), metrics: Points.of([...env('a', 1).metrics, ...env('a', 2).metrics]) };
     const { messages } = buildMessages([itemOf(two, kafkaCodec(c)), itemOf(env('b', 3), kafkaCodec(c))], 'metrics', c);
     assert.deepEqual(messages.map((m) => [m.key?.toString(), (JSON.parse(m.value.toString()) as { value: number }).value]), [['a', 1], ['a', 2], ['b', 3]]);
   });
@@ -100,8 +100,8 @@ describe('Kafka sink messages', () => {
 
   it('json: one flat object per point with resource and attributes inlined, fixed fields protected', () => {
     const e = env('a', 7);
-    e.metrics[0]!.attributes.value = 'clash';
-    const doc = flatPoint(e, e.metrics[0]!);
+    e.metrics.at(0).attributes.value = 'clash';
+    const doc = flatPoint(e, e.metrics.at(0));
     assert.deepEqual(doc, {
       signal: 'metric', timestamp: 1_700_000_000_007, time_unix_nano: '1700000000007500000', name: 'test.bytes', unit: 'By', type: 'counter',
       value: 7, start_timestamp: 1_600_000_000_000, scope: 'ws2otel/test', 'device.id': 'a', 'mist.site.id': 'Site A/1', port: 'eth0', 'attr.value': 'clash',

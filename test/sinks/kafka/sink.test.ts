@@ -8,7 +8,7 @@ import { decodeLogRecords, decodeMetricPoints, envelopePoints, jsonPoints, refer
 import { createClient, kafkaSink, KafkaSink } from '../../../src/sinks/kafka/sink.js';
 import type { KafkaSinkConfig } from '../../../src/sinks/kafka/config.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
-import type { Envelope } from '../../../src/model.js';
+import { Points, type Envelope } from '../../../src/model.js';
 
 // The Kafka sink against a real Apache Kafka 4.3.1 broker (KRaft, one node): what it produces is read
 // back with a plain consumer. The Collector's reading of it is proven in test/e2e/kafka_collector.
@@ -16,7 +16,7 @@ import type { Envelope } from '../../../src/model.js';
 function env(device: string, i: number, site = 'site-a', pad = 0): Envelope {
   return {
     source: 's', resource: { 'device.id': device, 'mist.site.id': site }, scope: { name: 'ws2otel/test', version: '0' }, receivedMs: 0,
-    metrics: [{ name: 'test.value', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1_700_000_000_000 + i, startTimeMs: 0, attributes: pad ? { pad: 'x'.repeat(pad) } : {} }],
+    metrics: Points.of([{ name: 'test.value', unit: '1', description: '', kind: 'gauge', int: true, value: i, timeMs: 1_700_000_000_000 + i, startTimeMs: 0, attributes: pad ? { pad: 'x'.repeat(pad) } : {} }]),
     logs: [{ timeMs: 1_700_000_000_000 + i, observedMs: 1_700_000_000_000 + i, severityNumber: 9, severityText: 'INFO', body: `event ${i}`, attributes: {} }],
   };
 }

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { OtlpHttpSink, parseRetryAfter } from '../../../src/sinks/otlp_http/sink.js';
 import { PermanentError, RetryableError } from '../../../src/sinks/sink.js';
 import type { OtlpHttpConfig } from '../../../src/sinks/otlp_http/config.js';
-import type { Envelope } from '../../../src/model.js';
+import { Points, type Envelope } from '../../../src/model.js';
 import { requestOf, sendEnvelopes, silentLog } from '../../helpers/capture.js';
 import { defaultTls } from '../../../src/net/tls.js';
 
@@ -14,7 +14,7 @@ import { defaultTls } from '../../../src/net/tls.js';
 
 const env: Envelope = {
   source: 's', resource: { 'device.id': 'd1' }, scope: { name: 'ws2otel/test', version: '0' }, receivedMs: 0,
-  metrics: [{ name: 'm', unit: '1', description: '', kind: 'gauge', int: false, value: 1.5, timeMs: 1000, startTimeMs: 1000, attributes: {} }],
+  metrics: Points.of([{ name: 'm', unit: '1', description: '', kind: 'gauge', int: false, value: 1.5, timeMs: 1000, startTimeMs: 1000, attributes: {} }]),
   logs: [{ timeMs: 1000, observedMs: 1000, severityNumber: 9, severityText: 'INFO', body: 'hi', attributes: {} }],
 };
 

@@ -9,7 +9,7 @@ import { defaultTls } from '../../../src/net/tls.js';
 import type { SplunkHecConfig } from '../../../src/sinks/splunk_hec/config.js';
 import { validateComponent } from '../../../src/config/component.js';
 import { scrub } from '../../../src/telemetry/logger.js';
-import type { Envelope } from '../../../src/model.js';
+import { Points, type Envelope } from '../../../src/model.js';
 import { requestOf, selfMetric, sendEnvelopes, silentLog } from '../../helpers/capture.js';
 import { waitFor } from '../../helpers/net.js';
 import { SinkExporter, createBuffer } from '../../../src/pipeline/exporter.js';
@@ -29,7 +29,7 @@ const TOKEN = '11111111-2222-3333-4444-555555555555';
 function envelope(i: number): Envelope {
   return {
     source: 's', resource: { 'device.name': `ap-${i}` }, scope: { name: 'ws2otel/test', version: '0' }, receivedMs: 0,
-    metrics: [{ name: 'm.value', unit: '1', description: '', kind: 'gauge', int: false, value: i + 0.5, timeMs: 1_700_000_000_123, startTimeMs: 0, attributes: { k: 'v' } }],
+    metrics: Points.of([{ name: 'm.value', unit: '1', description: '', kind: 'gauge', int: false, value: i + 0.5, timeMs: 1_700_000_000_123, startTimeMs: 0, attributes: { k: 'v' } }]),
     logs: [{ timeMs: 1_700_000_000_456, observedMs: 0, severityNumber: 13, severityText: 'WARN', body: `event ${i}`, attributes: {} }],
   };
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MistMapping, channelKind, statsKind } from '../../../src/sources/mist/mapping.js';
-import type { MetricPoint } from '../../../src/model.js';
+import type { MetricPoint, Points } from '../../../src/model.js';
 import { CLIENT_STATS_FRAME, MAP_ID, MAP_STATS_FRAMES, MXEDGE_STATS_FRAME, SEED_DEVICE_STATS_FRAME, SITE_ID } from '../../fixtures/mist.js';
 
 // The seed document's own frame (test/fixtures/mist.ts) is the fixture.
@@ -15,8 +15,8 @@ function mapped(text: string, mapping = new MistMapping('m', [], {}, '0.0.0')) {
   return mapping.stats(f.channel, JSON.parse(f.data) as Record<string, unknown>, 1);
 }
 
-function point(points: MetricPoint[], name: string): MetricPoint {
-  const p = points.find((x) => x.name === name);
+function point(points: Points, name: string): Readonly<MetricPoint> {
+  const p = points.toArray().find((x) => x.name === name);
   assert.ok(p, `point ${name}`);
   return p;
 }
@@ -62,7 +62,7 @@ describe('Mist mapping', () => {
     const env = mapping.stats(frame.channel, payload, 1);
     assert.equal(point(env.metrics, 'device.uptime').value, 6259614 / 60);
     assert.equal(point(env.metrics, 'device.uptime').unit, 'min');
-    assert.equal(env.metrics.find((p) => p.name === 'mist.device.last_seen'), undefined);
+    assert.equal(env.metrics.toArray().find((p) => p.name === 'mist.device.last_seen'), undefined);
     assert.equal(point(env.metrics, 'mist.kafka.partition').value, 48);
     assert.equal(env.resource.team, 'noc');
   });
@@ -71,7 +71,7 @@ describe('Mist mapping', () => {
     const env = new MistMapping('m', [], {}, '0').stats('/sites/s1/stats/devices', {
       mac: 'aa', _time: 10, radio_stat: { band_24: { num_clients: 3 }, band_5: { num_clients: 8 } },
     }, 1);
-    const pts = env.metrics.filter((p) => p.name === 'mist.device.radio.clients');
+    const pts = env.metrics.toArray().filter((p) => p.name === 'mist.device.radio.clients');
     assert.deepEqual(pts.map((p) => [p.attributes.radio, p.value]).sort(), [['band_24', 3], ['band_5', 8]]);
   });
 
@@ -106,7 +106,7 @@ describe('Mist mapping', () => {
 
   it('maps a wireless client on /stats/clients by the client table: mist.client.* metrics, the client as resource, its AP on the points, never a device', () => {
     const env = mapped(CLIENT_STATS_FRAME);
-    assert.equal(env.metrics.filter((p) => p.name.startsWith('mist.device.')).length, 0, 'no mist.device.* metric for a client');
+    assert.equal(env.metrics.toArray().filter((p) => p.name.startsWith('mist.device.')).length, 0, 'no mist.device.* metric for a client');
     assert.equal(env.resource['device.id'], undefined, 'a client is never a device.id');
     assert.equal(env.resource['device.manufacturer'], undefined, 'a client is not Juniper hardware');
     assert.equal(env.resource['mist.client.mac'], 'a4c3f0112233');
@@ -136,7 +136,7 @@ describe('Mist mapping', () => {
 
   it('maps a Mist Edge on /stats/mxedges by its own table, per port, as Juniper hardware', () => {
     const env = mapped(MXEDGE_STATS_FRAME);
-    assert.equal(env.metrics.filter((p) => p.name.startsWith('mist.device.')).length, 0);
+    assert.equal(env.metrics.toArray().filter((p) => p.name.startsWith('mist.device.')).length, 0);
     assert.equal(env.resource['device.id'], '020000a80cb4');
     assert.equal(env.resource['device.manufacturer'], 'Juniper Mist');
     assert.equal(env.resource['mist.mxedge.id'], '53f10664-3ce8-4c27-b382-0ef66432349f');
@@ -164,7 +164,7 @@ describe('Mist mapping', () => {
       assert.equal(env.resource[want.id[0]], want.id[1], `${kind}: identity`);
       assert.equal(env.resource['mist.map.id'], MAP_ID, `${kind}: map`);
       assert.equal(env.resource['device.id'], undefined, `${kind}: never a device`);
-      assert.equal(env.metrics.filter((p) => p.name.startsWith('mist.device.')).length, 0, `${kind}: no device metric`);
+      assert.equal(env.metrics.toArray().filter((p) => p.name.startsWith('mist.device.')).length, 0, `${kind}: no device metric`);
       for (const [name, value, unit] of want.metrics) {
         const p = point(env.metrics, name);
         assert.ok(Math.abs(p.value - value) < 1e-9, `${kind}: ${name} = ${p.value}`);
@@ -185,9 +185,9 @@ describe('Mist mapping', () => {
     });
     const env = mapped(CLIENT_STATS_FRAME, mapping);
     assert.equal(point(env.metrics, 'wifi.client.signal').value, -57);
-    assert.equal(env.metrics.find((p) => p.name === 'mist.client.rssi'), undefined);
-    assert.equal(env.metrics.find((p) => p.name === 'mist.client.snr'), undefined);
-    assert.equal(env.metrics.find((p) => p.name === 'never.numeric'), undefined);
+    assert.equal(env.metrics.toArray().find((p) => p.name === 'mist.client.rssi'), undefined);
+    assert.equal(env.metrics.toArray().find((p) => p.name === 'mist.client.snr'), undefined);
+    assert.equal(env.metrics.toArray().find((p) => p.name === 'never.numeric'), undefined);
     assert.equal(point(env.metrics, 'mist.client.dual_band').value, 1);
     // The devices table is untouched by the clients block.
     assert.equal(point(mapped(SEED_DEVICE_STATS_FRAME, mapping).metrics, 'mist.device.uptime').value, 6259614);

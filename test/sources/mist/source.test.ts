@@ -41,7 +41,7 @@ describe('Mist source against the simulator', () => {
     assert.deepEqual(sim.clientMessages.slice(0, 2), [{ subscribe: STATS }, { subscribe: EVENTS }]);
     assert.equal(sim.authFailures, 0);
     assert.equal(source.status().connected, true);
-    assert.ok(emitter.data()[0]!.metrics.some((p) => p.name === 'mist.device.uptime'));
+    assert.ok(emitter.data()[0]!.metrics.toArray().some((p) => p.name === 'mist.device.uptime'));
   });
 
   it('counts a refused token as an auth failure and keeps retrying with backoff', async () => {

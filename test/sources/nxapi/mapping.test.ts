@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import type { Envelope } from '../../../src/model.js';
 import { NxapiMapping, decodeMo, interfaceOf } from '../../../src/sources/nxapi/mapping.js';
 import { NxapiClient } from '../../../src/sources/nxapi/rest.js';
 import { HttpClient } from '../../../src/net/http.js';
@@ -80,7 +81,7 @@ describe('nxapi mapping: interface counters and states', () => {
   it('maps rmonIfIn/rmonIfOut string counters to nxapi.interface.* counters with units, direction and interface', () => {
     const { envelope } = mapping().snapshot('/api/class/rmonIfIn.json', [RMON_IN, RMON_OUT], 5000);
     const find = (name: string, attrs: Record<string, string>) =>
-      envelope.metrics.find((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+      envelope.metrics.toArray().find((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
     const rx = { 'network.io.direction': 'receive', 'network.interface.name': 'eth1/1' };
     const tx = { 'network.io.direction': 'transmit', 'network.interface.name': 'eth1/1' };
 
@@ -111,7 +112,7 @@ describe('nxapi mapping: interface counters and states', () => {
     const m = mapping();
     const ethpm = { ethpmPhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/2]/phys', operSt: 'down', operSpeed: '10G', operMtu: '9216', modTs: '2024-01-02T03:04:05.000+00:00', status: 'modified' } } };
     const { envelope } = m.notification(['1'], [ethpm], 1);
-    const byName = (n: string) => envelope.metrics.find((p) => p.name === n);
+    const byName = (n: string) => envelope.metrics.toArray().find((p) => p.name === n);
     assert.equal(byName('nxapi.interface.oper.status')!.value, 0);
     assert.equal(byName('nxapi.interface.oper.status')!.kind, 'gauge');
     assert.equal(byName('nxapi.interface.oper.status')!.timeMs, Date.UTC(2024, 0, 2, 3, 4, 5), 'a notification point is stamped with modTs');
@@ -122,28 +123,28 @@ describe('nxapi mapping: interface counters and states', () => {
     assert.equal(envelope.logs[0]!.attributes['network.interface.name'], 'eth1/2');
 
     const up = m.notification(['1'], [{ ethpmPhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/2]/phys', operSt: 'up', status: 'modified' } } }], 1).envelope;
-    assert.equal(up.metrics[0]!.value, 1);
+    assert.equal(up.metrics.at(0).value, 1);
     assert.equal(up.logs[0]!.severityText, 'INFO');
 
     const shut = m.snapshot('q', [{ l1PhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/4]', adminSt: 'down', mtu: '1500' } } }], 1).envelope;
-    assert.equal(shut.metrics.find((p) => p.name === 'nxapi.interface.admin.status')!.value, 0);
-    assert.equal(shut.metrics.find((p) => p.name === 'nxapi.interface.mtu')!.value, 1500);
+    assert.equal(shut.metrics.toArray().find((p) => p.name === 'nxapi.interface.admin.status')!.value, 0);
+    assert.equal(shut.metrics.toArray().find((p) => p.name === 'nxapi.interface.mtu')!.value, 1500);
   });
 
   it('says which state an interface is in beyond up/down: sfp-missing is a state series at 1 (oper.status 0), and 0 once the port is up', () => {
     const m = mapping();
     const dn = 'sys/intf/phys-[eth1/7]/phys';
-    const states = (env: { metrics: { name: string; value: number; attributes: Record<string, unknown> }[] }) =>
-      Object.fromEntries(env.metrics.filter((p) => p.name === 'nxapi.interface.oper.state').map((p) => [String(p.attributes.state), p.value]));
+    const states = (env: Envelope) =>
+      Object.fromEntries(env.metrics.toArray().filter((p) => p.name === 'nxapi.interface.oper.state').map((p) => [String(p.attributes.state), p.value]));
     const missing = m.notification(['1'], [{ ethpmPhysIf: { attributes: { dn, operSt: 'sfp-missing', status: 'modified' } } }], 1).envelope;
-    assert.equal(missing.metrics.find((p) => p.name === 'nxapi.interface.oper.status')!.value, 0, 'the 0/1 gauge folds it into not-up');
+    assert.equal(missing.metrics.toArray().find((p) => p.name === 'nxapi.interface.oper.status')!.value, 0, 'the 0/1 gauge folds it into not-up');
     assert.deepEqual(states(missing), { up: 0, down: 0, 'sfp-missing': 1 });
-    assert.equal(missing.metrics.find((p) => p.name === 'nxapi.interface.oper.state')!.attributes['network.interface.name'], 'eth1/7');
+    assert.equal(missing.metrics.toArray().find((p) => p.name === 'nxapi.interface.oper.state')!.attributes['network.interface.name'], 'eth1/7');
     const up = m.notification(['1'], [{ ethpmPhysIf: { attributes: { dn, operSt: 'up', status: 'modified' } } }], 1).envelope;
     assert.deepEqual(states(up), { up: 1, down: 0, 'sfp-missing': 0 }, 'the word seen before is reported 0, not left at 1');
     const admin = m.snapshot('q', [{ l1PhysIf: { attributes: { dn: 'sys/intf/phys-[eth1/8]', adminSt: 'down' } } }], 1).envelope;
     assert.deepEqual(
-      Object.fromEntries(admin.metrics.filter((p) => p.name === 'nxapi.interface.admin.state').map((p) => [String(p.attributes.state), p.value])),
+      Object.fromEntries(admin.metrics.toArray().filter((p) => p.name === 'nxapi.interface.admin.state').map((p) => [String(p.attributes.state), p.value])),
       { up: 0, down: 1 },
     );
   });
@@ -151,7 +152,7 @@ describe('nxapi mapping: interface counters and states', () => {
   it('dates a counter from its first sight and restarts that date when the counter goes down', () => {
     const m = mapping();
     const at = (octets: string, t: number) =>
-      m.notification(['1'], [{ rmonIfIn: { attributes: { dn: 'sys/intf/phys-[eth1/1]/dbgIfIn', octets, status: 'modified' } } }], t).envelope.metrics[0]!;
+      m.notification(['1'], [{ rmonIfIn: { attributes: { dn: 'sys/intf/phys-[eth1/1]/dbgIfIn', octets, status: 'modified' } } }], t).envelope.metrics.at(0);
     assert.equal(at('100', 1000).startTimeMs, 1000);
     assert.equal(at('200', 2000).startTimeMs, 1000);
     const reset = at('5', 3000);
@@ -212,15 +213,15 @@ describe('nxapi mapping: interface counters and states', () => {
       { path: 'rmonEtherStats.attributes.cRCAlignErrors', metric: 'nxapi.interface.crc_errors', unit: '{error}', type: 'counter' },
     ]);
     const { envelope } = m.snapshot('q', [RMON_IN, { rmonEtherStats: { attributes: { dn: 'sys/intf/phys-[eth1/3]/dbgEtherStats', cRCAlignErrors: '17' } } }], 1);
-    assert.ok(!envelope.metrics.some((p) => p.name === 'nxapi.interface.unknown_protocols'));
-    const crc = envelope.metrics.find((p) => p.name === 'nxapi.interface.crc_errors')!;
+    assert.ok(!envelope.metrics.toArray().some((p) => p.name === 'nxapi.interface.unknown_protocols'));
+    const crc = envelope.metrics.toArray().find((p) => p.name === 'nxapi.interface.crc_errors')!;
     assert.equal(crc.value, 17);
     assert.equal(crc.attributes['network.interface.name'], 'eth1/3');
   });
 
   it('keys objects outside an interface by their dn', () => {
     const m = mapping([{ path: 'procSysCpuSummary.attributes.idle', metric: 'nxapi.cpu.idle', unit: '%' }]);
-    const p = m.snapshot('q', [{ procSysCpuSummary: { attributes: { dn: 'sys/procsys/syscpusummary', idle: '93.5' } } }], 1).envelope.metrics[0]!;
+    const p = m.snapshot('q', [{ procSysCpuSummary: { attributes: { dn: 'sys/procsys/syscpusummary', idle: '93.5' } } }], 1).envelope.metrics.at(0);
     assert.equal(p.value, 93.5);
     assert.equal(p.int, false);
     assert.deepEqual(p.attributes, { 'nxapi.dn': 'sys/procsys/syscpusummary' });

@@ -111,9 +111,9 @@ describe('nxapi source against the simulator', () => {
     // topSystem (unmapped): a snapshot record.
     const [counters, phys, sys] = r.envs;
     assert.equal(counters!.metrics.length, 28);
-    const io = counters!.metrics.find((p) => p.name === 'nxapi.interface.io' && p.attributes['network.interface.name'] === 'eth1/3')!;
+    const io = counters!.metrics.toArray().find((p) => p.name === 'nxapi.interface.io' && p.attributes['network.interface.name'] === 'eth1/3')!;
     assert.equal(io.value, 3_000_000);
-    assert.deepEqual(phys!.metrics.map((p) => [p.name, p.attributes.state ?? '', p.value]), [
+    assert.deepEqual(phys!.metrics.toArray().map((p) => [p.name, p.attributes.state ?? '', p.value]), [
       ['nxapi.interface.admin.status', '', 1], ['nxapi.interface.admin.state', 'up', 1], ['nxapi.interface.admin.state', 'down', 0], ['nxapi.interface.mtu', '', 9216],
     ]);
     assert.equal(sys!.logs[0]!.eventName, 'nxapi.mo.snapshot');
@@ -234,7 +234,7 @@ describe('nxapi source against the simulator', () => {
 
 describe('nxapi source: what real switches and APIC clusters do', () => {
   const logsOf = (r: Rig, event: string) => r.envs.flatMap((e) => e.logs).filter((l) => l.eventName === event);
-  const pointsOf = (r: Rig, metric: string) => r.envs.flatMap((e) => e.metrics).filter((p) => p.name === metric);
+  const pointsOf = (r: Rig, metric: string) => r.envs.flatMap((e) => e.metrics.toArray()).filter((p) => p.name === metric);
 
   it('refreshes the token with POST on nxos (the default) and with GET on apic, each accepted by its platform', async () => {
     for (const platform of ['nxos', 'apic'] as const) {

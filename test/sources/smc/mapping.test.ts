@@ -11,7 +11,7 @@ function statusOf(frame: string): Record<string, unknown> {
 }
 
 function one(env: Envelope, name: string, attrs: Record<string, unknown> = {}): MetricPoint {
-  const found = env.metrics.filter((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+  const found = env.metrics.toArray().filter((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
   assert.equal(found.length, 1, `exactly one ${name} ${JSON.stringify(attrs)} point (got ${found.length})`);
   return found[0]!;
 }
@@ -47,11 +47,11 @@ describe('SMC status mapping (seed: smc-element-status.txt)', () => {
 
   it('emits each state field as one point per state, 1 for the current one', () => {
     const env = new SmcMapping('smc', [], {}, '0.0.0').status(vpnHref, statusOf(SEED_VPN_STATUS), T);
-    const states = env.metrics.filter((p) => p.name === 'smc.element.monitoring.state');
+    const states = env.metrics.toArray().filter((p) => p.name === 'smc.element.monitoring.state');
     assert.deepEqual(states.map((p) => p.attributes.state), ['INITIAL', 'READY', 'NO_STATUS', 'TIMEOUT', 'ERROR', 'SERVER_ERROR', 'DELETED', 'DUMMY']);
     assert.deepEqual(states.filter((p) => p.value === 1).map((p) => p.attributes.state), ['READY']);
     assert.ok(states.every((p) => p.unit === '1' && p.kind === 'gauge' && p.int));
-    const statuses = env.metrics.filter((p) => p.name === 'smc.element.monitoring.status');
+    const statuses = env.metrics.toArray().filter((p) => p.name === 'smc.element.monitoring.status');
     assert.equal(statuses.length, 8);
     assert.equal(one(env, 'smc.element.monitoring.status', { state: 'OK' }).value, 1);
     assert.equal(one(env, 'smc.element.monitoring.status', { state: 'WARNING' }).value, 0);
@@ -77,7 +77,7 @@ describe('SMC status mapping (seed: smc-element-status.txt)', () => {
     assert.equal(one(env, 'smc.element.monitoring.status', { state: 'WARNING' }).value, 1);
     // Another element starts with only its own values.
     const other = m.status('http://x/7.2/elements/vpn/6', { vpn_status_code: 'Up' }, T);
-    assert.deepEqual(other.metrics.map((p) => p.attributes.state), ['Up']);
+    assert.deepEqual(other.metrics.toArray().map((p) => p.attributes.state), ['Up']);
   });
 
   it('maps the engine node status: its states, name and type', () => {
@@ -113,8 +113,8 @@ describe('SMC status mapping (seed: smc-element-status.txt)', () => {
       { path: 'monitoring_state', drop: true, metric: '' },
     ], {}, '0.0.0');
     const env = m.status(vpnHref, { ...statusOf(SEED_VPN_STATUS), memory_used: 40 }, T);
-    assert.equal(env.metrics.filter((p) => p.name === 'smc.element.packet_loss').length, 0);
-    assert.equal(env.metrics.filter((p) => p.name === 'smc.element.monitoring.state').length, 0);
+    assert.equal(env.metrics.toArray().filter((p) => p.name === 'smc.element.packet_loss').length, 0);
+    assert.equal(env.metrics.toArray().filter((p) => p.name === 'smc.element.monitoring.state').length, 0);
     assert.equal(one(env, 'smc.server.memory.used').value, 40);
   });
 });
@@ -196,7 +196,7 @@ describe('SMC family status identity (how a {"context": type} status names its e
     m.status(undefined, { name: 'a', monitoring_status: 'OK', vpn_status_code: 'Up' }, T, 'virtual_fw');
     const b = m.status(undefined, { name: 'b', monitoring_status: 'OK', vpn_status_code: 'Down' }, T, 'virtual_fw');
     // b has seen only Down: a's Up is not b's state.
-    assert.deepEqual(b.metrics.filter((p) => p.name === 'smc.element.vpn.status').map((p) => [p.attributes.state, p.value]), [['Down', 1]]);
+    assert.deepEqual(b.metrics.toArray().filter((p) => p.name === 'smc.element.vpn.status').map((p) => [p.attributes.state, p.value]), [['Down', 1]]);
     assert.equal(b.resource['smc.status.context'], 'virtual_fw');
     assert.equal(b.resource['smc.element.name'], 'b');
     assert.equal(b.resource['smc.element.type'], undefined, 'the family name is not a RelName');

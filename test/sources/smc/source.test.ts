@@ -236,7 +236,7 @@ describe('SMC source against the simulator', () => {
     assert.equal(vpn.resource['smc.status.context'], undefined);
     // State gauges are per element: one monitoring.status=OK point per element and status, never merged.
     const ok = made.out.envelopes.filter((e) => e.resource['smc.status.context'] === 'virtual_fw').slice(0, 2);
-    assert.deepEqual(ok.map((e) => e.metrics.filter((p) => p.name === 'smc.element.monitoring.status' && p.value === 1).length), [1, 1]);
+    assert.deepEqual(ok.map((e) => e.metrics.toArray().filter((p) => p.name === 'smc.element.monitoring.status' && p.value === 1).length), [1, 1]);
     assert.notEqual(ok[0]!.resource['smc.element.href'], ok[1]!.resource['smc.element.href']);
   });
 

@@ -22,8 +22,8 @@ const SYSTEM_STATE = {
 const GiB = 1024 ** 3;
 const mapping = () => new SysadmMapping('sysadm-test', [], { 'deployment.environment.name': 'test' }, '0.0.0');
 
-function find(points: MetricPoint[], name: string, attrs: Record<string, unknown> = {}): MetricPoint | undefined {
-  return points.find((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+function find(points: Iterable<Readonly<MetricPoint>>, name: string, attrs: Record<string, unknown> = {}): Readonly<MetricPoint> | undefined {
+  return [...points].find((p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
 }
 
 describe('sysadm mapping', () => {
@@ -83,7 +83,7 @@ describe('sysadm mapping', () => {
   });
 
   it('turns pool health and update status into state metrics: 1 for the current state, 0 for the others', () => {
-    const p = mapping().event('system-state', SYSTEM_STATE.args, 'h', 1).metrics;
+    const p = mapping().event('system-state', SYSTEM_STATE.args, 'h', 1).metrics.toArray();
     const health = p.filter((x) => x.name === 'sysadm.zpool.health' && x.attributes['sysadm.zpool.name'] === 'backup');
     assert.equal(health.length, 7, 'ONLINE DEGRADED FAULTED OFFLINE UNAVAIL REMOVED SUSPENDED');
     assert.deepEqual(health.filter((x) => x.value === 1).map((x) => x.attributes.state), ['DEGRADED']);
@@ -96,14 +96,14 @@ describe('sysadm mapping', () => {
 
   it('keeps a state outside the table as its own point with value 1', () => {
     const args = { updates: { status: 'updatepaused' } };
-    const p = mapping().event('system-state', args, 'h', 1).metrics.filter((x) => x.name === 'sysadm.updates.status');
+    const p = mapping().event('system-state', args, 'h', 1).metrics.toArray().filter((x) => x.name === 'sysadm.updates.status');
     assert.equal(p.length, 6);
     assert.equal(find(p, 'sysadm.updates.status', { state: 'updatepaused' })?.value, 1);
   });
 
   it('knows SUSPENDED as a pool health: a state of the table, 1 for the suspended pool', () => {
     const args = { zpools: { tank: { health: 'SUSPENDED' } } };
-    const p = mapping().event('system-state', args, 'h', 1).metrics.filter((x) => x.name === 'sysadm.zpool.health');
+    const p = mapping().event('system-state', args, 'h', 1).metrics.toArray().filter((x) => x.name === 'sysadm.zpool.health');
     assert.equal(p.length, 7);
     assert.deepEqual(p.filter((x) => x.value === 1).map((x) => x.attributes.state), ['SUSPENDED']);
     assert.deepEqual(withoutShiftedPools(args).shifted, []);

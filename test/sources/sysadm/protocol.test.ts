@@ -160,7 +160,7 @@ describe('sysadm protocol: frame in, meaning out', () => {
       args: { hostname: 'nas1', zpools: { tank: { size: '107G', health: 'SUSPENDED' }, backup: { size: '3.62T', dedup: '21%', health: '1.00x' } } },
     });
     assert.deepEqual(m.rejects, [{ reason: 'shifted_columns', detail: { pool: 'backup' } }]);
-    const pools = new Set(m.envelopes![0]!.metrics.map((x) => x.attributes['sysadm.zpool.name']));
+    const pools = new Set(m.envelopes![0]!.metrics.toArray().map((x) => x.attributes['sysadm.zpool.name']));
     assert.deepEqual([...pools], ['tank']);
   });
 

@@ -67,7 +67,7 @@ describe('sysadm source against the simulator', () => {
     const byEvent = new Map(emitter.data().map((e) => [e.logs[0]?.eventName, e]));
     assert.deepEqual([...byEvent.keys()].sort(), ['sysadm.dispatcher', 'sysadm.life-preserver', 'sysadm.system-state']);
     const state = byEvent.get('sysadm.system-state')!;
-    assert.ok(state.metrics.some((p) => p.name === 'sysadm.zpool.size' && p.attributes['sysadm.zpool.name'] === 'zroot' && p.value === 107 * 1024 ** 3));
+    assert.ok(state.metrics.toArray().some((p) => p.name === 'sysadm.zpool.size' && p.attributes['sysadm.zpool.name'] === 'zroot' && p.value === 107 * 1024 ** 3));
     assert.equal(state.resource['host.name'], 'nas-under-test');
     assert.equal(byEvent.get('sysadm.life-preserver')!.resource['host.name'], 'nas-under-test', 'host name learnt from rpc identify');
     assert.equal(sim.authFailures, 0);
@@ -180,13 +180,13 @@ describe('sysadm source against the simulator', () => {
 
   it('polls systemmanager on the interval and emits memory, CPU and temperature metrics', async () => {
     const { emitter } = await setup({}, () => ({ poll: { interval: 100, actions: ['memorystats', 'cpupercentage', 'cputemps'] } }));
-    await waitFor('two rounds of polls', () => emitter.data().filter((e) => e.metrics.some((p) => p.name === 'sysadm.cpu.temperature')).length >= 2);
-    const points = emitter.data().flatMap((e) => e.metrics);
+    await waitFor('two rounds of polls', () => emitter.data().filter((e) => e.metrics.toArray().some((p) => p.name === 'sysadm.cpu.temperature')).length >= 2);
+    const points = emitter.data().flatMap((e) => e.metrics.toArray());
     const free = points.find((p) => p.name === 'sysadm.memory.free');
     assert.ok(free && free.value % (1 << 20) === 0 && free.value >= 1024 * (1 << 20));
     assert.ok(points.some((p) => p.name === 'sysadm.cpu.busy' && p.attributes.cpu === 'total'));
     assert.ok(points.some((p) => p.name === 'sysadm.cpu.temperature' && p.unit === 'Cel' && p.attributes.cpu === 'cpu1'));
-    const env = emitter.data().find((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free'))!;
+    const env = emitter.data().find((e) => e.metrics.toArray().some((p) => p.name === 'sysadm.memory.free'))!;
     assert.equal(env.resource['host.name'], 'nas-under-test');
   });
 
@@ -197,7 +197,7 @@ describe('sysadm source against the simulator', () => {
     sim.expireTokens();
     await waitFor('a second login', () => count(sim, 'rpc auth') >= 2);
     const before = emitter.data().length;
-    await waitFor('polls after the new login', () => emitter.data().slice(before).some((e) => e.metrics.some((p) => p.name === 'sysadm.memory.free')));
+    await waitFor('polls after the new login', () => emitter.data().slice(before).some((e) => e.metrics.toArray().some((p) => p.name === 'sysadm.memory.free')));
     assert.equal(sim.connections, 1, 'no reconnect needed');
     assert.equal(sim.authFailures, 0);
   });
