@@ -4,6 +4,7 @@ import type { Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SampledWarn } from '../telemetry/logger.js';
 import { registry, sinkMetrics, type SinkMetrics } from '../telemetry/metrics.js';
+import { FoldedGauge } from '../telemetry/folded.js';
 import { PermanentError, RetryableError, type CommonSinkConfig, type Sink } from '../sinks/sink.js';
 import { ExportRequest } from './request.js';
 import { envelopeProblem } from './validate.js';
@@ -96,8 +97,8 @@ export class SinkExporter {
       latency: metrics.eventLatency.labels(this.name),
       droppedShutdown: metrics.dropped.labels(this.name, 'shutdown'),
       deadLettered: metrics.deadLettered.labels(this.name),
-      buffered: metrics.bufferEvents.labels(this.name),
-      bufferedBytes: metrics.bufferBytes.labels(this.name),
+      buffered: FoldedGauge.of(metrics.bufferEvents, this.name),
+      bufferedBytes: FoldedGauge.of(metrics.bufferBytes, this.name),
       duration: metrics.exportDuration.labels(this.name),
       splits: metrics.requestSplits.labels(this.name),
     };

@@ -6,6 +6,7 @@ import type { Emitter, Envelope } from '../model.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SampledWarn, peerText } from '../telemetry/logger.js';
 import type { SourceMetrics } from '../telemetry/metrics.js';
+import { FoldedCounter, FoldedGauge } from '../telemetry/folded.js';
 import { tlsClientOptions } from '../net/tls.js';
 import { AuthError, LockoutSuspected, RateLimited, DEFAULT_RETRY_AFTER_MS, retryAfterMs } from '../net/errors.js';
 import { retryWithBackoff } from '../pipeline/backoff.js';
@@ -136,13 +137,13 @@ export class Session {
     this.warn = new SampledWarn(this.log);
     const sm = ctx.metrics;
     this.m = {
-      received: sm.framesReceived.labels(name),
+      received: FoldedCounter.of(sm.framesReceived, name),
       reconnects: sm.reconnects.labels(name),
-      lastFrame: sm.lastFrame.labels(name),
+      lastFrame: FoldedGauge.of(sm.lastFrame, name),
       auth: sm.authFailures.labels(name),
-      events: sm.eventsMapped.labels(name),
-      points: sm.pointsMapped.labels(name),
-      records: sm.recordsMapped.labels(name),
+      events: FoldedCounter.of(sm.eventsMapped, name),
+      points: FoldedCounter.of(sm.pointsMapped, name),
+      records: FoldedCounter.of(sm.recordsMapped, name),
     };
   }
 
