@@ -12,7 +12,7 @@
 //               peer's folder and Go is installed
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Collector } from './helpers/collector.js';
@@ -129,13 +129,22 @@ async function saturated() {
   const collector = new CountingCollector();
   await collector.start();
   const run = await daemonRun(collector.endpoint, 0, FRAMES);
+  // The other two processes' share of the same frames: the Collector's, and this process's (the
+  // simulator runs in it), from the daemon's readiness to the last point.
+  const collectorCpu0 = cpuUs(collector.pid!);
+  const ownCpu0 = process.cpuUsage();
   // The count includes the source's up gauge (a point or two a run): the points arrive 35,000 a batch,
   // so those cannot make the count reach its mark a batch early.
   await waitFor('every point at the Collector', () => collector.points >= FRAMES * POINTS_PER_FRAME, 600_000, 20);
+  const collectorCpu = cpuUs(collector.pid!) - collectorCpu0;
+  const ownCpu = process.cpuUsage(ownCpu0);
   const firstSent = Math.min(...run.sim.sentAt.values());
   const { cpu_us_per_frame, rss_mb } = await run.end();
   await collector.stop();
-  return { events_per_s: FRAMES / ((collector.lastArrival - firstSent) / 1000), cpu_us_per_frame, rss_mb };
+  return {
+    events_per_s: FRAMES / ((collector.lastArrival - firstSent) / 1000), cpu_us_per_frame, rss_mb,
+    collector_cpu_us_per_frame: collectorCpu / FRAMES, simulator_cpu_us_per_frame: (ownCpu.user + ownCpu.system) / FRAMES,
+  };
 }
 
 /**
@@ -206,7 +215,7 @@ async function paced(frames: number) {
  * frames, mapped and encoded beforehand (protobuf, gzip), posted in the daemon's batch size with one
  * request in flight; frames/s until it has reported every point.
  */
-async function collectorAlone(): Promise<number> {
+async function collectorAlone(): Promise<{ per_s: number; cpu_us_per_frame: number }> {
   const collector = new CountingCollector();
   await collector.start();
   const mapping = new MistMapping('bench', [], {}, '0');
@@ -221,6 +230,7 @@ async function collectorAlone(): Promise<number> {
     bodies.push(gzipSync(otlpBodies(batch.map((e) => ({ bytes: codec.encode(e), receivedMs: e.receivedMs })), 'proto').metrics!));
   }
   const t0 = Date.now();
+  const cpu0 = cpuUs(collector.pid!);
   for (const body of bodies) {
     const res = await fetch(`${collector.endpoint}/v1/metrics`, {
       method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' },
@@ -229,8 +239,9 @@ async function collectorAlone(): Promise<number> {
   }
   await waitFor('the Collector to report every point', () => collector.points >= FRAMES * POINTS_PER_FRAME, 60_000, 5);
   const rate = FRAMES / ((collector.lastArrival - t0) / 1000);
+  const cpu = cpuUs(collector.pid!) - cpu0;
   await collector.stop();
-  return rate;
+  return { per_s: rate, cpu_us_per_frame: cpu / FRAMES };
 }
 
 /**
@@ -384,7 +395,8 @@ async function outage(type: 'memory' | 'disk') {
 note('limit()');
 const client = await limit();
 note('collectorAlone()');
-const collectorPerS = await collectorAlone();
+const alone = await collectorAlone();
+const collectorPerS = alone.per_s;
 note('saturated()');
 const sat = await saturated();
 note('peerBenthos()');
@@ -409,6 +421,11 @@ const kafka = await new Promise<unknown>((resolve) => {
 });
 note("outage('disk')");
 const outageDisk = await outage('disk');
+
+// What the machine's cores allow for the saturated run at the CPU per frame its three processes
+// (simulator, daemon, Collector) spent: the Collector-alone rate is measured with the other two idle.
+const CORES = availableParallelism();
+const ceilingPerS = (CORES * 1e6) / (sat.simulator_cpu_us_per_frame + sat.cpu_us_per_frame + sat.collector_cpu_us_per_frame);
 
 // Issue 11's goals, each true (met), false (not met) or null (not measurable in this run).
 const p = typeof peer === 'object' ? peer : undefined;
@@ -440,6 +457,13 @@ process.stdout.write(`${JSON.stringify({
   batch: BATCH,
   batch_timeout_ms: BATCH_TIMEOUT_MS,
   peer: { benthos: peer },
+  cpu_budget: {
+    cores: CORES,
+    simulator_us_per_frame: round(sat.simulator_cpu_us_per_frame),
+    collector_us_per_frame: round(sat.collector_cpu_us_per_frame),
+    collector_alone_us_per_frame: round(alone.cpu_us_per_frame),
+    ceiling_per_s: round(ceilingPerS),
+  },
   goals,
   outage: { memory: outageMemory, disk: outageDisk },
   kafka,
