@@ -1,5 +1,6 @@
 // The types that travel the data path: a source decodes a vendor frame, its mapping turns it into an
-// Envelope (points and records of one resource), the pipeline buffers Envelopes, a sink encodes them.
+// Envelope (points and records of one resource), and each sink encodes it once, when it accepts it, into
+// the bytes its buffers hold (src/encoding/codec.ts).
 
 export type AttrValue = string | number | boolean;
 export type Attributes = Record<string, AttrValue>;
