@@ -74,6 +74,23 @@ export class Points {
     this.desc.length = this.value.length = this.timeMs.length = this.startTimeMs.length = this.attributes.length = Math.max(0, n);
   }
 
+  /** Keeps the points `keep` says yes to, in order, moved forward in place (nothing is allocated). */
+  retain(keep: (i: number) => boolean): void {
+    let kept = 0;
+    for (let i = 0; i < this.length; i++) {
+      if (!keep(i)) continue;
+      if (kept !== i) {
+        this.desc[kept] = this.desc[i]!;
+        this.value[kept] = this.value[i]!;
+        this.timeMs[kept] = this.timeMs[i]!;
+        this.startTimeMs[kept] = this.startTimeMs[i]!;
+        this.attributes[kept] = this.attributes[i]!;
+      }
+      kept++;
+    }
+    this.truncate(kept);
+  }
+
   /** Whether point i is encoded as an integer. */
   isInt(i: number): boolean {
     return encodesAsInt(this.desc[i]!, this.value[i]!);

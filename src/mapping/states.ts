@@ -59,7 +59,6 @@ export class StateGauges {
     }
     return values;
   }
-
 }
 
 /** A spec's metric, made once per spec (specs are tables and config). */

@@ -138,19 +138,7 @@ export function sanitizeEnvelope(env: Envelope, room: { points: number; records:
     pts.truncate(room.points);
   }
   // Points that must go are squeezed out in place: a clean frame moves and allocates nothing.
-  let kept = 0;
-  for (let i = 0; i < pts.length; i++) {
-    if (!point(pts, i, now, attrMax, v)) continue;
-    if (kept !== i) {
-      pts.desc[kept] = pts.desc[i]!;
-      pts.value[kept] = pts.value[i]!;
-      pts.timeMs[kept] = pts.timeMs[i]!;
-      pts.startTimeMs[kept] = pts.startTimeMs[i]!;
-      pts.attributes[kept] = pts.attributes[i]!;
-    }
-    kept++;
-  }
-  pts.truncate(kept);
+  pts.retain((i) => point(pts, i, now, attrMax, v));
   let logs = env.logs;
   if (logs.length > room.records) {
     v.cut.add('too_many_records');
