@@ -34,6 +34,12 @@ interface Gap {
   causes: BlindCause[];
 }
 
+/** The up gauge's metric: made once, shared by every point. */
+const UP: MetricDesc = {
+  name: UP_METRIC, unit: '1', kind: 'gauge', int: true,
+  description: '1 while ws2otel holds a live, subscribed session to this source; 0 while it is blind',
+};
+
 /**
  * A source made of sessions, one per socket, sharing one name (SMC has two sockets sharing a login;
  * the others one). It combines their status for /readyz, sums their subscriptions for the self-metrics,
@@ -41,11 +47,6 @@ interface Gap {
  * `up_interval`) and, when a blind stretch ends, one `ws2otel.source.gap` log record with its start,
  * end, duration and cause, so a dashboard can tell "ws2otel saw nothing" from "the device was down".
  */
-const UP: MetricDesc = {
-  name: UP_METRIC, unit: '1', kind: 'gauge', int: true,
-  description: '1 while ws2otel holds a live, subscribed session to this source; 0 while it is blind',
-};
-
 export class ProtocolSource implements Source {
   readonly name: string;
   readonly sessions: Session[];
